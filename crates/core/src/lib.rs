@@ -1,0 +1,40 @@
+//! # uring-machine-core
+//!
+//! The io_uring engine of uring-machine, usable from Rust on its own: a
+//! [`Ring`] owns one io_uring instance and every op in flight on it.
+//!
+//! ```no_run
+//! use uring_machine_core::{Config, Op, OpOptions, Ring};
+//!
+//! let mut ring = Ring::new(&Config::default())?;
+//! let id = ring.submit(Op::Nop, &OpOptions::default()).unwrap();
+//! let mut done = Vec::new();
+//! while done.is_empty() {
+//!     ring.wait(None)?;
+//!     ring.reap(&mut done);
+//! }
+//! assert_eq!((done[0].id, done[0].result), (id, 0));
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! Module map: [`ring`] (setup, op table, submission, completion,
+//! cancellation), [`op`] (each operation's declaration), [`probe`] (flags and
+//! opcodes the kernel supports), [`addr`] (socket addresses), [`pool`]
+//! (reused buffers), [`stat`], [`metrics`], and `sys` (every raw syscall).
+
+pub mod addr;
+pub mod metrics;
+pub mod op;
+pub mod pool;
+pub mod probe;
+pub mod ring;
+pub mod stat;
+mod sys;
+
+pub use addr::SockAddr;
+pub use metrics::Metrics;
+pub use op::{Op, Output, CURRENT_POSITION};
+pub use pool::BufferPool;
+pub use probe::{probe, unavailable_reason, Features};
+pub use ring::{Completion, Config, OpId, OpOptions, Ring, SubmitError};
+pub use stat::{Stat, STAT_FIELDS};

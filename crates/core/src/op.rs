@@ -1,0 +1,253 @@
+//! The operations: each is one declaration of what it owns while in flight
+//! and how it becomes an SQE. The lifecycle around them (slot, submit,
+//! cancel, timeout, completion, release) is the same for all and lives in
+//! [`crate::ring`].
+//!
+//! Memory rule: every pointer an SQE carries points into a heap allocation
+//! owned by the `Op` (a `Vec`, `Box` or `CString`), so the `Op` itself may
+//! move (the op table grows) while the kernel works; the heap data does not.
+
+use std::ffi::CString;
+use std::os::fd::RawFd;
+
+use io_uring::{opcode, squeue, types};
+
+use crate::addr::SockAddr;
+use crate::stat::Stat;
+use crate::sys;
+
+/// File position meaning "the fd's current position" (like `read(2)`).
+pub const CURRENT_POSITION: u64 = u64::MAX;
+
+/// An operation and everything the kernel references while it is in flight.
+pub enum Op {
+    /// Does nothing; completes with 0. The bridge's round-trip measure.
+    Nop,
+    /// `read(2)`/`pread(2)` into `buf` (its full length).
+    Read { fd: RawFd, buf: Vec<u8>, position: u64 },
+    /// `write(2)`/`pwrite(2)` of `buf`.
+    Write { fd: RawFd, buf: Vec<u8>, position: u64 },
+    /// `preadv(2)` into `bufs`, in order.
+    Readv { fd: RawFd, bufs: Vec<Vec<u8>>, iov: Vec<libc::iovec>, position: u64 },
+    /// `pwritev(2)` of `bufs`, in order.
+    Writev { fd: RawFd, bufs: Vec<Vec<u8>>, iov: Vec<libc::iovec>, position: u64 },
+    /// `openat(2)`; completes with the new fd.
+    Open { dirfd: RawFd, path: CString, flags: i32, mode: u32 },
+    /// `close(2)`.
+    Close { fd: RawFd },
+    /// `statx(2)` of `path` relative to `dirfd` (empty path + AT_EMPTY_PATH: the fd).
+    Statx { dirfd: RawFd, path: CString, flags: i32, mask: u32, buf: Box<Stat> },
+    /// `fsync(2)`, or `fdatasync(2)` with `datasync`.
+    Fsync { fd: RawFd, datasync: bool },
+    /// `socket(2)`; completes with the new fd (always close-on-exec).
+    Socket { domain: i32, ty: i32, protocol: i32 },
+    /// `bind(2)`.
+    Bind { fd: RawFd, addr: Box<SockAddr> },
+    /// `listen(2)`.
+    Listen { fd: RawFd, backlog: i32 },
+    /// `accept4(2)`; completes with the new fd.
+    Accept { fd: RawFd, flags: i32 },
+    /// `connect(2)`.
+    Connect { fd: RawFd, addr: Box<SockAddr> },
+    /// `send(2)` of `buf`.
+    Send { fd: RawFd, buf: Vec<u8>, flags: i32 },
+    /// `recv(2)` into `buf`.
+    Recv { fd: RawFd, buf: Vec<u8>, flags: i32 },
+    /// `shutdown(2)`.
+    Shutdown { fd: RawFd, how: i32 },
+    /// A relative timer; completes with 0 when it fires.
+    Sleep { ts: Box<types::Timespec> },
+    /// One-shot `poll(2)` of one fd; completes with the ready events.
+    Poll { fd: RawFd, events: u32 },
+}
+
+/// What a completed op hands back to its caller besides the result.
+pub enum Output<'a> {
+    None,
+    /// Bytes the kernel wrote (a read's data).
+    Bytes(&'a [u8]),
+    /// `total` bytes spread over `bufs` in order (a readv's data).
+    Segments { bufs: &'a [Vec<u8>], total: usize },
+    /// A statx result.
+    Stat(&'a Stat),
+}
+
+fn iovecs(bufs: &mut [Vec<u8>]) -> Vec<libc::iovec> {
+    bufs.iter_mut()
+        .map(|b| libc::iovec { iov_base: b.as_mut_ptr().cast(), iov_len: b.len() })
+        .collect()
+}
+
+impl Op {
+    /// A readv of buffers of the given lengths.
+    pub fn readv(fd: RawFd, mut bufs: Vec<Vec<u8>>, position: u64) -> Op {
+        let iov = iovecs(&mut bufs);
+        Op::Readv { fd, bufs, iov, position }
+    }
+
+    /// A writev of the given buffers.
+    pub fn writev(fd: RawFd, mut bufs: Vec<Vec<u8>>, position: u64) -> Op {
+        let iov = iovecs(&mut bufs);
+        Op::Writev { fd, bufs, iov, position }
+    }
+
+    /// A timer of `ns` nanoseconds.
+    pub fn sleep_ns(ns: u64) -> Op {
+        let ts = types::Timespec::new().sec(ns / 1_000_000_000).nsec((ns % 1_000_000_000) as u32);
+        Op::Sleep { ts: Box::new(ts) }
+    }
+
+    /// The syscall this op stands for: the `syscall` of its errors.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Nop => "nop",
+            Op::Read { .. } => "read",
+            Op::Write { .. } => "write",
+            Op::Readv { .. } => "readv",
+            Op::Writev { .. } => "writev",
+            Op::Open { .. } => "open",
+            Op::Close { .. } => "close",
+            Op::Statx { .. } => "statx",
+            Op::Fsync { datasync: false, .. } => "fsync",
+            Op::Fsync { datasync: true, .. } => "fdatasync",
+            Op::Socket { .. } => "socket",
+            Op::Bind { .. } => "bind",
+            Op::Listen { .. } => "listen",
+            Op::Accept { .. } => "accept",
+            Op::Connect { .. } => "connect",
+            Op::Send { .. } => "send",
+            Op::Recv { .. } => "recv",
+            Op::Shutdown { .. } => "shutdown",
+            Op::Sleep { .. } => "sleep",
+            Op::Poll { .. } => "poll",
+        }
+    }
+
+    /// The io_uring opcode, to check against the kernel's probe.
+    pub fn opcode(&self) -> u8 {
+        match self {
+            Op::Nop => opcode::Nop::CODE,
+            Op::Read { .. } => opcode::Read::CODE,
+            Op::Write { .. } => opcode::Write::CODE,
+            Op::Readv { .. } => opcode::Readv::CODE,
+            Op::Writev { .. } => opcode::Writev::CODE,
+            Op::Open { .. } => opcode::OpenAt::CODE,
+            Op::Close { .. } => opcode::Close::CODE,
+            Op::Statx { .. } => opcode::Statx::CODE,
+            Op::Fsync { .. } => opcode::Fsync::CODE,
+            Op::Socket { .. } => opcode::Socket::CODE,
+            Op::Bind { .. } => opcode::Bind::CODE,
+            Op::Listen { .. } => opcode::Listen::CODE,
+            Op::Accept { .. } => opcode::Accept::CODE,
+            Op::Connect { .. } => opcode::Connect::CODE,
+            Op::Send { .. } => opcode::Send::CODE,
+            Op::Recv { .. } => opcode::Recv::CODE,
+            Op::Shutdown { .. } => opcode::Shutdown::CODE,
+            Op::Sleep { .. } => opcode::Timeout::CODE,
+            Op::Poll { .. } => opcode::PollAdd::CODE,
+        }
+    }
+
+    /// The SQE for this op. Pointers in it borrow from `self`'s heap data.
+    pub(crate) fn entry(&mut self) -> squeue::Entry {
+        use types::Fd;
+        match self {
+            Op::Nop => opcode::Nop::new().build(),
+            Op::Read { fd, buf, position } => {
+                opcode::Read::new(Fd(*fd), buf.as_mut_ptr(), buf.len() as u32).offset(*position).build()
+            }
+            Op::Write { fd, buf, position } => {
+                opcode::Write::new(Fd(*fd), buf.as_ptr(), buf.len() as u32).offset(*position).build()
+            }
+            Op::Readv { fd, iov, position, .. } => {
+                opcode::Readv::new(Fd(*fd), iov.as_ptr(), iov.len() as u32).offset(*position).build()
+            }
+            Op::Writev { fd, iov, position, .. } => {
+                opcode::Writev::new(Fd(*fd), iov.as_ptr(), iov.len() as u32).offset(*position).build()
+            }
+            Op::Open { dirfd, path, flags, mode } => opcode::OpenAt::new(Fd(*dirfd), path.as_ptr())
+                .flags(*flags | libc::O_CLOEXEC)
+                .mode(*mode)
+                .build(),
+            Op::Close { fd } => opcode::Close::new(Fd(*fd)).build(),
+            Op::Statx { dirfd, path, flags, mask, buf } => {
+                let out: *mut Stat = &mut **buf;
+                opcode::Statx::new(Fd(*dirfd), path.as_ptr(), out.cast())
+                    .flags(*flags)
+                    .mask(*mask)
+                    .build()
+            }
+            Op::Fsync { fd, datasync } => {
+                let flags = if *datasync { types::FsyncFlags::DATASYNC } else { types::FsyncFlags::empty() };
+                opcode::Fsync::new(Fd(*fd)).flags(flags).build()
+            }
+            Op::Socket { domain, ty, protocol } => {
+                opcode::Socket::new(*domain, *ty | libc::SOCK_CLOEXEC, *protocol).build()
+            }
+            Op::Bind { fd, addr } => opcode::Bind::new(Fd(*fd), addr.as_ptr(), addr.len()).build(),
+            Op::Listen { fd, backlog } => opcode::Listen::new(Fd(*fd), *backlog).build(),
+            Op::Accept { fd, flags } => opcode::Accept::new(Fd(*fd), std::ptr::null_mut(), std::ptr::null_mut())
+                .flags(*flags | libc::SOCK_CLOEXEC)
+                .build(),
+            Op::Connect { fd, addr } => opcode::Connect::new(Fd(*fd), addr.as_ptr(), addr.len()).build(),
+            Op::Send { fd, buf, flags } => {
+                opcode::Send::new(Fd(*fd), buf.as_ptr(), buf.len() as u32).flags(*flags | libc::MSG_NOSIGNAL).build()
+            }
+            Op::Recv { fd, buf, flags } => {
+                opcode::Recv::new(Fd(*fd), buf.as_mut_ptr(), buf.len() as u32).flags(*flags).build()
+            }
+            Op::Shutdown { fd, how } => opcode::Shutdown::new(Fd(*fd), *how).build(),
+            Op::Sleep { ts } => opcode::Timeout::new(&**ts).build(),
+            Op::Poll { fd, events } => opcode::PollAdd::new(Fd(*fd), *events).build(),
+        }
+    }
+
+    /// The plain-syscall path for kernels whose probe lacks this opcode, or
+    /// `None` when the op has no such path (it then fails with ENOSYS-style
+    /// `-EOPNOTSUPP` from [`crate::Ring::submit`]).
+    pub(crate) fn fallback(&mut self) -> Option<i32> {
+        match self {
+            Op::Socket { domain, ty, protocol } => Some(sys::socket(*domain, *ty, *protocol)),
+            Op::Bind { fd, addr } => Some(sys::bind(*fd, addr.as_ptr(), addr.len())),
+            Op::Listen { fd, backlog } => Some(sys::listen(*fd, *backlog)),
+            _ => None,
+        }
+    }
+
+    /// Maps the kernel's result to the op's: a timer that fired is success.
+    pub(crate) fn map_result(&self, res: i32) -> i32 {
+        match self {
+            Op::Sleep { .. } if res == -libc::ETIME => 0,
+            _ => res,
+        }
+    }
+
+    /// Whether a non-negative result is a new fd, to be closed if nobody
+    /// can receive it any more.
+    pub(crate) fn produces_fd(&self) -> bool {
+        matches!(self, Op::Open { .. } | Op::Accept { .. } | Op::Socket { .. })
+    }
+
+    /// What the op hands back, given its result.
+    pub fn output(&self, result: i32) -> Output<'_> {
+        if result < 0 {
+            return Output::None;
+        }
+        let n = result as usize;
+        match self {
+            Op::Read { buf, .. } | Op::Recv { buf, .. } => Output::Bytes(&buf[..n.min(buf.len())]),
+            Op::Readv { bufs, .. } => Output::Segments { bufs, total: n },
+            Op::Statx { buf, .. } => Output::Stat(buf),
+            _ => Output::None,
+        }
+    }
+
+    /// Hands the op's data buffers to `f`, for reuse by a pool.
+    pub fn recycle(self, mut f: impl FnMut(Vec<u8>)) {
+        match self {
+            Op::Read { buf, .. } | Op::Write { buf, .. } | Op::Send { buf, .. } | Op::Recv { buf, .. } => f(buf),
+            Op::Readv { bufs, .. } | Op::Writev { bufs, .. } => bufs.into_iter().for_each(f),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,532 @@
+//! The ring: setup, the op table, submission, completion, cancellation.
+//!
+//! Every op has the same lifecycle: a slot is taken, the op moves into it,
+//! its SQE (and an optional linked timeout) is queued, [`Ring::flush`]
+//! submits, [`Ring::reap`] turns its CQE into a [`Completion`] that hands the
+//! op (and its buffers) back, and the slot is released only when the last CQE
+//! that references it has arrived, so nothing the kernel may touch is freed
+//! early: not after a cancel, not after a timeout, not at teardown.
+
+use std::collections::VecDeque;
+use std::io;
+use std::marker::PhantomData;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
+
+use io_uring::{opcode, squeue, types, IoUring};
+
+use crate::metrics::Metrics;
+use crate::op::Op;
+use crate::probe::{self, Features};
+use crate::sys;
+
+/// How to build a [`Ring`].
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Submission queue entries (rounded up to a power of two, clamped to the
+    /// kernel's maximum).
+    pub entries: u32,
+    /// Completion queue entries; `None` for `max(4 * entries, 4096)`. Ops in
+    /// flight are not limited by this: an overflowing CQ is drained, not lost.
+    pub cq_entries: Option<u32>,
+    /// Ask for a kernel submission thread idling after this many ms.
+    pub sqpoll: Option<u32>,
+    /// Register an eventfd the kernel signals on completions (for event loops).
+    pub eventfd: bool,
+    /// Opcodes to treat as unsupported, to exercise fallbacks in tests.
+    #[doc(hidden)]
+    pub disabled_opcodes: Vec<u8>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { entries: 256, cq_entries: None, sqpoll: None, eventfd: false, disabled_opcodes: Vec::new() }
+    }
+}
+
+/// Per-op options.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OpOptions {
+    /// Cancel the op if it has not completed after this long; it then
+    /// completes with `-ETIMEDOUT` (a linked timeout in the kernel).
+    pub timeout: Option<Duration>,
+}
+
+/// Names an op in flight: a slot index plus the slot's generation, so a late
+/// CQE or a stale id can never reach a newer op in the same slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct OpId {
+    index: u32,
+    gen: u32,
+}
+
+impl OpId {
+    /// The slot index: unique among ops whose completion has not been reaped.
+    pub fn index(self) -> u32 {
+        self.index
+    }
+}
+
+/// A finished op: its result (`>= 0`, or `-errno`) and the op handed back.
+pub struct Completion {
+    pub id: OpId,
+    pub result: i32,
+    pub op: Op,
+}
+
+/// Why an op could not be queued.
+#[derive(Debug)]
+pub enum SubmitError {
+    /// The ring is closing or closed.
+    Closed,
+    /// The kernel lacks the opcode and the op has no syscall fallback.
+    Unsupported(&'static str),
+    /// The kernel refused to take more submissions.
+    Io(io::Error),
+}
+
+impl std::fmt::Display for SubmitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SubmitError::Closed => f.write_str("the ring is closed"),
+            SubmitError::Unsupported(op) => write!(f, "this kernel's io_uring has no {op} operation"),
+            SubmitError::Io(e) => write!(f, "io_uring submission failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for SubmitError {}
+
+// user_data layout: bits 0..32 slot index, 32..62 generation, bit 62 marks
+// the CQE of an op's linked timeout, bit 63 marks internal requests
+// (cancels) whose CQEs carry nothing for anyone.
+const GEN_MASK: u64 = (1 << 30) - 1;
+const TAG_TIMEOUT: u64 = 1 << 62;
+const TAG_INTERNAL: u64 = 1 << 63;
+
+fn user_data(index: u32, gen: u32) -> u64 {
+    ((gen as u64 & GEN_MASK) << 32) | index as u64
+}
+
+// Slot flags.
+const F_LINKED_TIMEOUT: u8 = 1;
+const F_ABORTED: u8 = 2;
+const F_ORPHANED: u8 = 4;
+
+#[derive(Default)]
+struct Slot {
+    gen: u32,
+    /// The op while its own CQE is outstanding.
+    op: Option<Op>,
+    /// The linked timeout's timespec while its CQE is outstanding.
+    link_ts: Option<Box<types::Timespec>>,
+    /// CQEs still to arrive; the slot is free when this is 0.
+    awaiting: u8,
+    flags: u8,
+}
+
+/// One io_uring instance and the ops in flight on it.
+///
+/// A ring belongs to the thread that made it (it is set up SINGLE_ISSUER where
+/// the kernel allows), so it is neither `Send` nor `Sync`.
+pub struct Ring {
+    uring: IoUring,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    in_use: usize,
+    /// Completions made without the kernel (syscall fallbacks), as CQEs.
+    inline: VecDeque<(u64, i32)>,
+    /// Completions reaped while making room in the SQ, for the next reap.
+    stash: Vec<Completion>,
+    cqe_buf: Vec<(u64, i32)>,
+    eventfd: Option<OwnedFd>,
+    probe: io_uring::Probe,
+    disabled: Vec<u8>,
+    setup_flags: Vec<&'static str>,
+    closing: bool,
+    metrics: Metrics,
+    _thread_bound: PhantomData<*const ()>,
+}
+
+impl Ring {
+    /// Sets up a ring with the best flags the kernel accepts (see
+    /// [`probe::SETUP_CHAINS`]) and probes its opcodes.
+    pub fn new(config: &Config) -> io::Result<Ring> {
+        let entries = config.entries.max(1);
+        let cq = config.cq_entries.unwrap_or_else(|| entries.saturating_mul(4).max(4096));
+        let (uring, setup_flags) = probe::setup(entries, cq, config.sqpoll)?;
+        let mut p = io_uring::Probe::new();
+        // A kernel without REGISTER_PROBE (< 5.6) leaves the probe empty, so
+        // every op is treated as unsupported there, which is the truth for most.
+        let _ = uring.submitter().register_probe(&mut p);
+        let eventfd = if config.eventfd {
+            // SAFETY: eventfd() returned a fresh fd that nothing else owns.
+            let fd = unsafe { OwnedFd::from_raw_fd(sys::eventfd()?) };
+            uring.submitter().register_eventfd(fd.as_raw_fd())?;
+            Some(fd)
+        } else {
+            None
+        };
+        Ok(Ring {
+            uring,
+            slots: Vec::new(),
+            free: Vec::new(),
+            in_use: 0,
+            inline: VecDeque::new(),
+            stash: Vec::new(),
+            cqe_buf: Vec::with_capacity(256),
+            eventfd,
+            probe: p,
+            disabled: config.disabled_opcodes.clone(),
+            setup_flags,
+            closing: false,
+            metrics: Metrics::default(),
+            _thread_bound: PhantomData,
+        })
+    }
+
+    /// The eventfd the kernel signals when completions are ready.
+    pub fn eventfd(&self) -> Option<RawFd> {
+        self.eventfd.as_ref().map(|fd| fd.as_raw_fd())
+    }
+
+    /// Clears the eventfd's signal; call before [`Ring::reap`] so that a
+    /// completion arriving during the reap signals it again.
+    pub fn reset_eventfd(&self) {
+        if let Some(fd) = self.eventfd() {
+            let _ = sys::eventfd_reset(fd);
+        }
+    }
+
+    /// Whether the kernel supports `opcode` (and it is not disabled).
+    pub fn supports(&self, opcode: u8) -> bool {
+        self.probe.is_supported(opcode) && !self.disabled.contains(&opcode)
+    }
+
+    /// The kernel, its opcodes, and the setup flags in force on this ring.
+    pub fn features(&self) -> Features {
+        probe::features(&self.uring, &self.probe, &self.setup_flags)
+    }
+
+    /// Counters since the ring was made.
+    pub fn metrics(&mut self) -> Metrics {
+        let mut m = self.metrics;
+        m.pending = self.in_use as u64;
+        m.unsubmitted = self.uring.submission().len() as u64;
+        m.sq_entries = self.uring.params().sq_entries() as u64;
+        m.cq_entries = self.uring.params().cq_entries() as u64;
+        m
+    }
+
+    /// Ops whose slots are still held (their final CQE has not arrived).
+    pub fn in_flight(&self) -> usize {
+        self.in_use
+    }
+
+    /// Whether [`Ring::close`] has begun.
+    pub fn is_closing(&self) -> bool {
+        self.closing
+    }
+
+    /// Queues `op`. It reaches the kernel at the next [`Ring::flush`], or
+    /// earlier if the SQ fills up.
+    pub fn submit(&mut self, mut op: Op, opts: &OpOptions) -> Result<OpId, SubmitError> {
+        if self.closing {
+            return Err(SubmitError::Closed);
+        }
+        let index = self.alloc_slot();
+        let gen = self.slots[index as usize].gen;
+        let ud = user_data(index, gen);
+        let id = OpId { index, gen };
+
+        if !self.supports(op.opcode()) {
+            let Some(res) = op.fallback() else {
+                self.release(index);
+                return Err(SubmitError::Unsupported(op.name()));
+            };
+            // Delivered by the next reap, like a CQE; the eventfd is signalled
+            // so that a loop waiting on it comes to reap.
+            let slot = &mut self.slots[index as usize];
+            slot.op = Some(op);
+            slot.awaiting = 1;
+            self.inline.push_back((ud, res));
+            self.metrics.fallbacks += 1;
+            if let Some(fd) = self.eventfd() {
+                let _ = sys::eventfd_signal(fd);
+            }
+            return Ok(id);
+        }
+
+        let need = if opts.timeout.is_some() { 2 } else { 1 };
+        if let Err(e) = self.make_room(need) {
+            self.release(index);
+            return Err(SubmitError::Io(e));
+        }
+        let slot = &mut self.slots[index as usize];
+        let entry = slot.op.insert(op).entry().user_data(ud);
+        let mut sq = self.uring.submission();
+        match opts.timeout {
+            None => {
+                slot.awaiting = 1;
+                // SAFETY: the SQE points into heap data owned by `slot.op`,
+                // which stays in the table until this op's CQE is reaped.
+                unsafe { sq.push(&entry) }.expect("room was made");
+            }
+            Some(t) => {
+                let ts = slot.link_ts.insert(Box::new(
+                    types::Timespec::new().sec(t.as_secs()).nsec(t.subsec_nanos()),
+                ));
+                let lt = opcode::LinkTimeout::new(&**ts).build().user_data(ud | TAG_TIMEOUT);
+                slot.awaiting = 2;
+                slot.flags |= F_LINKED_TIMEOUT;
+                // SAFETY: as above; the timespec is owned by the slot until
+                // the timeout's own CQE is reaped. Both SQEs fit (make_room).
+                unsafe {
+                    sq.push(&entry.flags(squeue::Flags::IO_LINK)).expect("room was made");
+                    sq.push(&lt).expect("room was made");
+                }
+            }
+        }
+        self.metrics.ops_submitted += 1;
+        Ok(id)
+    }
+
+    /// Asks the kernel to cancel `id`. Returns false when the op is no
+    /// longer in flight. The op still completes through [`Ring::reap`]: with
+    /// `-ECANCELED` if the cancel won, with its result if the op finished first.
+    pub fn cancel(&mut self, id: OpId) -> bool {
+        match self.slots.get(id.index as usize) {
+            Some(s) if s.gen == id.gen && s.op.is_some() => {}
+            _ => return false,
+        }
+        let slot = &mut self.slots[id.index as usize];
+        if slot.flags & F_ABORTED != 0 {
+            return true;
+        }
+        slot.flags |= F_ABORTED;
+        self.metrics.cancels += 1;
+        self.push_internal(opcode::AsyncCancel::new(user_data(id.index, id.gen)).build()).is_ok()
+    }
+
+    /// Starts closing: refuses new ops and cancels every op in flight. Their
+    /// completions (mostly `-ECANCELED`) still arrive through [`Ring::reap`];
+    /// fds produced by ops nobody can receive any more are closed.
+    pub fn close(&mut self) {
+        self.closing = true;
+        for index in 0..self.slots.len() {
+            let slot = &mut self.slots[index];
+            if slot.op.is_none() {
+                continue;
+            }
+            slot.flags |= F_ORPHANED;
+            let ud = user_data(index as u32, slot.gen);
+            let _ = self.push_internal(opcode::AsyncCancel::new(ud).build());
+        }
+    }
+
+    /// Submits queued SQEs, and runs deferred completion work when the kernel
+    /// flags some. One syscall at most; none when there is nothing to do.
+    pub fn flush(&mut self) -> io::Result<usize> {
+        let queued = self.uring.submission().len();
+        if queued == 0 && !self.needs_enter() {
+            return Ok(0);
+        }
+        self.enter_submit()
+    }
+
+    /// Whether [`Ring::reap`] would find completions (or must enter to get them).
+    pub fn has_completions(&mut self) -> bool {
+        !self.inline.is_empty() || !self.stash.is_empty() || self.needs_enter() || !self.uring.completion().is_empty()
+    }
+
+    /// Moves every ready completion into `out`; returns how many. Runs
+    /// deferred task work and flushes an overflowed CQ as needed, so no
+    /// completion is left behind in the kernel.
+    pub fn reap(&mut self, out: &mut Vec<Completion>) -> usize {
+        let start = out.len();
+        out.append(&mut self.stash);
+        while let Some((ud, res)) = self.inline.pop_front() {
+            self.on_cqe(ud, res, out);
+        }
+        let mut batch = std::mem::take(&mut self.cqe_buf);
+        loop {
+            if self.needs_enter() {
+                if self.uring.completion().overflow() > 0 {
+                    self.metrics.cq_overflows += 1;
+                }
+                let _ = self.enter_submit();
+            }
+            batch.clear();
+            {
+                let mut cq = self.uring.completion();
+                cq.sync();
+                batch.extend(cq.map(|c| (c.user_data(), c.result())));
+            }
+            if batch.is_empty() {
+                break;
+            }
+            for &(ud, res) in &batch {
+                self.on_cqe(ud, res, out);
+            }
+        }
+        self.cqe_buf = batch;
+        let n = out.len() - start;
+        if n > 0 {
+            self.metrics.completion_batches += 1;
+        }
+        n
+    }
+
+    /// Submits and blocks until at least one completion is ready or
+    /// `timeout` passes. For programs that own their thread (no event loop).
+    pub fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        if self.has_completions() {
+            return self.flush().map(|_| ());
+        }
+        self.metrics.enters += 1;
+        let res = match timeout {
+            Some(t) if self.uring.params().is_feature_ext_arg() => {
+                let ts = types::Timespec::new().sec(t.as_secs()).nsec(t.subsec_nanos());
+                let args = types::SubmitArgs::new().timespec(&ts);
+                self.uring.submitter().submit_with_args(1, &args)
+            }
+            _ => self.uring.submit_and_wait(1),
+        };
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ETIME) | Some(libc::EINTR)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn needs_enter(&mut self) -> bool {
+        let sq = self.uring.submission();
+        sq.taskrun() || sq.cq_overflow()
+    }
+
+    fn enter_submit(&mut self) -> io::Result<usize> {
+        self.metrics.enters += 1;
+        loop {
+            match self.uring.submit() {
+                Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+                other => return other,
+            }
+        }
+    }
+
+    /// Ensures `need` free SQ entries, submitting (and, if the kernel pushes
+    /// back because completions pile up, reaping into the stash) as needed.
+    fn make_room(&mut self, need: usize) -> io::Result<()> {
+        for _ in 0..8 {
+            {
+                let sq = self.uring.submission();
+                if sq.capacity() - sq.len() >= need {
+                    return Ok(());
+                }
+            }
+            self.metrics.sq_full_flushes += 1;
+            match self.enter_submit() {
+                Ok(_) => {}
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EBUSY) | Some(libc::EAGAIN)) => {
+                    let mut stash = std::mem::take(&mut self.stash);
+                    self.reap(&mut stash);
+                    self.stash = stash;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(io::Error::from_raw_os_error(libc::EBUSY))
+    }
+
+    fn push_internal(&mut self, entry: squeue::Entry) -> io::Result<()> {
+        self.make_room(1)?;
+        // SAFETY: internal entries (cancels) reference no memory.
+        unsafe { self.uring.submission().push(&entry.user_data(TAG_INTERNAL)) }
+            .map_err(|_| io::Error::from_raw_os_error(libc::EBUSY))
+    }
+
+    fn on_cqe(&mut self, ud: u64, res: i32, out: &mut Vec<Completion>) {
+        if ud & TAG_INTERNAL != 0 {
+            return;
+        }
+        let index = (ud & 0xffff_ffff) as u32;
+        let gen = ((ud >> 32) & GEN_MASK) as u32;
+        let Some(slot) = self.slots.get_mut(index as usize) else { return };
+        if (slot.gen as u64 & GEN_MASK) != gen as u64 || slot.awaiting == 0 {
+            return; // cannot happen while the table is intact; never trust it blindly
+        }
+        slot.awaiting -= 1;
+        if ud & TAG_TIMEOUT != 0 {
+            if res == -libc::ETIME {
+                self.metrics.timeouts += 1;
+            }
+            slot.link_ts = None;
+        } else if let Some(op) = slot.op.take() {
+            let mut result = op.map_result(res);
+            let cancelled = res == -libc::ECANCELED || res == -libc::EINTR;
+            // A cancel nobody asked for on an op with a linked timeout is the
+            // timeout firing: its own CQE (-ETIME) may arrive before or after.
+            if cancelled && slot.flags & F_LINKED_TIMEOUT != 0 && slot.flags & (F_ABORTED | F_ORPHANED) == 0 {
+                result = -libc::ETIMEDOUT;
+            } else if cancelled {
+                result = -libc::ECANCELED;
+            }
+            if slot.flags & F_ORPHANED != 0 && result >= 0 && op.produces_fd() {
+                sys::close(result);
+                result = -libc::ECANCELED;
+            }
+            self.metrics.ops_completed += 1;
+            out.push(Completion { id: OpId { index, gen: slot.gen }, result, op });
+        }
+        if slot.awaiting == 0 {
+            self.release(index);
+        }
+    }
+
+    fn alloc_slot(&mut self) -> u32 {
+        self.in_use += 1;
+        match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.slots.push(Slot::default());
+                (self.slots.len() - 1) as u32
+            }
+        }
+    }
+
+    fn release(&mut self, index: u32) {
+        let slot = &mut self.slots[index as usize];
+        slot.gen = slot.gen.wrapping_add(1) & GEN_MASK as u32;
+        slot.flags = 0;
+        slot.op = None;
+        slot.link_ts = None;
+        self.in_use -= 1;
+        self.free.push(index);
+    }
+}
+
+impl Drop for Ring {
+    /// Cancels what is in flight and waits (up to two seconds) for the
+    /// kernel to let go of it. Memory of ops the kernel still holds after
+    /// that is leaked, never freed under it.
+    fn drop(&mut self) {
+        if self.in_use == 0 {
+            return;
+        }
+        self.close();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let mut sink = Vec::new();
+        while self.in_use > 0 && Instant::now() < deadline {
+            let _ = self.wait(Some(Duration::from_millis(20)));
+            self.reap(&mut sink);
+            sink.clear();
+        }
+        if self.in_use > 0 {
+            for slot in self.slots.drain(..) {
+                if slot.awaiting > 0 {
+                    std::mem::forget(slot);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! The raw kernel surface: every libc call of the engine goes through here.
+//!
+//! Everything above this module is safe Rust. Each `unsafe` block below says
+//! why it is sound.
+
+use std::ffi::CStr;
+use std::io;
+use std::os::fd::RawFd;
+
+/// Turns a libc `-1` return into the thread's `errno` as an [`io::Error`].
+macro_rules! syscall {
+    ($call:expr) => {{
+        let res = $call;
+        if res == -1 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(res)
+        }
+    }};
+}
+
+/// A non-blocking, close-on-exec eventfd: the ring signals it on completions.
+pub fn eventfd() -> io::Result<RawFd> {
+    // SAFETY: eventfd takes no pointers.
+    syscall!(unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) })
+}
+
+/// Resets an eventfd's counter; `Ok(false)` when it was not signalled.
+pub fn eventfd_reset(fd: RawFd) -> io::Result<bool> {
+    let mut value: u64 = 0;
+    // SAFETY: reads 8 bytes into a local u64 that outlives the call.
+    let res = unsafe { libc::read(fd, (&mut value as *mut u64).cast(), 8) };
+    if res == 8 {
+        return Ok(true);
+    }
+    let err = io::Error::last_os_error();
+    if err.raw_os_error() == Some(libc::EAGAIN) {
+        Ok(false)
+    } else {
+        Err(err)
+    }
+}
+
+/// Signals an eventfd, so a loop watching it wakes up.
+pub fn eventfd_signal(fd: RawFd) -> io::Result<()> {
+    let value: u64 = 1;
+    // SAFETY: writes 8 bytes from a local u64 that outlives the call.
+    let res = unsafe { libc::write(fd, (&value as *const u64).cast(), 8) };
+    if res == 8 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Closes an fd, ignoring the result: used for fds nobody can receive any more.
+pub fn close(fd: RawFd) {
+    // SAFETY: the caller owns `fd`; closing an invalid fd only returns EBADF.
+    unsafe { libc::close(fd) };
+}
+
+/// The kernel release string, as `uname -r` prints it.
+pub fn kernel_release() -> String {
+    // SAFETY: utsname is plain data; uname fills it and NUL-terminates fields.
+    unsafe {
+        let mut uts: libc::utsname = std::mem::zeroed();
+        if libc::uname(&mut uts) != 0 {
+            return String::from("unknown");
+        }
+        CStr::from_ptr(uts.release.as_ptr()).to_string_lossy().into_owned()
+    }
+}
+
+/// `bind(2)`, for kernels without IORING_OP_BIND.
+pub fn bind(fd: RawFd, addr: *const libc::sockaddr, len: libc::socklen_t) -> i32 {
+    // SAFETY: `addr` points at `len` bytes owned by the caller for the call.
+    neg_errno(unsafe { libc::bind(fd, addr, len) })
+}
+
+/// `listen(2)`, for kernels without IORING_OP_LISTEN.
+pub fn listen(fd: RawFd, backlog: i32) -> i32 {
+    // SAFETY: no pointers.
+    neg_errno(unsafe { libc::listen(fd, backlog) })
+}
+
+/// `socket(2)` with close-on-exec, for kernels without IORING_OP_SOCKET.
+pub fn socket(domain: i32, ty: i32, protocol: i32) -> i32 {
+    // SAFETY: no pointers.
+    neg_errno(unsafe { libc::socket(domain, ty | libc::SOCK_CLOEXEC, protocol) })
+}
+
+/// io_uring's result convention from a libc one: `-errno` on failure.
+fn neg_errno(res: i32) -> i32 {
+    if res < 0 {
+        -io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+    } else {
+        res
+    }
+}
