@@ -5,6 +5,7 @@
 #![deny(clippy::all)]
 
 mod js;
+mod ops;
 mod ring;
 mod uv;
 
@@ -40,3 +41,4 @@ pub fn stat_fields() -> Vec<&'static str> {
 pub fn special_results() -> Vec<i32> {
     vec![ring::RES_DETACHED, ring::RES_CLOSED]
 }
+

@@ -1,0 +1,77 @@
+// Kernel constants users pass to ops (x86-64 and arm64 Linux share these).
+import { constants as os } from 'node:os'
+import { constants as fs } from 'node:fs'
+
+/** `open(2)` flags. */
+export const O_RDONLY = fs.O_RDONLY
+export const O_WRONLY = fs.O_WRONLY
+export const O_RDWR = fs.O_RDWR
+export const O_CREAT = fs.O_CREAT
+export const O_EXCL = fs.O_EXCL
+export const O_NOCTTY = fs.O_NOCTTY
+export const O_TRUNC = fs.O_TRUNC
+export const O_APPEND = fs.O_APPEND
+export const O_DIRECTORY = fs.O_DIRECTORY
+export const O_NOATIME = fs.O_NOATIME
+export const O_NOFOLLOW = fs.O_NOFOLLOW
+export const O_SYNC = fs.O_SYNC
+export const O_DSYNC = fs.O_DSYNC
+export const O_DIRECT = fs.O_DIRECT
+export const O_NONBLOCK = fs.O_NONBLOCK
+export const O_CLOEXEC = 0o2000000
+export const O_PATH = 0o10000000
+export const O_TMPFILE = 0o20200000
+
+/** Socket domains, types and protocols. */
+export const AF_UNIX = 1
+export const AF_INET = 2
+export const AF_INET6 = 10
+export const SOCK_STREAM = 1
+export const SOCK_DGRAM = 2
+export const SOCK_SEQPACKET = 5
+export const SOCK_NONBLOCK = 0o4000
+export const SOCK_CLOEXEC = 0o2000000
+export const IPPROTO_TCP = 6
+export const IPPROTO_UDP = 17
+
+/** `poll(2)` events. */
+export const POLLIN = 0x001
+export const POLLPRI = 0x002
+export const POLLOUT = 0x004
+export const POLLERR = 0x008
+export const POLLHUP = 0x010
+export const POLLNVAL = 0x020
+export const POLLRDHUP = 0x2000
+
+/** `shutdown(2)` directions. */
+export const SHUT_RD = 0
+export const SHUT_WR = 1
+export const SHUT_RDWR = 2
+
+/** `send(2)`/`recv(2)` flags (MSG_NOSIGNAL is always added to sends). */
+export const MSG_OOB = 0x1
+export const MSG_PEEK = 0x2
+export const MSG_DONTWAIT = 0x40
+export const MSG_WAITALL = 0x100
+export const MSG_NOSIGNAL = 0x4000
+export const MSG_MORE = 0x8000
+
+/** `*at` and statx flags. */
+export const AT_FDCWD = -100
+export const AT_SYMLINK_NOFOLLOW = 0x100
+export const AT_EMPTY_PATH = 0x1000
+export const STATX_BASIC_STATS = 0x7ff
+export const STATX_BTIME = 0x800
+
+/** File type bits of `mode`. */
+export const S_IFMT = fs.S_IFMT
+export const S_IFREG = fs.S_IFREG
+export const S_IFDIR = fs.S_IFDIR
+export const S_IFCHR = fs.S_IFCHR
+export const S_IFBLK = fs.S_IFBLK
+export const S_IFIFO = fs.S_IFIFO
+export const S_IFLNK = fs.S_IFLNK
+export const S_IFSOCK = fs.S_IFSOCK
+
+/** errno values by name (Node's table). */
+export const errno = os.errno

@@ -1,0 +1,120 @@
+// Every error this package raises is made here: one table from errno to
+// `code`, one shape per kind, Node's conventions throughout.
+import { getSystemErrorMap } from 'node:util'
+import { constants as osConstants } from 'node:os'
+
+const systemErrors = getSystemErrorMap()
+
+/** Extra fields Node puts on a SystemError where they are known. */
+export interface SystemErrorInfo {
+  path?: string | Buffer | undefined
+  fd?: number | undefined
+  address?: string | undefined
+  port?: number | undefined
+}
+
+/**
+ * A kernel error, shaped like Node's own (`fs`, `net`): `errno` is the
+ * negative errno, `code` its name, `syscall` the operation.
+ */
+export interface SystemError extends Error {
+  errno: number
+  code: string
+  syscall: string
+  path?: string
+  fd?: number
+  address?: string
+  port?: number
+}
+
+export function systemError (res: number, syscall: string, info?: SystemErrorInfo): SystemError {
+  const [code, description] = systemErrors.get(res) ?? [`Unknown system error ${res}`, 'unknown error']
+  let message = `${code}: ${description}, ${syscall}`
+  if (info?.path !== undefined) message += ` '${String(info.path)}'`
+  else if (info?.address !== undefined) message += ` ${info.address}${info.port !== undefined ? `:${info.port}` : ''}`
+  const err = new Error(message) as SystemError
+  err.errno = res
+  err.code = code
+  err.syscall = syscall
+  if (info?.path !== undefined) err.path = String(info.path)
+  if (info?.fd !== undefined) err.fd = info.fd
+  if (info?.address !== undefined) err.address = info.address
+  if (info?.port !== undefined) err.port = info.port
+  return err
+}
+
+/** Rejection of an op whose AbortSignal fired (`code` 'ABORT_ERR', like Node's). */
+export class AbortError extends Error {
+  override readonly name = 'AbortError'
+  readonly code = 'ABORT_ERR'
+  constructor (message = 'The operation was aborted', options?: { cause?: unknown }) {
+    super(message, options)
+  }
+}
+
+function withCode<E extends Error> (err: E, code: string): E & { code: string } {
+  return Object.assign(err, { code })
+}
+
+function describe (value: unknown): string {
+  if (value === null) return 'Received null'
+  if (value === undefined) return 'Received undefined'
+  if (typeof value === 'function') return `Received function ${value.name || '<anonymous>'}`
+  if (typeof value === 'object') {
+    const name = (value as object).constructor?.name
+    return name ? `Received an instance of ${name}` : 'Received an object'
+  }
+  let shown = String(value)
+  if (shown.length > 28) shown = shown.slice(0, 25) + '...'
+  if (typeof value === 'string') shown = `'${shown}'`
+  if (typeof value === 'bigint') shown += 'n'
+  return `Received type ${typeof value} (${shown})`
+}
+
+/** `ERR_INVALID_ARG_TYPE` (TypeError). */
+export function invalidArgType (name: string, expected: string, actual: unknown): TypeError {
+  return withCode(new TypeError(`The "${name}" argument must be ${expected}. ${describe(actual)}`), 'ERR_INVALID_ARG_TYPE')
+}
+
+/** `ERR_INVALID_ARG_VALUE` (TypeError). */
+export function invalidArgValue (name: string, value: unknown, reason: string): TypeError {
+  return withCode(new TypeError(`The argument '${name}' ${reason}. ${describe(value)}`), 'ERR_INVALID_ARG_VALUE')
+}
+
+/** `ERR_OUT_OF_RANGE` (RangeError). */
+export function outOfRange (name: string, range: string, value: unknown): RangeError {
+  const shown = typeof value === 'bigint' ? `${value}n` : String(value)
+  return withCode(new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${shown}`), 'ERR_OUT_OF_RANGE')
+}
+
+/** `ERR_INVALID_IP_ADDRESS` (TypeError). */
+export function invalidIp (address: unknown): TypeError {
+  return withCode(new TypeError(`Invalid IP address: ${String(address)}`), 'ERR_INVALID_IP_ADDRESS')
+}
+
+/** `ERR_SOCKET_BAD_PORT` (RangeError). */
+export function badPort (port: unknown): RangeError {
+  return withCode(new RangeError(`Port should be >= 0 and < 65536. Received ${String(port)}.`), 'ERR_SOCKET_BAD_PORT')
+}
+
+/** The Machine was destroyed before or while the op ran (`ERR_MACHINE_DESTROYED`). */
+export function destroyed (syscall: string): Error {
+  return withCode(new Error(`Machine was destroyed; ${syscall} was not completed`), 'ERR_MACHINE_DESTROYED')
+}
+
+/** A read's buffer was detached or shrunk while the kernel was filling it (`ERR_BUFFER_DETACHED`). */
+export function bufferDetached (syscall: string): Error {
+  return withCode(new Error(`The buffer of ${syscall} was detached or shrunk while the op was in flight; the data read was dropped`), 'ERR_BUFFER_DETACHED')
+}
+
+/** io_uring cannot be used in this process (`ERR_IO_URING_UNAVAILABLE`). */
+export function unavailable (reason: string): Error {
+  return withCode(new Error(`io_uring is unavailable: ${reason}`), 'ERR_IO_URING_UNAVAILABLE')
+}
+
+/** The op timed out (its `timeout` option): a SystemError with `code` 'ETIMEDOUT'. */
+export function timedOut (syscall: string, ms: number, info?: SystemErrorInfo): SystemError {
+  const err = systemError(-osConstants.errno.ETIMEDOUT, syscall, info)
+  err.message = `ETIMEDOUT: operation timed out after ${ms} ms, ${syscall}` + (info?.path !== undefined ? ` '${String(info.path)}'` : '')
+  return err
+}

@@ -1,0 +1,22 @@
+/**
+ * uring-machine: io_uring for Node.js.
+ *
+ * ```ts
+ * import { Machine, constants } from 'uring-machine'
+ * const m = new Machine()
+ * const fd = await m.open('/etc/hostname')
+ * const buf = Buffer.alloc(256)
+ * const n = await m.read(fd, buf, { position: 0 })
+ * await m.close(fd)
+ * await m.destroy()
+ * ```
+ */
+export { Machine } from './machine'
+export type {
+  MachineOptions, Metrics, Probe, ReadOptions, WriteOptions, VectorOptions, StatOptions, FsyncOptions,
+  SocketIoOptions, AcceptOptions, OpOptions, SocketAddress, InetAddress, UnixAddress
+} from './machine'
+export { Stats, BigIntStats } from './stats'
+export { AbortError } from './errors'
+export type { SystemError } from './errors'
+export * as constants from './constants'

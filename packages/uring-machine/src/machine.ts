@@ -1,0 +1,506 @@
+// The Machine: one io_uring on this thread's event loop. Each op validates
+// its arguments, queues one SQE through the native ring, and returns a
+// promise settled from the batch of completions of one loop wake.
+import { constants as os } from 'node:os'
+import { binding, loadFailure, type NativeRing, type NativeOps, type NativeMetrics, type NativeFeatures } from './native'
+import * as E from './errors'
+import * as V from './validate'
+import { AT_FDCWD, AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, STATX_BTIME, SHUT_WR } from './constants'
+import { Stats, BigIntStats } from './stats'
+
+export type { OpOptions, SocketAddress, InetAddress, UnixAddress } from './validate'
+export type { Stats, BigIntStats } from './stats'
+
+const [RES_DETACHED, RES_CLOSED] = binding !== null ? binding.specialResults() : [0, 0]
+const ECANCELED = -os.errno.ECANCELED
+const ETIMEDOUT = -os.errno.ETIMEDOUT
+
+/** Pairs of (slot, result) one callback can carry. */
+const BATCH = 4096
+
+// How a result becomes the promise's value.
+const VOID = 0
+const NUMBER = 1
+const STAT = 2
+
+/** One op in flight, indexed by its slot. */
+class Pending {
+  resolve!: (value: unknown) => void
+  reject!: (reason: unknown) => void
+  signal: AbortSignal | undefined = undefined
+  onAbort: (() => void) | undefined = undefined
+  aborted = false
+  constructor (
+    readonly kind: number,
+    readonly syscall: string,
+    readonly fd: number,
+    readonly info: E.SystemErrorInfo | undefined,
+    readonly timeout: number,
+    readonly out: Float64Array | BigInt64Array | undefined
+  ) {}
+}
+
+/** Options of `new Machine()`. */
+export interface MachineOptions {
+  /** Submission queue size (rounded up to a power of two). Default 256. Ops in flight are not limited by it. */
+  entries?: number
+  /** A kernel thread polls the submission queue: true, or its idle time in ms before it sleeps. Default false. */
+  sqpoll?: boolean | number
+}
+
+export interface ReadOptions extends V.OpOptions {
+  /** Where in `buffer` to start. Default 0. */
+  offset?: number
+  /** How many bytes at most. Default: the rest of `buffer`. */
+  length?: number
+  /** File position; null/undefined/-1 reads from (and advances) the fd's current position. */
+  position?: number | bigint | null
+}
+export type WriteOptions = ReadOptions
+export interface VectorOptions extends V.OpOptions {
+  position?: number | bigint | null
+}
+export interface StatOptions extends V.OpOptions {
+  /** Numbers as bigint, with nanosecond times. Default false. */
+  bigint?: boolean
+  /** For a path: stat the link itself, not its target. Default true (follow). */
+  followSymlinks?: boolean
+}
+export interface FsyncOptions extends V.OpOptions {
+  /** fdatasync: skip metadata not needed to read the data back. Default false. */
+  datasync?: boolean
+}
+export interface SocketIoOptions extends V.OpOptions {
+  offset?: number
+  length?: number
+  /** MSG_* flags. Default 0 (sends always add MSG_NOSIGNAL). */
+  flags?: number
+}
+export interface AcceptOptions extends V.OpOptions {
+  /** SOCK_NONBLOCK (SOCK_CLOEXEC is always set). Default 0. */
+  flags?: number
+}
+
+/** What `Machine.probe()` reports. */
+export interface Probe {
+  /** `uname -r`. */
+  kernel: string
+  /** Each io_uring opcode (liburing's names) and whether this kernel has it. */
+  ops: Record<string, boolean>
+  /** Setup flags a Machine gets here (SINGLE_ISSUER, DEFER_TASKRUN, ...). */
+  setupFlags: string[]
+  /** IORING_FEAT_* bits the kernel reports. */
+  features: string[]
+}
+
+/** Counters of one Machine. */
+export type Metrics = NativeMetrics
+
+/** Machines with ops in flight stay reachable, so their promises settle. */
+const live = new Set<Machine>()
+
+let supported: string | null | undefined
+
+function unavailableReason (): string | null {
+  if (supported === undefined) supported = binding === null ? loadFailure : binding.unavailableReason()
+  return supported
+}
+
+const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose')
+
+/**
+ * One io_uring instance on this thread's event loop. Make one per thread
+ * (main thread or worker) and share it; every op returns a promise.
+ */
+export class Machine {
+  /** Whether io_uring can be used in this process. */
+  static isSupported (): boolean {
+    return unavailableReason() === null
+  }
+
+  /** Why io_uring cannot be used here, or null if it can. */
+  static unavailableReason (): string | null {
+    return unavailableReason()
+  }
+
+  /** The kernel's io_uring: opcodes, setup flags, features. Throws `ERR_IO_URING_UNAVAILABLE` where there is none. */
+  static probe (): Probe {
+    const reason = unavailableReason()
+    if (reason !== null || binding === null) throw E.unavailable(reason ?? 'no binding')
+    const f: NativeFeatures = binding.probe()
+    return { kernel: f.kernel, ops: { ...f.ops }, setupFlags: f.setupFlags, features: f.features }
+  }
+
+  readonly #ring: NativeRing
+  readonly #fn: NativeOps
+  readonly #results = new Int32Array(2 * BATCH)
+  /** Where each slot's output goes (read buffers, readv arrays, statx arrays). */
+  readonly #dsts: unknown[] = []
+  readonly #ops: Array<Pending | undefined> = []
+  #pending = 0
+  #state: 'open' | 'closing' | 'closed' = 'open'
+  #closed: Promise<void> | undefined
+  #resolveClosed: (() => void) | undefined
+
+  constructor (options?: MachineOptions) {
+    const o = V.options<MachineOptions>(options)
+    const entries = o.entries === undefined ? 256 : V.int(o.entries, 'options.entries', 1, 32768)
+    let sqpoll = -1
+    if (o.sqpoll === true) sqpoll = 1000
+    else if (typeof o.sqpoll === 'number') sqpoll = V.int(o.sqpoll, 'options.sqpoll', 0, 2 ** 31 - 1)
+    else if (o.sqpoll !== undefined && o.sqpoll !== false) throw E.invalidArgType('options.sqpoll', 'of type boolean or number', o.sqpoll)
+    if (binding === null) throw E.unavailable(loadFailure ?? 'no binding')
+    try {
+      this.#ring = new binding.Ring(entries, sqpoll, this.#results, this.#dsts, this.#complete)
+    } catch (err) {
+      throw E.unavailable((err as Error).message)
+    }
+    this.#fn = this.#ring.functions()
+  }
+
+  /** Whether `destroy()` has been called. */
+  get destroyed (): boolean {
+    return this.#state !== 'open'
+  }
+
+  /** Counters: ops submitted/completed/pending, kernel enters, batches, overflows, ... */
+  metrics (): Metrics {
+    return this.#ring.metrics()
+  }
+
+  /** Does nothing, through the ring: the round trip's cost. */
+  nop (options?: V.OpOptions): Promise<void> {
+    const o = V.options(options)
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'nop')
+    return this.#track(ring.nop(o.timeout ?? 0), VOID, 'nop', -1, undefined, o) as Promise<void>
+  }
+
+  /** read(2)/pread(2) into `buffer`; resolves with the bytes read (0 at end of file). */
+  read (fd: number, buffer: ArrayBufferView, options?: ReadOptions): Promise<number> {
+    V.fd(fd)
+    const v = V.view(buffer, 'buffer')
+    const o = V.options<ReadOptions>(options)
+    const [off, len] = V.range(v, 'buffer', o.offset, o.length)
+    const pos = V.position(o.position)
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'read')
+    const slot = ring.read(fd, v, off, len, pos, o.timeout ?? 0)
+    if (slot >= 0) this.#dsts[slot] = v
+    return this.#track(slot, NUMBER, 'read', fd, undefined, o) as Promise<number>
+  }
+
+  /** write(2)/pwrite(2) of `buffer` (copied at the call); resolves with the bytes written. */
+  write (fd: number, buffer: ArrayBufferView, options?: WriteOptions): Promise<number> {
+    V.fd(fd)
+    const v = V.view(buffer, 'buffer')
+    const o = V.options<WriteOptions>(options)
+    const [off, len] = V.range(v, 'buffer', o.offset, o.length)
+    const pos = V.position(o.position)
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'write')
+    return this.#track(ring.write(fd, v, off, len, pos, o.timeout ?? 0), NUMBER, 'write', fd, undefined, o) as Promise<number>
+  }
+
+  /** preadv(2) into `buffers` in order; resolves with the total bytes read. */
+  readv (fd: number, buffers: readonly ArrayBufferView[], options?: VectorOptions): Promise<number> {
+    V.fd(fd)
+    const bufs = V.views(buffers, 'buffers')
+    const o = V.options<VectorOptions>(options)
+    const pos = V.position(o.position)
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'readv')
+    const slot = ring.readv(fd, bufs, pos, o.timeout ?? 0)
+    if (slot >= 0) this.#dsts[slot] = bufs.slice()
+    return this.#track(slot, NUMBER, 'readv', fd, undefined, o) as Promise<number>
+  }
+
+  /** pwritev(2) of `buffers` in order (copied at the call); resolves with the total bytes written. */
+  writev (fd: number, buffers: readonly ArrayBufferView[], options?: VectorOptions): Promise<number> {
+    V.fd(fd)
+    const bufs = V.views(buffers, 'buffers')
+    const o = V.options<VectorOptions>(options)
+    const pos = V.position(o.position)
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'writev')
+    return this.#track(ring.writev(fd, bufs, pos, o.timeout ?? 0), NUMBER, 'writev', fd, undefined, o) as Promise<number>
+  }
+
+  /**
+   * openat(2); resolves with the new fd (always close-on-exec).
+   * `flags`: O_* bits or fs.open's strings ('r', 'w+', 'ax', ...); `mode` defaults to 0o666.
+   */
+  open (path: string | Buffer | URL, flags?: number | string, mode?: number | string, options?: V.OpOptions): Promise<number> {
+    const p = V.path(path)
+    const f = V.openFlags(flags)
+    const m = V.mode(mode)
+    const o = V.options(options)
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'open', { path: pathText(p) })
+    return this.#track(ring.open(p, f, m, o.timeout ?? 0), NUMBER, 'open', -1, { path: pathText(p) }, o) as Promise<number>
+  }
+
+  /** close(2). */
+  close (fd: number, options?: V.OpOptions): Promise<void> {
+    V.fd(fd)
+    const o = V.options(options)
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'close')
+    return this.#track(ring.close(fd, o.timeout ?? 0), VOID, 'close', fd, undefined, o) as Promise<void>
+  }
+
+  /** statx(2) of a path or an open fd, as a Stats (or BigIntStats with `bigint`). */
+  statx (pathOrFd: string | Buffer | URL | number, options?: StatOptions & { bigint?: false }): Promise<Stats>
+  statx (pathOrFd: string | Buffer | URL | number, options: StatOptions & { bigint: true }): Promise<BigIntStats>
+  statx (pathOrFd: string | Buffer | URL | number, options?: StatOptions): Promise<Stats | BigIntStats>
+  statx (pathOrFd: string | Buffer | URL | number, options?: StatOptions): Promise<Stats | BigIntStats> {
+    let dirfd = AT_FDCWD
+    let p: string | Uint8Array = ''
+    let flags = AT_EMPTY_PATH
+    let info: E.SystemErrorInfo | undefined
+    const o = V.options<StatOptions>(options)
+    if (typeof pathOrFd === 'number') {
+      dirfd = V.fd(pathOrFd, 'pathOrFd')
+    } else {
+      p = V.path(pathOrFd, 'pathOrFd')
+      flags = o.followSymlinks === false ? AT_SYMLINK_NOFOLLOW : 0
+      info = { path: pathText(p) }
+    }
+    if (o.bigint !== undefined && typeof o.bigint !== 'boolean') throw E.invalidArgType('options.bigint', 'of type boolean', o.bigint)
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'statx', info)
+    const slot = ring.statx(dirfd, p, flags, STATX_BASIC_STATS | STATX_BTIME, o.timeout ?? 0)
+    const out = o.bigint === true ? new BigInt64Array(18) : new Float64Array(18)
+    if (slot >= 0) this.#dsts[slot] = out
+    return this.#track(slot, STAT, 'statx', dirfd === AT_FDCWD ? -1 : dirfd, info, o, out) as Promise<Stats | BigIntStats>
+  }
+
+  /** fsync(2), or fdatasync(2) with `{ datasync: true }`. */
+  fsync (fd: number, options?: FsyncOptions): Promise<void> {
+    V.fd(fd)
+    const o = V.options<FsyncOptions>(options)
+    const ring = this.#ready(o)
+    const name = o.datasync === true ? 'fdatasync' : 'fsync'
+    if (ring === null) return this.#refuse(o, name)
+    return this.#track(ring.fsync(fd, o.datasync === true, o.timeout ?? 0), VOID, name, fd, undefined, o) as Promise<void>
+  }
+
+  /** socket(2); resolves with the new fd (always close-on-exec). Kernel 5.19+ in the ring, the syscall below. */
+  socket (domain: number, type: number, protocol = 0, options?: V.OpOptions): Promise<number> {
+    V.int(domain, 'domain', 0, 2 ** 31 - 1)
+    V.int(type, 'type', 0, 2 ** 31 - 1)
+    V.int(protocol, 'protocol', 0, 2 ** 31 - 1)
+    const o = V.options(options)
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'socket')
+    return this.#track(ring.socket(domain, type, protocol, o.timeout ?? 0), NUMBER, 'socket', -1, undefined, o) as Promise<number>
+  }
+
+  /** bind(2) to `{ address, port }` (IPv4/IPv6) or `{ path }` (unix). Kernel 6.11+ in the ring, the syscall below. */
+  bind (fd: number, address: V.SocketAddress, options?: V.OpOptions): Promise<void> {
+    V.fd(fd)
+    const [host, port] = V.address(address)
+    const o = V.options(options)
+    const info = addressInfo(host, port)
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'bind', info)
+    return this.#track(ring.bind(fd, host, port, o.timeout ?? 0), VOID, 'bind', fd, info, o) as Promise<void>
+  }
+
+  /** listen(2). `backlog` defaults to 511 (as node:net). Kernel 6.11+ in the ring, the syscall below. */
+  listen (fd: number, backlog = 511, options?: V.OpOptions): Promise<void> {
+    V.fd(fd)
+    V.int(backlog, 'backlog', 0, 2 ** 31 - 1)
+    const o = V.options(options)
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'listen')
+    return this.#track(ring.listen(fd, backlog, o.timeout ?? 0), VOID, 'listen', fd, undefined, o) as Promise<void>
+  }
+
+  /** accept4(2); resolves with the connection's fd (always close-on-exec). */
+  accept (fd: number, options?: AcceptOptions): Promise<number> {
+    V.fd(fd)
+    const o = V.options<AcceptOptions>(options)
+    const flags = o.flags === undefined ? 0 : V.int(o.flags, 'options.flags', 0, 2 ** 31 - 1)
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'accept')
+    return this.#track(ring.accept(fd, flags, o.timeout ?? 0), NUMBER, 'accept', fd, undefined, o) as Promise<number>
+  }
+
+  /** connect(2) to `{ address, port }` or `{ path }`. */
+  connect (fd: number, address: V.SocketAddress, options?: V.OpOptions): Promise<void> {
+    V.fd(fd)
+    const [host, port] = V.address(address)
+    const o = V.options(options)
+    const info = addressInfo(host, port)
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'connect', info)
+    return this.#track(ring.connect(fd, host, port, o.timeout ?? 0), VOID, 'connect', fd, info, o) as Promise<void>
+  }
+
+  /** send(2) of `buffer` (copied at the call; MSG_NOSIGNAL always); resolves with the bytes sent. */
+  send (fd: number, buffer: ArrayBufferView, options?: SocketIoOptions): Promise<number> {
+    V.fd(fd)
+    const v = V.view(buffer, 'buffer')
+    const o = V.options<SocketIoOptions>(options)
+    const [off, len] = V.range(v, 'buffer', o.offset, o.length)
+    const flags = o.flags === undefined ? 0 : V.int(o.flags, 'options.flags', 0, 2 ** 31 - 1)
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'send')
+    return this.#track(ring.send(fd, v, off, len, flags, o.timeout ?? 0), NUMBER, 'send', fd, undefined, o) as Promise<number>
+  }
+
+  /** recv(2) into `buffer`; resolves with the bytes received (0: the peer shut down). */
+  recv (fd: number, buffer: ArrayBufferView, options?: SocketIoOptions): Promise<number> {
+    V.fd(fd)
+    const v = V.view(buffer, 'buffer')
+    const o = V.options<SocketIoOptions>(options)
+    const [off, len] = V.range(v, 'buffer', o.offset, o.length)
+    const flags = o.flags === undefined ? 0 : V.int(o.flags, 'options.flags', 0, 2 ** 31 - 1)
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'recv')
+    const slot = ring.recv(fd, v, off, len, flags, o.timeout ?? 0)
+    if (slot >= 0) this.#dsts[slot] = v
+    return this.#track(slot, NUMBER, 'recv', fd, undefined, o) as Promise<number>
+  }
+
+  /** shutdown(2); `how` defaults to SHUT_WR (like socket.end()). */
+  shutdown (fd: number, how: number = SHUT_WR, options?: V.OpOptions): Promise<void> {
+    V.fd(fd)
+    V.int(how, 'how', 0, 2)
+    const o = V.options(options)
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'shutdown')
+    return this.#track(ring.shutdown(fd, how, o.timeout ?? 0), VOID, 'shutdown', fd, undefined, o) as Promise<void>
+  }
+
+  /** A timer in the ring: resolves after `ms` milliseconds (fractions allowed). */
+  sleep (ms: number, options?: V.OpOptions): Promise<void> {
+    V.sleepMs(ms)
+    const o = V.options(options)
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'sleep')
+    return this.#track(ring.sleep(ms, o.timeout ?? 0), VOID, 'sleep', -1, undefined, o) as Promise<void>
+  }
+
+  /** One-shot poll(2) of `fd` for `events` (POLLIN, POLLOUT, ...); resolves with the ready events. */
+  poll (fd: number, events: number, options?: V.OpOptions): Promise<number> {
+    V.fd(fd)
+    V.int(events, 'events', 0, 0xffff)
+    const o = V.options(options)
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'poll')
+    return this.#track(ring.poll(fd, events, o.timeout ?? 0), NUMBER, 'poll', fd, undefined, o) as Promise<number>
+  }
+
+  /**
+   * Refuses new ops, cancels those in flight (their promises reject with
+   * `ERR_MACHINE_DESTROYED`, or resolve if they had already completed),
+   * waits until the kernel has let go of their memory, and frees the ring.
+   */
+  destroy (): Promise<void> {
+    if (this.#closed !== undefined) return this.#closed
+    this.#state = 'closing'
+    this.#closed = new Promise<void>((resolve) => { this.#resolveClosed = resolve })
+    if (this.#ring.close()) this.#onClosed()
+    return this.#closed
+  }
+
+  /** `await using m = new Machine()` destroys it at the end of the scope. */
+  [asyncDispose] (): Promise<void> {
+    return this.destroy()
+  }
+
+  /** The op functions, if the op may start; null if the Machine is closed or the signal already fired. */
+  #ready (o: V.OpOptions): NativeOps | null {
+    if (this.#state !== 'open' || o.signal?.aborted === true) return null
+    return this.#fn
+  }
+
+  #refuse (o: V.OpOptions, syscall: string, _info?: E.SystemErrorInfo): Promise<never> {
+    if (this.#state !== 'open') return Promise.reject(E.destroyed(syscall))
+    return Promise.reject(new E.AbortError(undefined, { cause: o.signal?.reason }))
+  }
+
+  #track (slot: number, kind: number, syscall: string, fd: number, info: E.SystemErrorInfo | undefined, o: V.OpOptions, out?: Float64Array | BigInt64Array): Promise<unknown> {
+    const op = new Pending(kind, syscall, fd, info, o.timeout ?? 0, out)
+    if (slot < 0) return Promise.reject(this.#error(slot, op))
+    const promise = new Promise((resolve, reject) => {
+      op.resolve = resolve
+      op.reject = reject
+    })
+    this.#ops[slot] = op
+    if (this.#pending++ === 0) live.add(this)
+    const signal = o.signal
+    if (signal !== undefined) {
+      op.signal = signal
+      op.onAbort = () => {
+        op.aborted = true
+        this.#ring.cancel(slot)
+      }
+      signal.addEventListener('abort', op.onAbort, { once: true })
+    }
+    return promise
+  }
+
+  /** Called by the native ring with n (slot, result) pairs, or -1 once it has closed. */
+  readonly #complete = (n: number): void => {
+    if (n < 0) {
+      this.#onClosed()
+      return
+    }
+    const results = this.#results
+    const ops = this.#ops
+    const dsts = this.#dsts
+    for (let i = 0; i < n; i++) {
+      const slot = results[2 * i]!
+      const res = results[2 * i + 1]!
+      const op = ops[slot]
+      if (op === undefined) continue
+      ops[slot] = undefined
+      dsts[slot] = undefined
+      this.#pending--
+      if (op.onAbort !== undefined) op.signal!.removeEventListener('abort', op.onAbort)
+      if (res < 0) op.reject(this.#error(res, op))
+      else if (op.kind === NUMBER) op.resolve(res)
+      else if (op.kind === VOID) op.resolve(undefined)
+      else op.resolve(op.out instanceof BigInt64Array ? new BigIntStats(op.out) : new Stats(op.out!))
+    }
+    if (this.#pending === 0) live.delete(this)
+  }
+
+  #error (res: number, op: Pending): Error {
+    if (res === RES_CLOSED) return E.destroyed(op.syscall)
+    if (res === RES_DETACHED) return E.bufferDetached(op.syscall)
+    if (res === ECANCELED) {
+      if (op.aborted) return new E.AbortError(undefined, { cause: op.signal?.reason })
+      if (this.#state !== 'open') return E.destroyed(op.syscall)
+    }
+    const info = op.fd >= 0 ? { ...op.info, fd: op.fd } : op.info
+    if (res === ETIMEDOUT && op.timeout > 0) return E.timedOut(op.syscall, op.timeout, info)
+    return E.systemError(res, op.syscall, info)
+  }
+
+  #onClosed (): void {
+    this.#state = 'closed'
+    // Every op settled before the ring closed; this only guards the invariant.
+    for (let slot = 0; slot < this.#ops.length; slot++) {
+      const op = this.#ops[slot]
+      if (op !== undefined) {
+        this.#ops[slot] = undefined
+        op.reject(E.destroyed(op.syscall))
+      }
+    }
+    this.#pending = 0
+    live.delete(this)
+    this.#resolveClosed?.()
+  }
+}
+
+function pathText (p: string | Uint8Array): string {
+  return typeof p === 'string' ? p : Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString()
+}
+
+function addressInfo (host: string | Uint8Array, port: number): E.SystemErrorInfo {
+  return port < 0 ? { path: pathText(host) } : { address: host as string, port }
+}

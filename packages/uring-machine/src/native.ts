@@ -1,0 +1,93 @@
+// Loads the native binding: the .node file built beside this package, or
+// the per-platform package that carries the prebuilt one.
+import { join } from 'node:path'
+import { familySync } from './libc'
+
+/** The native ring handle (crates/node/src/ring.rs). */
+export interface NativeRing {
+  cancel (slot: number): boolean
+  close (): boolean
+  metrics (): NativeMetrics
+  features (): NativeFeatures | null
+  functions (): NativeOps
+}
+
+/** The op functions (crates/node/src/ops.rs); each returns a slot or a negative code. */
+export interface NativeOps {
+  nop (timeout: number): number
+  read (fd: number, view: ArrayBufferView, offset: number, length: number, position: number, timeout: number): number
+  write (fd: number, view: ArrayBufferView, offset: number, length: number, position: number, timeout: number): number
+  readv (fd: number, views: readonly ArrayBufferView[], position: number, timeout: number): number
+  writev (fd: number, views: readonly ArrayBufferView[], position: number, timeout: number): number
+  open (path: string | Uint8Array, flags: number, mode: number, timeout: number): number
+  close (fd: number, timeout: number): number
+  statx (dirfd: number, path: string | Uint8Array, flags: number, mask: number, timeout: number): number
+  fsync (fd: number, datasync: boolean, timeout: number): number
+  socket (domain: number, type: number, protocol: number, timeout: number): number
+  bind (fd: number, host: string | Uint8Array, port: number, timeout: number): number
+  listen (fd: number, backlog: number, timeout: number): number
+  accept (fd: number, flags: number, timeout: number): number
+  connect (fd: number, host: string | Uint8Array, port: number, timeout: number): number
+  send (fd: number, view: ArrayBufferView, offset: number, length: number, flags: number, timeout: number): number
+  recv (fd: number, view: ArrayBufferView, offset: number, length: number, flags: number, timeout: number): number
+  shutdown (fd: number, how: number, timeout: number): number
+  sleep (ms: number, timeout: number): number
+  poll (fd: number, events: number, timeout: number): number
+}
+
+export interface NativeMetrics {
+  sqEntries: number
+  cqEntries: number
+  opsSubmitted: number
+  opsCompleted: number
+  pending: number
+  unsubmitted: number
+  enters: number
+  completionBatches: number
+  cqOverflows: number
+  sqFullFlushes: number
+  cancels: number
+  timeouts: number
+  fallbacks: number
+}
+
+export interface NativeFeatures {
+  kernel: string
+  ops: Record<string, boolean>
+  setupFlags: string[]
+  features: string[]
+}
+
+export interface Binding {
+  Ring: new (entries: number, sqpoll: number, results: Int32Array, dsts: unknown[], callback: (n: number) => void) => NativeRing
+  probe (): NativeFeatures
+  unavailableReason (): string | null
+  statFields (): string[]
+  specialResults (): [detached: number, closed: number]
+}
+
+function platformTag (): string | null {
+  if (process.platform !== 'linux') return null
+  const arch = ({ x64: 'x64', arm64: 'arm64' } as Record<string, string>)[process.arch]
+  if (arch === undefined) return null
+  return `linux-${arch}-${familySync()}`
+}
+
+function load (): { binding: Binding | null, reason: string | null } {
+  if ((process.versions as Record<string, string | undefined>).bun !== undefined) {
+    return { binding: null, reason: "Bun's event loop does not expose libuv, which uring-machine's completion path hooks into (a Bun path is planned)" }
+  }
+  const tag = platformTag()
+  if (tag === null) return { binding: null, reason: `io_uring is Linux-only; this is ${process.platform}-${process.arch}` }
+  const errors: string[] = []
+  for (const candidate of [join(__dirname, '..', `uring-machine.${tag}.node`), `@uring-machine/binding-${tag}`]) {
+    try {
+      return { binding: require(candidate) as Binding, reason: null }
+    } catch (err) {
+      errors.push(`${candidate}: ${(err as Error).message.split('\n')[0]}`)
+    }
+  }
+  return { binding: null, reason: `no native binding could be loaded for ${tag} (${errors.join('; ')})` }
+}
+
+export const { binding, reason: loadFailure } = load()
