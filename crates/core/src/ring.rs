@@ -430,6 +430,13 @@ impl Ring {
                 }
             }
             self.metrics.sq_full_flushes += 1;
+            if self.uring.params().is_setup_sqpoll() {
+                // The kernel thread consumes the SQ on its own; a submit may
+                // return before it has, so wait for it to make room.
+                self.metrics.enters += 1;
+                let _ = self.uring.submitter().squeue_wait();
+                continue;
+            }
             match self.enter_submit() {
                 Ok(_) => {}
                 Err(e) if matches!(e.raw_os_error(), Some(libc::EBUSY) | Some(libc::EAGAIN)) => {

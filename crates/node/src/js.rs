@@ -52,21 +52,28 @@ pub unsafe fn view_range<'a>(env: sys::napi_env, v: sys::napi_value, offset: u32
     Some(std::slice::from_raw_parts_mut(p.add(offset as usize), len as usize))
 }
 
-/// A path from a string or a Buffer/TypedArray, as a C string.
+/// The UTF-8 bytes of a string, or the bytes of a Buffer/TypedArray.
 ///
 /// # Safety
 /// `env` and `v` must be live for the current call.
-pub unsafe fn path(env: sys::napi_env, v: sys::napi_value) -> Option<CString> {
+pub unsafe fn bytes(env: sys::napi_env, v: sys::napi_value) -> Option<Vec<u8>> {
     let mut len = 0usize;
     if sys::napi_get_value_string_utf8(env, v, ptr::null_mut(), 0, &mut len) == sys::Status::napi_ok {
         let mut buf = vec![0u8; len + 1];
         sys::napi_get_value_string_utf8(env, v, buf.as_mut_ptr().cast(), len + 1, &mut len);
         buf.truncate(len);
-        return CString::new(buf).ok();
+        return Some(buf);
     }
     let (p, n) = view_bytes(env, v)?;
-    let bytes = if n == 0 { &[][..] } else { std::slice::from_raw_parts(p, n) };
-    CString::new(bytes.to_vec()).ok()
+    Some(if n == 0 { Vec::new() } else { std::slice::from_raw_parts(p, n).to_vec() })
+}
+
+/// A path from a string or a Buffer/TypedArray, as a C string (no NUL inside).
+///
+/// # Safety
+/// `env` and `v` must be live for the current call.
+pub unsafe fn path(env: sys::napi_env, v: sys::napi_value) -> Option<CString> {
+    CString::new(bytes(env, v)?).ok()
 }
 
 /// Array length and elements.

@@ -143,11 +143,12 @@ unsafe fn vectors(cell: &Cell, env: sys::napi_env, views: sys::napi_value, copy:
 /// # Safety
 /// `env` and `host` are live for the current call.
 unsafe fn sockaddr(env: sys::napi_env, host: sys::napi_value, port: i32) -> Option<Box<SockAddr>> {
-    let text = js::path(env, host)?;
+    // Bytes, not a C string: abstract unix names start with a NUL.
+    let text = js::bytes(env, host)?;
     let addr = if port >= 0 {
-        SockAddr::inet(text.to_str().ok()?, u16::try_from(port).ok()?)
+        SockAddr::inet(std::str::from_utf8(&text).ok()?, u16::try_from(port).ok()?)
     } else {
-        SockAddr::unix(text.as_bytes())
+        SockAddr::unix(&text)
     };
     addr.ok().map(Box::new)
 }

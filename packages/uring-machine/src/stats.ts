@@ -65,10 +65,11 @@ export class Stats extends StatsBase<number> {
     this.mtimeMs = f[I.mtimeMs]!
     this.ctimeMs = f[I.ctimeMs]!
     this.birthtimeMs = f[I.birthtimeMs]!
-    this.atime = new Date(this.atimeMs)
-    this.mtime = new Date(this.mtimeMs)
-    this.ctime = new Date(this.ctimeMs)
-    this.birthtime = new Date(this.birthtimeMs)
+    // Rounded, as fs.Stats does.
+    this.atime = new Date(Math.round(this.atimeMs))
+    this.mtime = new Date(Math.round(this.mtimeMs))
+    this.ctime = new Date(Math.round(this.ctimeMs))
+    this.birthtime = new Date(Math.round(this.birthtimeMs))
   }
 }
 

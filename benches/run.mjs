@@ -1,0 +1,126 @@
+// Entry of `npm run bench`: every benchmark, contenders side by side.
+//
+//   node benches/run.mjs                 all benchmarks, full size; writes benches/RESULTS.md
+//   node benches/run.mjs --quick         shorter rounds; prints only
+//   node benches/run.mjs read echo       only these (nop, read, echo); prints only
+//   node benches/run.mjs --rounds 7      more rounds
+//
+// Each benchmark alternates its contenders over rounds (see lib.mjs) and
+// reports the median, ns per op, and the ratio to a named baseline.
+import { writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { Machine } from 'uring-machine'
+import { benchDir, buildFloor, fmtRate, fmtRatio, machineInfo, markdown, row } from './lib.mjs'
+import { nopBench } from './nop.mjs'
+import { readBench } from './read.mjs'
+import { echoBench } from './echo.mjs'
+
+export const BENCHES = { nop: nopBench, read: readBench, echo: echoBench }
+
+function parseArgs (argv) {
+  const opts = { quick: false, rounds: undefined, only: [], verbose: false }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    if (a === '--quick') opts.quick = true
+    else if (a === '--verbose' || a === '-v') opts.verbose = true
+    else if (a === '--rounds') opts.rounds = Number(argv[++i])
+    else if (a in BENCHES) opts.only.push(a)
+    else throw new Error(`unknown argument ${JSON.stringify(a)} (benchmarks: ${Object.keys(BENCHES).join(', ')}; options: --quick, --rounds N, --verbose)`)
+  }
+  if (opts.rounds !== undefined && !(Number.isInteger(opts.rounds) && opts.rounds >= 1 && opts.rounds <= 50)) throw new Error('--rounds takes an integer from 1 to 50')
+  return opts
+}
+
+/** The issue's targets, checked against the measured tables. */
+export function targets (tables) {
+  const byTitle = (start) => tables.find((t) => t.title.startsWith(start))
+  const out = []
+  const ratio = (table, a, b) => (row(table, a)?.opsPerSec ?? NaN) / (row(table, b)?.opsPerSec ?? NaN)
+  const read = byTitle('4 KiB random reads')
+  if (read !== undefined) {
+    const machine = 'Machine'
+    for (const [other, want] of [['FileHandle.read', 8], ['fs.read', 3], ['Rust floor', 0.5]]) {
+      const x = ratio(read, machine, other)
+      out.push({ target: `Random reads: Machine >= ${want}x ${other}`, measured: `${fmtRatio(x)} (${fmtRate(row(read, machine).opsPerSec)} vs ${fmtRate(row(read, other)?.opsPerSec)} reads/s)`, met: x >= want })
+    }
+  }
+  const echo = byTitle('TCP echo')
+  if (echo !== undefined) {
+    const x = ratio(echo, 'Machine', 'node:net')
+    out.push({ target: 'TCP echo: Machine >= 2x node:net', measured: `${fmtRatio(x)} (${fmtRate(row(echo, 'Machine').opsPerSec)} vs ${fmtRate(row(echo, 'node:net').opsPerSec)} msgs/s)`, met: x >= 2 })
+  }
+  for (const t of tables.filter((t) => t.title.startsWith('NOP round trip'))) {
+    const r = row(t, 'Machine')
+    const depth = /(\d+) in flight/.exec(t.title)?.[1]
+    out.push({ target: `NOP round trip >= 2 M ops/s (${depth} in flight)`, measured: `${fmtRate(r.opsPerSec)} ops/s (${Math.round(r.nsPerOp)} ns/op; ${fmtRatio(r.ratio)} of the Rust floor)`, met: r.opsPerSec >= 2e6 })
+  }
+  return out
+}
+
+function targetsMarkdown (list) {
+  const lines = ['## Targets', '', '| target | measured (medians) | met |', '|---|---|---|']
+  for (const t of list) lines.push(`| ${t.target} | ${t.measured} | ${t.met ? 'yes' : '**no**'} |`)
+  lines.push('')
+  return lines.join('\n')
+}
+
+function headerMarkdown (info, probe, opts) {
+  return [
+    '# uring-machine benchmarks', '',
+    `Measured by \`node benches/run.mjs\`${opts.quick ? ' --quick' : ''} on ${info.date}.`, '',
+    `- CPU: ${info.cpu}, ${info.cores} cores available, ${info.memory} RAM`,
+    `- Kernel: ${info.kernel}`,
+    `- Node: ${info.node}`,
+    `- Ring setup flags: ${probe?.setupFlags.join(' + ') || 'n/a'}`, '',
+    'Each table measures its contenders side by side in one process run, alternating: every round runs each contender once, in an order rotating from round to round, after one untimed warm-up run each. ' +
+    'Figures are medians over the rounds; the ratio is against the baseline named in the column header. ' +
+    'The machine is shared and noisy: compare ratios within a table, not absolute figures across runs.', ''
+  ].join('\n')
+}
+
+export async function main (argv = process.argv.slice(2), { print = console.log, log = (s) => console.error(s), writeResults = true } = {}) {
+  const opts = parseArgs(argv)
+  const selected = opts.only.length > 0 ? opts.only : Object.keys(BENCHES)
+  const full = opts.only.length === 0 && !opts.quick
+  const rounds = opts.rounds ?? (opts.quick ? 3 : 5)
+  const info = machineInfo()
+  let probe
+  try { probe = Machine.probe() } catch (err) {
+    throw new Error(`io_uring is not usable here: ${err.message}`)
+  }
+  const header = headerMarkdown(info, probe, opts)
+  print(header)
+
+  const floor = selected.some((b) => b !== 'echo') ? buildFloor({ log }) : { error: 'not needed' }
+  if (floor.error) log(floor.error)
+  const progress = opts.verbose ? log : (s) => { if (!s.startsWith('  round')) log(s) }
+
+  const tables = []
+  for (const name of selected) {
+    const t0 = performance.now()
+    const got = await BENCHES[name]({ quick: opts.quick, floor, rounds, log: progress })
+    log(`${name}: ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+    for (const t of got) {
+      tables.push(t)
+      print(markdown(t))
+    }
+  }
+  const tgt = targets(tables)
+  const tmd = targetsMarkdown(tgt)
+  print(tmd)
+
+  if (full && writeResults) {
+    const file = path.join(benchDir, 'RESULTS.md')
+    writeFileSync(file, [header, '## Results', '', ...tables.map(markdown), tmd].join('\n'))
+    log(`wrote ${path.relative(process.cwd(), file)}`)
+  }
+  return { info, tables, targets: tgt }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  main().catch((err) => {
+    console.error(err)
+    process.exitCode = 1
+  })
+}

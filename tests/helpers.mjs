@@ -1,0 +1,65 @@
+// Shared by the tests: temp dirs, loopback socket pairs on a Machine, fd counts.
+import { mkdtempSync, rmSync, readdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Machine, constants as C } from 'uring-machine'
+
+export function tempDir (t) {
+  const dir = mkdtempSync(join(tmpdir(), 'um-test-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+export function machine (t, options) {
+  const m = new Machine(options)
+  t.teardown(() => m.destroy())
+  return m
+}
+
+/** A connected TCP pair on 127.0.0.1 made with the Machine: { server, client, conn, port }. */
+export async function tcpPair (m, family = 'ipv4') {
+  const v6 = family === 'ipv6'
+  const domain = v6 ? C.AF_INET6 : C.AF_INET
+  const address = v6 ? '::1' : '127.0.0.1'
+  const server = await m.socket(domain, C.SOCK_STREAM)
+  await m.bind(server, { address, port: 0 })
+  await m.listen(server, 16)
+  const port = localPort(server)
+  const client = await m.socket(domain, C.SOCK_STREAM)
+  const accepted = m.accept(server)
+  await m.connect(client, { address, port })
+  const conn = await accepted
+  return { server, client, conn, port }
+}
+
+/** The local port of a bound socket fd, via /proc (no extra native helper). */
+export function localPort (fd) {
+  const inode = readLinkInode(fd)
+  for (const file of ['/proc/self/net/tcp', '/proc/self/net/tcp6']) {
+    for (const line of readLines(file)) {
+      const cols = line.trim().split(/\s+/)
+      if (cols[9] === inode) return parseInt(cols[1].split(':').pop(), 16)
+    }
+  }
+  throw new Error(`no port for fd ${fd}`)
+}
+
+import { readlinkSync, readFileSync, closeSync } from 'node:fs'
+function readLinkInode (fd) {
+  const m = /socket:\[(\d+)\]/.exec(readlinkSync(`/proc/self/fd/${fd}`))
+  if (!m) throw new Error(`fd ${fd} is not a socket`)
+  return m[1]
+}
+function readLines (file) {
+  try { return readFileSync(file, 'utf8').split('\n').slice(1).filter(Boolean) } catch { return [] }
+}
+
+export function openFds () {
+  return readdirSync('/proc/self/fd').length
+}
+
+export function closeAll (...fds) {
+  for (const fd of fds) { try { closeSync(fd) } catch {} }
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))

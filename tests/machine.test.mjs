@@ -1,0 +1,109 @@
+import test from 'ava'
+import { Machine, constants as C, AbortError } from 'uring-machine'
+import { machine, tcpPair, closeAll } from './helpers.mjs'
+
+test.serial('probe reports the kernel, ops and the setup flags in force', (t) => {
+  t.true(Machine.isSupported())
+  t.is(Machine.unavailableReason(), null)
+  const p = Machine.probe()
+  t.regex(p.kernel, /^\d+\.\d+/)
+  t.true(p.ops.nop)
+  t.true(p.ops.read && p.ops.write && p.ops.accept)
+  t.is(typeof p.ops.futex_wait, 'boolean')
+  t.true(p.setupFlags.length > 0, 'this kernel accepts at least SUBMIT_ALL')
+  t.true(p.features.includes('NODROP'))
+})
+
+test.serial('nop round trips and metrics count them', async (t) => {
+  const m = machine(t)
+  await Promise.all(Array.from({ length: 1000 }, () => m.nop()))
+  const s = m.metrics()
+  t.is(s.opsSubmitted, 1000)
+  t.is(s.opsCompleted, 1000)
+  t.is(s.pending, 0)
+  t.true(s.enters < 1000, 'submissions are batched, not one enter per op')
+  t.true(s.completionBatches < 1000)
+})
+
+test.serial('constructor options are validated', (t) => {
+  t.throws(() => new Machine({ entries: 0 }), { code: 'ERR_OUT_OF_RANGE', instanceOf: RangeError })
+  t.throws(() => new Machine({ entries: 'x' }), { code: 'ERR_INVALID_ARG_TYPE', instanceOf: TypeError })
+  t.throws(() => new Machine({ sqpoll: 'yes' }), { code: 'ERR_INVALID_ARG_TYPE' })
+  t.throws(() => new Machine(5), { code: 'ERR_INVALID_ARG_TYPE' })
+})
+
+test.serial('sqpoll machines work (or fall back) and run ops', async (t) => {
+  const m = machine(t, { sqpoll: 50, entries: 64 })
+  await Promise.all(Array.from({ length: 100 }, () => m.nop()))
+  t.is(m.metrics().opsCompleted, 100)
+})
+
+test.serial('many machines on one thread are independent', async (t) => {
+  const a = machine(t)
+  const b = machine(t)
+  const slow = b.sleep(30)
+  await a.nop()
+  t.is(a.metrics().pending, 0)
+  t.is(b.metrics().pending, 1)
+  await slow
+})
+
+test.serial('destroy settles pending ops, refuses new ones, and is idempotent', async (t) => {
+  const m = new Machine()
+  const { server, client, conn } = await tcpPair(m)
+  t.teardown(() => closeAll(server, client, conn))
+  const done = m.nop()
+  const pending = [m.sleep(60_000), m.recv(conn, Buffer.alloc(8)), m.accept(server), m.poll(conn, C.POLLPRI)]
+  const d1 = m.destroy()
+  const d2 = m.destroy()
+  t.is(d1, d2)
+  t.true(m.destroyed)
+  await t.notThrowsAsync(done, 'an op that completed before the cancel resolves')
+  for (const p of pending) await t.throwsAsync(p, { code: 'ERR_MACHINE_DESTROYED' })
+  await d1
+  await t.throwsAsync(m.nop(), { code: 'ERR_MACHINE_DESTROYED' })
+  await t.throwsAsync(m.read(0, Buffer.alloc(1)), { code: 'ERR_MACHINE_DESTROYED' })
+  t.is(m.metrics().pending, 0)
+})
+
+test.serial('Symbol.asyncDispose destroys the machine', async (t) => {
+  const m = new Machine()
+  await m[Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose')]()
+  t.true(m.destroyed)
+  await t.throwsAsync(m.nop(), { code: 'ERR_MACHINE_DESTROYED' })
+})
+
+test.serial('an already-aborted signal rejects without submitting', async (t) => {
+  const m = machine(t)
+  const reason = new Error('stop')
+  const err = await t.throwsAsync(m.nop({ signal: AbortSignal.abort(reason) }), { instanceOf: AbortError, code: 'ABORT_ERR' })
+  t.is(err.name, 'AbortError')
+  t.is(err.cause, reason)
+  t.is(m.metrics().opsSubmitted, 0)
+})
+
+test.serial('node timers, fs and net keep working beside a busy machine', async (t) => {
+  const m = machine(t)
+  const { promises: fsp } = await import('node:fs')
+  const net = await import('node:net')
+  const server = net.createServer((s) => s.end('hi'))
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => server.close())
+  const busy = (async () => { for (let i = 0; i < 2000; i++) await m.nop() })()
+  const [timer, file, reply] = await Promise.all([
+    new Promise((resolve) => setTimeout(() => resolve('tick'), 5)),
+    fsp.readFile(new URL('../package.json', import.meta.url), 'utf8'),
+    new Promise((resolve, reject) => {
+      const c = net.connect(server.address().port, '127.0.0.1')
+      let got = ''
+      c.on('data', (d) => { got += d })
+      c.on('end', () => resolve(got))
+      c.on('error', reject)
+    }),
+    m.sleep(10)
+  ])
+  await busy
+  t.is(timer, 'tick')
+  t.true(file.includes('uring-machine'))
+  t.is(reply, 'hi')
+})
