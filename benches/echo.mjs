@@ -4,7 +4,7 @@
 // all on node:net.
 import net from 'node:net'
 import { Machine, constants as C } from 'uring-machine'
-import { alternate, bounded, now } from './lib.mjs'
+import { alternate, bounded, now, runFloor } from './lib.mjs'
 
 export const CONNS = 32
 export const MSG = 64
@@ -23,7 +23,7 @@ function freePort () {
 }
 
 /** Server and clients on one Machine. */
-class MachineEcho {
+export class MachineEcho {
   m = undefined
   listenFd = -1
   clients = []
@@ -133,7 +133,7 @@ class MachineEcho {
 }
 
 /** Server and clients on node:net. */
-class NetEcho {
+export class NetEcho {
   server = undefined
   clients = []
   serverError = undefined
@@ -209,7 +209,7 @@ class NetEcho {
   }
 }
 
-export async function echoBench ({ quick, rounds, log }) {
+export async function echoBench ({ quick, floor, rounds, log }) {
   const count = quick ? 20_000 : 100_000
   const maxMs = quick ? 1_000 : 3_000
   const me = new MachineEcho()
@@ -235,6 +235,15 @@ export async function echoBench ({ quick, rounds, log }) {
         setup: () => ne.setup(),
         run: () => ne.run(count, maxMs),
         teardown: () => ne.teardown()
+      },
+      {
+        name: 'Rust floor (reference)',
+        note: 'the same load (server and clients) on one core Ring: socket/connect/accept/send/recv, in its own process (no Node)',
+        skip: floor?.error,
+        run: async () => {
+          const r = await runFloor(floor.bin, ['echo', CONNS, count, MSG, '--max-seconds', maxMs / 1000], maxMs + 30_000)
+          return { ops: r.ops, seconds: r.seconds }
+        }
       }
     ],
     rounds,

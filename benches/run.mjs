@@ -92,7 +92,7 @@ export async function main (argv = process.argv.slice(2), { print = console.log,
   const header = headerMarkdown(info, probe, opts)
   print(header)
 
-  const floor = selected.some((b) => b !== 'echo') ? buildFloor({ log }) : { error: 'not needed' }
+  const floor = buildFloor({ log })
   if (floor.error) log(floor.error)
   const progress = opts.verbose ? log : (s) => { if (!s.startsWith('  round')) log(s) }
 

@@ -58,6 +58,18 @@ export function openFds () {
   return readdirSync('/proc/self/fd').length
 }
 
+/** Open io_uring and eventfd instances of this process (what a Machine holds). */
+export function ringFds () {
+  let n = 0
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const link = readlinkSync(`/proc/self/fd/${fd}`)
+      if (link === 'anon_inode:[io_uring]' || link === 'anon_inode:[eventfd]') n++
+    } catch {}
+  }
+  return n
+}
+
 export function closeAll (...fds) {
   for (const fd of fds) { try { closeSync(fd) } catch {} }
 }

@@ -5,6 +5,7 @@
 //! ```text
 //! floor nop DEPTH COUNT [--max-seconds S]
 //! floor read PATH DEPTH COUNT BLOCK [--seed N] [--max-seconds S]
+//! floor echo CONNS COUNT MSG [--max-seconds S]
 //! ```
 //!
 //! `nop` keeps DEPTH NOPs in flight until COUNT have completed. `read` keeps
@@ -12,17 +13,21 @@
 //! offset over the whole file (xorshift32 from `--seed`, the same sequence
 //! `benches/read.mjs` precomputes for the JS contenders), reusing buffers
 //! through a `BufferPool`. Both stop early, with what completed, once
-//! `--max-seconds` have passed (default 30). Prints one JSON line:
+//! `--max-seconds` have passed (default 30). `echo` is `benches/echo.mjs`'s
+//! load on one ring: CONNS loopback connections, each client sending MSG
+//! bytes and waiting for them to come back, COUNT messages in all, with the
+//! echo server on the same ring (ops = messages). Prints one JSON line:
 //! `{"ops":..,"seconds":..,"opsPerSec":..,"nsPerOp":..,...}`.
 //!
 //! Build: `cargo build --release --example floor`.
 
 use std::fs::File;
-use std::os::fd::AsRawFd;
+use std::net::TcpListener;
+use std::os::fd::{AsRawFd, IntoRawFd};
 use std::process::exit;
 use std::time::{Duration, Instant};
 
-use uring_machine_core::{BufferPool, Completion, Config, Op, OpOptions, Ring};
+use uring_machine_core::{BufferPool, Completion, Config, Op, OpOptions, Ring, SockAddr};
 
 /// Marsaglia's xorshift32; `benches/read.mjs` computes the same sequence.
 struct XorShift32(u32);
@@ -51,6 +56,7 @@ struct Args {
 fn usage() -> ! {
     eprintln!("usage: floor nop DEPTH COUNT [--max-seconds S]");
     eprintln!("       floor read PATH DEPTH COUNT BLOCK [--seed N] [--max-seconds S]");
+    eprintln!("       floor echo CONNS COUNT MSG [--max-seconds S]");
     exit(2)
 }
 
@@ -184,6 +190,211 @@ fn drive(load: &mut dyn Load, depth: u64, count: u64, max: Duration) -> Outcome 
     Outcome { ops: completed, seconds, enters: ring.metrics().enters }
 }
 
+fn fail(what: &str, res: i32) -> ! {
+    eprintln!("floor: {what} failed: {}", std::io::Error::from_raw_os_error(-res));
+    exit(1)
+}
+
+fn submit(ring: &mut Ring, op: Op) -> u32 {
+    match ring.submit(op, &OpOptions::default()) {
+        Ok(id) => id.index(),
+        Err(e) => {
+            eprintln!("floor: submit failed: {e}");
+            exit(1)
+        }
+    }
+}
+
+/// Submits `op`, waits for it alone, and returns its completion.
+fn run_one(ring: &mut Ring, op: Op) -> Completion {
+    submit(ring, op);
+    let mut done = Vec::new();
+    while done.is_empty() {
+        if let Err(e) = ring.wait(Some(Duration::from_secs(5))) {
+            eprintln!("floor: wait failed: {e}");
+            exit(1);
+        }
+        ring.reap(&mut done);
+    }
+    done.pop().expect("one completion")
+}
+
+/// What a slot's op is doing in the echo load.
+#[derive(Clone, Copy)]
+enum Role {
+    Idle,
+    /// Client `i` sent its message (`.1` bytes so far).
+    ClientSend(usize),
+    /// Client `i` is receiving the echo.
+    ClientRecv(usize),
+    ServerRecv(usize),
+    ServerSend(usize),
+}
+
+/// CONNS client/server pairs on one ring ping-ponging MSG-byte messages.
+fn echo(conns: usize, count: u64, msg: usize, max: Duration) -> Outcome {
+    let mut ring = Ring::new(&Config::default()).unwrap_or_else(|e| {
+        eprintln!("floor: io_uring setup failed: {e}");
+        exit(1)
+    });
+    // The listening socket comes from std (the ring has no getsockname);
+    // connections are accepted and made through the ring.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| {
+        eprintln!("floor: listen failed: {e}");
+        exit(1)
+    });
+    let port = listener.local_addr().expect("bound").port();
+    let lfd = listener.into_raw_fd();
+    let mut clients = Vec::with_capacity(conns);
+    let mut servers = Vec::with_capacity(conns);
+    for _ in 0..conns {
+        let c = run_one(&mut ring, Op::Socket { domain: libc::AF_INET, ty: libc::SOCK_STREAM, protocol: 0 });
+        if c.result < 0 {
+            fail("socket", c.result);
+        }
+        let fd = c.result;
+        let addr = Box::new(SockAddr::inet("127.0.0.1", port).expect("address"));
+        let c = run_one(&mut ring, Op::Connect { fd, addr });
+        if c.result < 0 {
+            fail("connect", c.result);
+        }
+        let a = run_one(&mut ring, Op::Accept { fd: lfd, flags: 0 });
+        if a.result < 0 {
+            fail("accept", a.result);
+        }
+        clients.push(fd);
+        servers.push(a.result);
+    }
+
+    let mut pool = BufferPool::default();
+    let payload = vec![0x61u8; msg];
+    let mut roles: Vec<Role> = Vec::new();
+    let mut got = vec![0usize; conns];
+    let set = |roles: &mut Vec<Role>, slot: u32, role: Role| {
+        let i = slot as usize;
+        if roles.len() <= i {
+            roles.resize(i + 1, Role::Idle);
+        }
+        roles[i] = role;
+    };
+    let start = Instant::now();
+    let deadline = start + max;
+    let mut issued = 0u64;
+    let mut completed = 0u64;
+    let mut limit = count;
+    for j in 0..conns {
+        let slot = submit(&mut ring, Op::Recv { fd: servers[j], buf: pool.take(4096), flags: 0 });
+        set(&mut roles, slot, Role::ServerRecv(j));
+    }
+    for i in 0..conns {
+        if issued < limit {
+            issued += 1;
+            let slot = submit(&mut ring, Op::Send { fd: clients[i], buf: pool.copy_of(&payload), flags: 0 });
+            set(&mut roles, slot, Role::ClientSend(i));
+        }
+    }
+    let mut done: Vec<Completion> = Vec::with_capacity(4 * conns);
+    // A reaped op's slot is free again, so a submission made while handling
+    // one completion can take the slot of a later one in the same batch:
+    // look every role up before handling any.
+    let mut batch: Vec<(Role, Completion)> = Vec::with_capacity(4 * conns);
+    let mut next_check = 1024u64;
+    while completed < issued {
+        if let Err(e) = ring.wait(Some(Duration::from_secs(5))) {
+            eprintln!("floor: wait failed: {e}");
+            exit(1);
+        }
+        ring.reap(&mut done);
+        batch.extend(done.drain(..).map(|c| (roles[c.id.index() as usize], c)));
+        for (role, c) in batch.drain(..) {
+            let res = c.result;
+            match (role, c.op) {
+                (Role::ClientSend(i), Op::Send { buf, .. }) => {
+                    if res < 0 {
+                        fail("client send", res);
+                    }
+                    if (res as usize) < buf.len() {
+                        let rest = pool.copy_of(&buf[res as usize..]);
+                        pool.give(buf);
+                        let slot = submit(&mut ring, Op::Send { fd: clients[i], buf: rest, flags: 0 });
+                        set(&mut roles, slot, Role::ClientSend(i));
+                    } else {
+                        pool.give(buf);
+                        got[i] = 0;
+                        let slot = submit(&mut ring, Op::Recv { fd: clients[i], buf: pool.take(msg), flags: 0 });
+                        set(&mut roles, slot, Role::ClientRecv(i));
+                    }
+                }
+                (Role::ClientRecv(i), Op::Recv { buf, .. }) => {
+                    if res <= 0 {
+                        fail("client recv", if res == 0 { -libc::ECONNRESET } else { res });
+                    }
+                    pool.give(buf);
+                    got[i] += res as usize;
+                    if got[i] < msg {
+                        let slot = submit(&mut ring, Op::Recv { fd: clients[i], buf: pool.take(msg - got[i]), flags: 0 });
+                        set(&mut roles, slot, Role::ClientRecv(i));
+                    } else {
+                        completed += 1;
+                        if issued < limit {
+                            issued += 1;
+                            let slot = submit(&mut ring, Op::Send { fd: clients[i], buf: pool.copy_of(&payload), flags: 0 });
+                            set(&mut roles, slot, Role::ClientSend(i));
+                        }
+                    }
+                }
+                (Role::ServerRecv(j), Op::Recv { buf, .. }) => {
+                    if res < 0 {
+                        fail("server recv", res);
+                    }
+                    if res == 0 {
+                        pool.give(buf);
+                        continue;
+                    }
+                    let echo = pool.copy_of(&buf[..res as usize]);
+                    pool.give(buf);
+                    let slot = submit(&mut ring, Op::Send { fd: servers[j], buf: echo, flags: 0 });
+                    set(&mut roles, slot, Role::ServerSend(j));
+                }
+                (Role::ServerSend(j), Op::Send { buf, .. }) => {
+                    if res < 0 {
+                        fail("server send", res);
+                    }
+                    if (res as usize) < buf.len() {
+                        let rest = pool.copy_of(&buf[res as usize..]);
+                        pool.give(buf);
+                        let slot = submit(&mut ring, Op::Send { fd: servers[j], buf: rest, flags: 0 });
+                        set(&mut roles, slot, Role::ServerSend(j));
+                    } else {
+                        pool.give(buf);
+                        let slot = submit(&mut ring, Op::Recv { fd: servers[j], buf: pool.take(4096), flags: 0 });
+                        set(&mut roles, slot, Role::ServerRecv(j));
+                    }
+                }
+                _ => {
+                    eprintln!("floor: unexpected completion");
+                    exit(1);
+                }
+            }
+        }
+        if completed >= next_check {
+            next_check = completed + 1024;
+            if Instant::now() >= deadline {
+                limit = issued;
+            }
+        }
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let enters = ring.metrics().enters;
+    // Dropping the ring cancels the servers' pending recvs and waits for them.
+    drop(ring);
+    for fd in clients.into_iter().chain(servers).chain([lfd]) {
+        // SAFETY: these fds are ours and nothing references them any more.
+        unsafe { libc::close(fd) };
+    }
+    Outcome { ops: completed, seconds, enters }
+}
+
 fn main() {
     let args = parse_args();
     let p = &args.positional;
@@ -219,6 +430,15 @@ fn main() {
             let out = drive(&mut load, depth.max(1), count, max);
             drop(file);
             (String::from("read"), depth, out)
+        }
+        Some("echo") => {
+            let conns: usize = num(p.get(1), "CONNS");
+            let count: u64 = num(p.get(2), "COUNT");
+            let msg: usize = num(p.get(3), "MSG");
+            if conns == 0 || msg == 0 || msg > 1 << 20 {
+                usage();
+            }
+            (String::from("echo"), conns as u64, echo(conns, count, msg, max))
         }
         _ => usage(),
     };

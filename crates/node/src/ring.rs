@@ -4,6 +4,11 @@
 //! (slot, result) pairs written into a shared Int32Array and handed to one
 //! JS callback per batch.
 //!
+//! Loop integration: the first op queued after a flush starts an idle handle,
+//! so the loop flushes before it can block; the ring's eventfd, watched by a
+//! poll handle, wakes the loop for completions. The poll handle keeps the
+//! loop alive only while ops are in flight.
+//!
 //! Memory: the kernel only ever touches memory owned by the core op (a
 //! pooled buffer, a boxed sockaddr...). Writes copy the caller's bytes in at
 //! submit; reads copy out into the caller's view at completion. So no JS
@@ -53,7 +58,9 @@ pub(crate) struct Inner {
     callback: sys::napi_ref,
     async_ctx: sys::napi_async_context,
     pub(crate) poll: *mut c_void,
-    prepare: *mut c_void,
+    /// Started while SQEs wait for a flush (see `uv::idle_init`).
+    pub(crate) idle: *mut c_void,
+    pub(crate) flush_scheduled: bool,
     /// Whether the poll handle keeps the loop alive (ops are in flight).
     pub(crate) referenced: bool,
     pub(crate) closing: bool,
@@ -116,7 +123,8 @@ impl Ring {
             callback: unsafe { js::reference(raw, callback.value().value, 0) },
             async_ctx: ptr::null_mut(),
             poll: ptr::null_mut(),
-            prepare: ptr::null_mut(),
+            idle: ptr::null_mut(),
+            flush_scheduled: false,
             referenced: false,
             closing: false,
             dead: false,
@@ -134,12 +142,12 @@ impl Ring {
         let data = || Rc::into_raw(inner.clone()) as *mut c_void;
         let poll = uv::poll_start(lp, efd, data(), on_poll)
             .map_err(|rc| Error::new(Status::GenericFailure, format!("uv_poll_init failed ({rc})")))?;
-        let prepare = uv::prepare_start(lp, data(), on_prepare)
-            .map_err(|rc| Error::new(Status::GenericFailure, format!("uv_prepare_init failed ({rc})")))?;
+        let idle = uv::idle_init(lp, data())
+            .map_err(|rc| Error::new(Status::GenericFailure, format!("uv_idle_init failed ({rc})")))?;
         {
             let mut i = inner.borrow_mut();
             i.poll = poll;
-            i.prepare = prepare;
+            i.idle = idle;
         }
         // SAFETY: the hook's argument is a counted pointer to `inner`.
         unsafe { sys::napi_add_env_cleanup_hook(raw, Some(on_env_cleanup), data()) };
@@ -222,20 +230,16 @@ unsafe extern "C" fn on_poll(handle: *mut c_void, _status: i32, _events: i32) {
     turn(&shared_from(uv::data(handle)));
 }
 
-unsafe extern "C" fn on_prepare(handle: *mut c_void) {
-    // Before the loop blocks: submit what this turn queued. Completions that
-    // are already there are delivered now rather than after a wake.
+/// Before the loop would block: submit what was queued since the last flush,
+/// and deliver completions that are already there.
+pub(crate) unsafe extern "C" fn on_idle(handle: *mut c_void) {
     let shared = shared_from(uv::data(handle));
-    let busy = {
+    {
         let Ok(mut inner) = shared.try_borrow_mut() else { return };
-        match inner.ring.as_mut() {
-            Some(r) => r.metrics().unsubmitted > 0 || r.has_completions(),
-            None => false,
-        }
-    };
-    if busy {
-        turn(&shared);
+        inner.flush_scheduled = false;
+        uv::idle_stop(handle);
     }
+    turn(&shared);
 }
 
 unsafe extern "C" fn on_close_poll(handle: *mut c_void) {
@@ -243,7 +247,7 @@ unsafe extern "C" fn on_close_poll(handle: *mut c_void) {
     uv::free(handle, true);
 }
 
-unsafe extern "C" fn on_close_prepare(handle: *mut c_void) {
+unsafe extern "C" fn on_close_idle(handle: *mut c_void) {
     drop(Rc::from_raw(uv::data(handle) as *const RefCell<Inner>));
     uv::free(handle, false);
 }
@@ -289,7 +293,7 @@ fn teardown_inner(inner: &mut Inner, hook: Option<*mut c_void>) -> Option<(sys::
     // calls happen on the env's thread while it is alive.
     unsafe {
         uv::close(inner.poll, on_close_poll);
-        uv::close(inner.prepare, on_close_prepare);
+        uv::close(inner.idle, on_close_idle);
         if let Some(arg) = hook {
             sys::napi_remove_env_cleanup_hook(env, Some(on_env_cleanup), arg);
             // The hook held one count of the Rc behind `arg`; the caller
