@@ -1,0 +1,139 @@
+// Wrong types and ranges for every op throw TypeError/RangeError with Node's
+// codes, synchronously, before anything reaches the ring.
+import test from 'ava'
+import { constants as C } from 'uring-machine'
+import { machine } from './helpers.mjs'
+
+const buf = Buffer.alloc(8)
+const addr = { address: '127.0.0.1', port: 1 }
+
+// [call, expected code, error class]
+const cases = {
+  nop: [
+    [(m) => m.nop(5), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.nop({ signal: {} }), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.nop({ timeout: -1 }), 'ERR_OUT_OF_RANGE', RangeError],
+    [(m) => m.nop({ timeout: '10' }), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.nop({ timeout: Infinity }), 'ERR_OUT_OF_RANGE', RangeError]
+  ],
+  read: [
+    [(m) => m.read('0', buf), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.read(-1, buf), 'ERR_OUT_OF_RANGE', RangeError],
+    [(m) => m.read(1.5, buf), 'ERR_OUT_OF_RANGE', RangeError],
+    [(m) => m.read(2 ** 31, buf), 'ERR_OUT_OF_RANGE', RangeError],
+    [(m) => m.read(0, 'buf'), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.read(0, new ArrayBuffer(8)), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.read(0, buf, { offset: 9 }), 'ERR_OUT_OF_RANGE', RangeError],
+    [(m) => m.read(0, buf, { offset: 4, length: 5 }), 'ERR_OUT_OF_RANGE', RangeError],
+    [(m) => m.read(0, buf, { length: -1 }), 'ERR_OUT_OF_RANGE', RangeError],
+    [(m) => m.read(0, buf, { position: -2 }), 'ERR_OUT_OF_RANGE', RangeError],
+    [(m) => m.read(0, buf, { position: 2n ** 60n }), 'ERR_OUT_OF_RANGE', RangeError],
+    [(m) => m.read(0, buf, { position: 'x' }), 'ERR_INVALID_ARG_TYPE', TypeError]
+  ],
+  write: [
+    [(m) => m.write(0, 'text'), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.write(0, buf, { length: 100 }), 'ERR_OUT_OF_RANGE', RangeError]
+  ],
+  readv: [
+    [(m) => m.readv(0, buf), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.readv(0, []), 'ERR_OUT_OF_RANGE', RangeError],
+    [(m) => m.readv(0, [buf, 'x']), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.readv(0, Array(1025).fill(buf)), 'ERR_OUT_OF_RANGE', RangeError]
+  ],
+  writev: [
+    [(m) => m.writev(0, [1, 2]), 'ERR_INVALID_ARG_TYPE', TypeError]
+  ],
+  open: [
+    [(m) => m.open(42), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.open('/tmp/a\u0000b'), 'ERR_INVALID_ARG_VALUE', TypeError],
+    [(m) => m.open(new URL('http://example.com/')), 'ERR_INVALID_ARG_VALUE', TypeError],
+    [(m) => m.open('/tmp/x', 'rw'), 'ERR_INVALID_ARG_VALUE', TypeError],
+    [(m) => m.open('/tmp/x', {}), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.open('/tmp/x', 'r', '999'), 'ERR_INVALID_ARG_VALUE', TypeError],
+    [(m) => m.open('/tmp/x', 'r', -1), 'ERR_OUT_OF_RANGE', RangeError]
+  ],
+  close: [[(m) => m.close(null), 'ERR_INVALID_ARG_TYPE', TypeError]],
+  statx: [
+    [(m) => m.statx({}), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.statx(-5), 'ERR_OUT_OF_RANGE', RangeError],
+    [(m) => m.statx('/tmp', { bigint: 1 }), 'ERR_INVALID_ARG_TYPE', TypeError]
+  ],
+  fsync: [[(m) => m.fsync(undefined), 'ERR_INVALID_ARG_TYPE', TypeError]],
+  socket: [
+    [(m) => m.socket('inet', C.SOCK_STREAM), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.socket(C.AF_INET, -1), 'ERR_OUT_OF_RANGE', RangeError]
+  ],
+  bind: [
+    [(m) => m.bind(0, '127.0.0.1:80'), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.bind(0, { address: 'localhost', port: 1 }), 'ERR_INVALID_IP_ADDRESS', TypeError],
+    [(m) => m.bind(0, { address: '127.0.0.1', port: 70000 }), 'ERR_SOCKET_BAD_PORT', RangeError],
+    [(m) => m.bind(0, { address: '127.0.0.1' }), 'ERR_SOCKET_BAD_PORT', RangeError],
+    [(m) => m.bind(0, { path: '' }), 'ERR_OUT_OF_RANGE', RangeError],
+    [(m) => m.bind(0, { path: 'x'.repeat(200) }), 'ERR_OUT_OF_RANGE', RangeError],
+    [(m) => m.bind(0, { path: 5 }), 'ERR_INVALID_ARG_TYPE', TypeError]
+  ],
+  listen: [[(m) => m.listen(0, -1), 'ERR_OUT_OF_RANGE', RangeError]],
+  accept: [[(m) => m.accept(0, { flags: 'x' }), 'ERR_INVALID_ARG_TYPE', TypeError]],
+  connect: [[(m) => m.connect(0, { address: '::1::', port: 1 }), 'ERR_INVALID_IP_ADDRESS', TypeError]],
+  send: [[(m) => m.send(0, buf, { flags: -1 }), 'ERR_OUT_OF_RANGE', RangeError]],
+  recv: [[(m) => m.recv(0, {}), 'ERR_INVALID_ARG_TYPE', TypeError]],
+  shutdown: [[(m) => m.shutdown(0, 3), 'ERR_OUT_OF_RANGE', RangeError]],
+  sleep: [
+    [(m) => m.sleep('1'), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.sleep(-1), 'ERR_OUT_OF_RANGE', RangeError],
+    [(m) => m.sleep(NaN), 'ERR_OUT_OF_RANGE', RangeError]
+  ],
+  poll: [
+    [(m) => m.poll(0, 'in'), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.poll(0, 1 << 20), 'ERR_OUT_OF_RANGE', RangeError]
+  ]
+}
+
+for (const [op, list] of Object.entries(cases)) {
+  test(`${op}: bad arguments throw before submitting`, (t) => {
+    const m = machine(t)
+    for (const [call, code, cls] of list) {
+      const err = t.throws(() => call(m), { instanceOf: cls }, String(call))
+      t.is(err.code, code, String(call))
+    }
+    t.is(m.metrics().opsSubmitted, 0)
+  })
+}
+
+test('every op of the contract is covered above', (t) => {
+  const m = machine(t)
+  const ops = Object.getOwnPropertyNames(Object.getPrototypeOf(m))
+    .filter((n) => !['constructor', 'destroy', 'metrics', 'destroyed'].includes(n) && typeof m[n] === 'function')
+  t.deepEqual(ops.sort(), Object.keys(cases).sort())
+})
+
+test('a detached buffer is refused up front', (t) => {
+  const m = machine(t)
+  const b = new Uint8Array(16)
+  structuredClone(b.buffer, { transfer: [b.buffer] })
+  t.throws(() => m.read(0, b), { code: 'ERR_INVALID_ARG_VALUE' })
+  t.throws(() => m.write(0, b), { code: 'ERR_INVALID_ARG_VALUE' })
+  t.throws(() => m.readv(0, [b]), { code: 'ERR_INVALID_ARG_VALUE' })
+})
+
+test('garbage passed straight to the native functions cannot crash the process', async (t) => {
+  // Reach below the validating layer: the binding must stay safe on its own.
+  const { createRequire } = await import('node:module')
+  const require = createRequire(import.meta.url)
+  const binding = require('../packages/uring-machine/uring-machine.linux-x64-gnu.node')
+  const results = new Int32Array(64)
+  const ring = new binding.Ring(8, -1, results, [], () => {})
+  const fns = ring.functions()
+  const junk = [undefined, null, {}, [], 'str', -1, 2 ** 40, NaN, Symbol('s'), () => {}, new ArrayBuffer(4), new Uint8Array(0)]
+  for (const [name, f] of Object.entries(fns)) {
+    if (name === 'sleep') continue // (any junk is a valid 0 ms sleep)
+    for (const a of junk) {
+      for (const b of junk) {
+        const r = f(a, b, a, b, a, b)
+        t.is(typeof r, 'number', name)
+      }
+    }
+  }
+  ring.close()
+  t.pass()
+})

@@ -1,0 +1,53 @@
+// Compiled by `npm run test:types` (tsc --noEmit): the public typings accept
+// the contract's calls and reject wrong ones.
+import { Machine, constants, AbortError, Stats, BigIntStats, type SystemError, type Probe, type Metrics } from 'uring-machine'
+
+async function contract (): Promise<void> {
+  const supported: boolean = Machine.isSupported()
+  const probe: Probe = Machine.probe()
+  const kernel: string = probe.kernel
+  const hasRead: boolean | undefined = probe.ops.read
+  const m = new Machine({ entries: 64, sqpoll: false })
+  const opts = { signal: AbortSignal.timeout(1000), timeout: 500 }
+  await m.nop(opts)
+  const fd: number = await m.open('/etc/hostname', constants.O_RDONLY, 0o644, opts)
+  const n: number = await m.read(fd, Buffer.alloc(16), { offset: 0, length: 8, position: 0n })
+  await m.write(fd, new Uint8Array(4), { position: null })
+  await m.readv(fd, [Buffer.alloc(4)], { position: 0 })
+  await m.writev(fd, [Buffer.alloc(4)])
+  const st: Stats = await m.statx('/etc/hostname')
+  const big: BigIntStats = await m.statx(fd, { bigint: true })
+  const size: bigint = big.size
+  await m.fsync(fd, { datasync: true })
+  await m.close(fd)
+  const s: number = await m.socket(constants.AF_INET, constants.SOCK_STREAM)
+  await m.bind(s, { address: '127.0.0.1', port: 0 })
+  await m.bind(s, { path: '/tmp/x.sock' })
+  await m.listen(s, 16)
+  const c: number = await m.accept(s, { signal: opts.signal })
+  await m.connect(c, { address: '::1', port: 80 })
+  const sent: number = await m.send(c, Buffer.from('x'), { flags: constants.MSG_NOSIGNAL })
+  const got: number = await m.recv(c, Buffer.alloc(4))
+  await m.shutdown(c, constants.SHUT_RDWR)
+  await m.sleep(10)
+  const revents: number = await m.poll(c, constants.POLLIN)
+  const metrics: Metrics = m.metrics()
+  const pending: number = metrics.pending
+  await m.destroy()
+  await m[Symbol.asyncDispose]()
+  try { await m.nop() } catch (e) {
+    if (e instanceof AbortError) console.log(e.code)
+    const se = e as SystemError
+    console.log(se.errno, se.syscall, se.path)
+  }
+  void [supported, kernel, hasRead, n, st.isFile(), size, sent, got, revents, pending]
+
+  // @ts-expect-error fd must be a number
+  await m.read('3', Buffer.alloc(1))
+  // @ts-expect-error an address needs a port or a path
+  await m.connect(c, { address: '127.0.0.1' })
+  // @ts-expect-error bigint statx is BigIntStats, not Stats
+  const wrong: Stats = await m.statx(fd, { bigint: true })
+  void wrong
+}
+void contract
