@@ -119,8 +119,12 @@ export class MachineEcho {
     const m = this.m
     if (m === undefined) return
     try {
-      // Clients go first: each server loop then reads EOF and closes its side.
-      await Promise.all(this.clients.map((fd) => m.close(fd)))
+      // Clients go first: each server loop then reads EOF and closes its
+      // side. shutdown() also ends a client recv left pending by a failed run.
+      await Promise.all(this.clients.map(async (fd) => {
+        await m.shutdown(fd, C.SHUT_RDWR).catch(() => {})
+        await m.close(fd)
+      }))
       await bounded(Promise.all(this.servers), 10_000, 'Machine echo servers closing')
       this.accepting.abort()
       await this.acceptLoop

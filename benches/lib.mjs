@@ -75,7 +75,7 @@ export async function alternate ({ title, unit = 'ops', baseline, note, contende
   }
   if (failure !== undefined) throw failure
   const base = contenders.find((c) => c.name === baseline)
-  const baseRate = base !== undefined ? median(samples.get(base)) : NaN
+  const baseSamples = base !== undefined ? samples.get(base) : []
   const rows = contenders.map((c) => {
     const s = samples.get(c)
     const rate = median(s)
@@ -84,13 +84,26 @@ export async function alternate ({ title, unit = 'ops', baseline, note, contende
       note: [c.note, c.skip, infos.get(c)].filter(Boolean).join('; '),
       opsPerSec: rate,
       nsPerOp: 1e9 / rate,
-      ratio: rate / baseRate,
+      ratio: pairedRatio(s, baseSamples),
       min: Math.min(...s),
       max: Math.max(...s),
       samples: s
     }
   })
   return { title, unit, baseline, note, rounds, rows }
+}
+
+/**
+ * How many times faster `a` is than `b`: the median of the per-round ratios
+ * (both ran in the same round, close in time), so that drift of a shared
+ * machine between rounds cancels out.
+ */
+export function pairedRatio (a, b) {
+  const n = Math.min(a.length, b.length)
+  if (n === 0) return NaN
+  const r = []
+  for (let i = 0; i < n; i++) r.push(a[i] / b[i])
+  return median(r)
 }
 
 /** The row of `table` named `name` (or whose name starts with it). */
@@ -189,9 +202,14 @@ export function machineInfo () {
   } catch {}
   if (cpu === 'unknown') cpu = os.cpus()[0]?.model ?? 'unknown'
   const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length
+  let commit = 'unknown'
+  const git = spawnSync('git', ['describe', '--always', '--dirty', '--exclude', '*'], { cwd: repoDir, encoding: 'utf8', timeout: 10_000 })
+  if (git.status === 0) commit = git.stdout.trim()
   return {
     cpu,
     cores,
+    commit,
+    load: os.loadavg().map((x) => x.toFixed(2)).join(' '),
     kernel: os.release(),
     node: process.version,
     memory: `${Math.round(os.totalmem() / 2 ** 30)} GiB`,

@@ -3,7 +3,7 @@
 //   node benches/run.mjs                 all benchmarks, full size; writes benches/RESULTS.md
 //   node benches/run.mjs --quick         shorter rounds; prints only
 //   node benches/run.mjs read echo       only these (nop, read, echo); prints only
-//   node benches/run.mjs --rounds 7      more rounds
+//   node benches/run.mjs --rounds 9      rounds per benchmark (default 7, --quick 3)
 //
 // Each benchmark alternates its contenders over rounds (see lib.mjs) and
 // reports the median, ns per op, and the ratio to a named baseline.
@@ -11,12 +11,16 @@ import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Machine } from 'uring-machine'
-import { benchDir, buildFloor, fmtRate, fmtRatio, machineInfo, markdown, row } from './lib.mjs'
+import { benchDir, buildFloor, fmtRate, fmtRatio, machineInfo, markdown, pairedRatio, row } from './lib.mjs'
 import { nopBench } from './nop.mjs'
 import { readBench } from './read.mjs'
 import { echoBench } from './echo.mjs'
 
 export const BENCHES = { nop: nopBench, read: readBench, echo: echoBench }
+
+function usage (message) {
+  return Object.assign(new Error(`${message}\nusage: node benches/run.mjs [--quick] [--rounds N] [--verbose] [${Object.keys(BENCHES).join('|')} ...]`), { usage: true })
+}
 
 function parseArgs (argv) {
   const opts = { quick: false, rounds: undefined, only: [], verbose: false }
@@ -26,9 +30,9 @@ function parseArgs (argv) {
     else if (a === '--verbose' || a === '-v') opts.verbose = true
     else if (a === '--rounds') opts.rounds = Number(argv[++i])
     else if (a in BENCHES) opts.only.push(a)
-    else throw new Error(`unknown argument ${JSON.stringify(a)} (benchmarks: ${Object.keys(BENCHES).join(', ')}; options: --quick, --rounds N, --verbose)`)
+    else throw usage(`unknown argument ${JSON.stringify(a)} (benchmarks: ${Object.keys(BENCHES).join(', ')}; options: --quick, --rounds N, --verbose)`)
   }
-  if (opts.rounds !== undefined && !(Number.isInteger(opts.rounds) && opts.rounds >= 1 && opts.rounds <= 50)) throw new Error('--rounds takes an integer from 1 to 50')
+  if (opts.rounds !== undefined && !(Number.isInteger(opts.rounds) && opts.rounds >= 1 && opts.rounds <= 50)) throw usage('--rounds takes an integer from 1 to 50')
   return opts
 }
 
@@ -36,7 +40,7 @@ function parseArgs (argv) {
 export function targets (tables) {
   const byTitle = (start) => tables.find((t) => t.title.startsWith(start))
   const out = []
-  const ratio = (table, a, b) => (row(table, a)?.opsPerSec ?? NaN) / (row(table, b)?.opsPerSec ?? NaN)
+  const ratio = (table, a, b) => pairedRatio(row(table, a)?.samples ?? [], row(table, b)?.samples ?? [])
   const read = byTitle('4 KiB random reads')
   if (read !== undefined) {
     const machine = 'Machine'
@@ -48,7 +52,9 @@ export function targets (tables) {
   const echo = byTitle('TCP echo')
   if (echo !== undefined) {
     const x = ratio(echo, 'Machine', 'node:net')
-    out.push({ target: 'TCP echo: Machine >= 2x node:net', measured: `${fmtRatio(x)} (${fmtRate(row(echo, 'Machine').opsPerSec)} vs ${fmtRate(row(echo, 'node:net').opsPerSec)} msgs/s)`, met: x >= 2 })
+    const fl = ratio(echo, 'Rust floor', 'node:net')
+    const ref = Number.isFinite(fl) ? `; the Rust floor on the same load: ${fmtRatio(fl)} node:net, Machine = ${fmtRatio(x / fl)} of it` : ''
+    out.push({ target: 'TCP echo: Machine >= 2x node:net', measured: `${fmtRatio(x)} (${fmtRate(row(echo, 'Machine').opsPerSec)} vs ${fmtRate(row(echo, 'node:net').opsPerSec)} msgs/s${ref})`, met: x >= 2 })
   }
   for (const t of tables.filter((t) => t.title.startsWith('NOP round trip'))) {
     const r = row(t, 'Machine')
@@ -59,7 +65,7 @@ export function targets (tables) {
 }
 
 function targetsMarkdown (list) {
-  const lines = ['## Targets', '', '| target | measured (medians) | met |', '|---|---|---|']
+  const lines = ['## Targets', '', '| target | measured (ratio: median of per-round ratios; rates: medians) | met |', '|---|---|---|']
   for (const t of list) lines.push(`| ${t.target} | ${t.measured} | ${t.met ? 'yes' : '**no**'} |`)
   lines.push('')
   return lines.join('\n')
@@ -68,13 +74,14 @@ function targetsMarkdown (list) {
 function headerMarkdown (info, probe, opts) {
   return [
     '# uring-machine benchmarks', '',
-    `Measured by \`node benches/run.mjs\`${opts.quick ? ' --quick' : ''} on ${info.date}.`, '',
+    `Measured by \`node benches/run.mjs${opts.quick ? ' --quick' : ''}\` on ${info.date}.`, '',
     `- CPU: ${info.cpu}, ${info.cores} cores available, ${info.memory} RAM`,
     `- Kernel: ${info.kernel}`,
     `- Node: ${info.node}`,
+    `- Commit: ${info.commit}; load average at start: ${info.load}`,
     `- Ring setup flags: ${probe?.setupFlags.join(' + ') || 'n/a'}`, '',
     'Each table measures its contenders side by side in one process run, alternating: every round runs each contender once, in an order rotating from round to round, after one untimed warm-up run each. ' +
-    'Figures are medians over the rounds; the ratio is against the baseline named in the column header. ' +
+    'Rates are medians over the rounds, ns per op their inverse; a ratio is the median over rounds of the ratio of the two contenders within the round (so it need not equal the ratio of the medians), against the baseline named in the column header. ' +
     'The machine is shared and noisy: compare ratios within a table, not absolute figures across runs.', ''
   ].join('\n')
 }
@@ -83,7 +90,7 @@ export async function main (argv = process.argv.slice(2), { print = console.log,
   const opts = parseArgs(argv)
   const selected = opts.only.length > 0 ? opts.only : Object.keys(BENCHES)
   const full = opts.only.length === 0 && !opts.quick
-  const rounds = opts.rounds ?? (opts.quick ? 3 : 5)
+  const rounds = opts.rounds ?? (opts.quick ? 3 : 7)
   const info = machineInfo()
   let probe
   try { probe = Machine.probe() } catch (err) {
@@ -120,7 +127,7 @@ export async function main (argv = process.argv.slice(2), { print = console.log,
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   main().catch((err) => {
-    console.error(err)
-    process.exitCode = 1
+    console.error(err.usage === true ? err.message : err)
+    process.exitCode = err.usage === true ? 2 : 1
   })
 }

@@ -65,11 +65,7 @@ fn submit(cell: &Cell, op: Op, timeout_ms: f64) -> i32 {
     let Some(ring) = inner.ring.as_mut() else { return RES_CLOSED };
     match ring.submit(op, &timeout(timeout_ms)) {
         Ok(id) => {
-            if !inner.flush_scheduled {
-                inner.flush_scheduled = true;
-                // SAFETY: the idle handle is open while the ring is live.
-                unsafe { uv::idle_start(inner.idle, crate::ring::on_idle) };
-            }
+            crate::ring::schedule_flush(&mut inner);
             if !inner.referenced {
                 inner.referenced = true;
                 // SAFETY: the poll handle is open while the ring is live.

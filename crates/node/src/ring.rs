@@ -159,10 +159,14 @@ impl Ring {
     pub fn cancel(&self, slot: u32) -> bool {
         let mut inner = self.inner.borrow_mut();
         let Some(ring) = inner.ring.as_mut() else { return false };
-        match ring.op_id(slot) {
+        let queued = match ring.op_id(slot) {
             Some(id) => ring.cancel(id),
             None => false,
+        };
+        if queued {
+            schedule_flush(&mut inner);
         }
+        queued
     }
 
     /// Refuses new ops and cancels those in flight. True if the ring closed
@@ -228,6 +232,15 @@ unsafe fn shared_from(p: *mut c_void) -> Shared {
 
 unsafe extern "C" fn on_poll(handle: *mut c_void, _status: i32, _events: i32) {
     turn(&shared_from(uv::data(handle)));
+}
+
+/// Makes sure SQEs queued now are submitted before the loop next blocks.
+pub(crate) fn schedule_flush(inner: &mut Inner) {
+    if !inner.flush_scheduled && !inner.dead {
+        inner.flush_scheduled = true;
+        // SAFETY: the idle handle is open while the ring is live.
+        unsafe { uv::idle_start(inner.idle, on_idle) };
+    }
 }
 
 /// Before the loop would block: submit what was queued since the last flush,
