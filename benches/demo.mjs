@@ -61,6 +61,10 @@ async function showReadme () {
 }
 
 const t0 = performance.now()
+if (!Machine.isSupported()) {
+  console.error(`io_uring cannot be used here: ${Machine.unavailableReason()}`)
+  process.exit(1)
+}
 showProbe()
 await showReadme()
 console.log('## Benchmarks (--quick: short rounds, figures are indicative only)\n')

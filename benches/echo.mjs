@@ -91,8 +91,8 @@ export class MachineEcho {
     const deadline = now() + maxMs
     let issued = 0
     let stop = false
-    const client = async (fd) => {
-      const out = Buffer.alloc(MSG, 0x61)
+    const client = async (fd, i) => {
+      const out = Buffer.alloc(MSG, 0x41 + (i % 26)) // one letter per connection
       const back = Buffer.alloc(MSG)
       while (!stop && issued < count) {
         issued++
@@ -103,6 +103,7 @@ export class MachineEcho {
           if (n === 0) throw new Error('echo server closed the connection')
           got += n
         }
+        if (!back.equals(out)) throw new Error(`connection ${i}: the echo differs from what was sent`)
       }
     }
     const t0 = now()
@@ -169,8 +170,9 @@ export class NetEcho {
     const deadline = now() + maxMs
     let issued = 0
     let stop = false
-    const msg = Buffer.alloc(MSG, 0x61)
-    const client = (sock) => new Promise((resolve, reject) => {
+    const client = (sock, i) => new Promise((resolve, reject) => {
+      const letter = 0x41 + (i % 26) // one letter per connection
+      const msg = Buffer.alloc(MSG, letter)
       let got = 0
       const finish = (err) => {
         sock.off('data', onData)
@@ -185,6 +187,7 @@ export class NetEcho {
         sock.write(msg)
       }
       const onData = (d) => {
+        if (d[0] !== letter || d[d.length - 1] !== letter) return finish(new Error(`connection ${i}: the echo differs from what was sent`))
         got += d.length
         if (got > MSG) return finish(new Error(`echo sent back ${got} bytes for ${MSG}`))
         if (got === MSG) {

@@ -125,6 +125,22 @@ function callbackChains (fd, depth, idx, count, maxMs) {
   })
 }
 
+/** Checks that `m.read` returns the file's bytes at a sample of the offsets. */
+async function verify (m, fd, file, idx) {
+  const want = Buffer.alloc(BLOCK)
+  const sfd = fs.openSync(file, 'r')
+  try {
+    await Promise.all(Array.from(idx.subarray(0, 256), async (block) => {
+      const got = Buffer.alloc(BLOCK)
+      const n = await m.read(fd, got, { position: block * BLOCK })
+      fs.readSync(sfd, want, 0, BLOCK, block * BLOCK)
+      if (n !== BLOCK || !got.equals(want)) throw new Error(`m.read at block ${block}: wrong bytes (${n} read)`)
+    }))
+  } finally {
+    fs.closeSync(sfd)
+  }
+}
+
 export async function readBench ({ quick, floor, rounds, log }) {
   const file = ensureFile(log)
   log(`warming the page cache (reading ${path.basename(file)} once)`)
@@ -145,6 +161,7 @@ export async function readBench ({ quick, floor, rounds, log }) {
       setup: async () => {
         m = new Machine({ entries: 256 })
         mfd = await m.open(file, 'r')
+        await verify(m, mfd, file, idx)
       },
       run: async () => {
         const before = m.metrics()
