@@ -154,3 +154,24 @@ test.serial('large reads and writes (several MiB) round-trip exactly', async (t)
   t.true(back.equals(data))
   await m.close(fd)
 })
+
+test.serial('more completions than one delivery holds (6000 reads in flight) all land in the right buffers', async (t) => {
+  const m = machine(t)
+  const path = join(tempDir(t), 'many.bin')
+  const data = Buffer.alloc(6000 * 8)
+  for (let i = 0; i < 6000; i++) data.writeDoubleLE(i, i * 8)
+  writeFileSync(path, data)
+  const fd = await m.open(path)
+  const bufs = Array.from({ length: 6000 }, () => Buffer.alloc(8))
+  // Each read's continuation starts another op at once, so new ops take
+  // slots while the rest of the batch is still being delivered.
+  const follow = []
+  await Promise.all(bufs.map((b, i) => m.read(fd, b, { position: i * 8 }).then((n) => {
+    follow.push(m.nop())
+    return n
+  })))
+  await Promise.all(follow)
+  t.true(bufs.every((b, i) => b.readDoubleLE(0) === i))
+  t.is(m.metrics().pending, 0)
+  await m.close(fd)
+})

@@ -107,3 +107,13 @@ test.serial('node timers, fs and net keep working beside a busy machine', async 
   t.true(file.includes('uring-machine'))
   t.is(reply, 'hi')
 })
+
+test.serial('10000 NOPs in flight at once overflow the CQ and all settle once', async (t) => {
+  const m = machine(t)
+  let settled = 0
+  await Promise.all(Array.from({ length: 10_000 }, () => m.nop().then(() => { settled++ })))
+  t.is(settled, 10_000)
+  const s = m.metrics()
+  t.is(s.opsCompleted, 10_000)
+  t.is(s.pending, 0)
+})

@@ -223,7 +223,7 @@ fn run_one(ring: &mut Ring, op: Op) -> Completion {
 #[derive(Clone, Copy)]
 enum Role {
     Idle,
-    /// Client `i` sent its message (`.1` bytes so far).
+    /// Client `i` is sending its message.
     ClientSend(usize),
     /// Client `i` is receiving the echo.
     ClientRecv(usize),
@@ -282,14 +282,14 @@ fn echo(conns: usize, count: u64, msg: usize, max: Duration) -> Outcome {
     let mut issued = 0u64;
     let mut completed = 0u64;
     let mut limit = count;
-    for j in 0..conns {
-        let slot = submit(&mut ring, Op::Recv { fd: servers[j], buf: pool.take(4096), flags: 0 });
+    for (j, &fd) in servers.iter().enumerate() {
+        let slot = submit(&mut ring, Op::Recv { fd, buf: pool.take(4096), flags: 0 });
         set(&mut roles, slot, Role::ServerRecv(j));
     }
-    for i in 0..conns {
+    for (i, &fd) in clients.iter().enumerate() {
         if issued < limit {
             issued += 1;
-            let slot = submit(&mut ring, Op::Send { fd: clients[i], buf: pool.copy_of(&payload), flags: 0 });
+            let slot = submit(&mut ring, Op::Send { fd, buf: pool.copy_of(&payload), flags: 0 });
             set(&mut roles, slot, Role::ClientSend(i));
         }
     }

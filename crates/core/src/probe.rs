@@ -164,7 +164,7 @@ pub fn unavailable_reason(err: &io::Error) -> String {
         .and_then(|s| s.trim().parse::<u32>().ok())
         .unwrap_or(0);
     match err.raw_os_error() {
-        Some(libc::ENOSYS) => "this kernel has no io_uring (io_uring_setup: ENOSYS; io_uring needs Linux 5.1+, this library 5.19+)".into(),
+        Some(libc::ENOSYS) => "this kernel has no io_uring (io_uring_setup: ENOSYS): it is older than Linux 5.1 or was built without io_uring; uring-machine needs 5.6+".into(),
         Some(libc::EPERM) if disabled == 2 => "io_uring is disabled on this system (kernel.io_uring_disabled = 2)".into(),
         Some(libc::EPERM) if disabled == 1 => "io_uring is restricted to the io_uring_group on this system (kernel.io_uring_disabled = 1)".into(),
         Some(libc::EPERM) => "io_uring_setup was denied (EPERM): a seccomp profile (such as Docker's default) or a security module forbids io_uring".into(),

@@ -136,8 +136,9 @@ pub struct Ring {
     in_use: usize,
     /// Completions made without the kernel (syscall fallbacks), as CQEs.
     inline: VecDeque<(u64, i32)>,
-    /// Completions reaped while making room in the SQ, for the next reap.
-    stash: Vec<Completion>,
+    /// CQEs taken off the CQ while making room in the SQ, for the next reap.
+    /// Kept raw: their slots must stay held until the reap hands them out.
+    stash: VecDeque<(u64, i32)>,
     cqe_buf: Vec<(u64, i32)>,
     eventfd: Option<OwnedFd>,
     probe: io_uring::Probe,
@@ -173,7 +174,7 @@ impl Ring {
             free: Vec::new(),
             in_use: 0,
             inline: VecDeque::new(),
-            stash: Vec::new(),
+            stash: VecDeque::new(),
             cqe_buf: Vec::with_capacity(256),
             eventfd,
             probe: p,
@@ -347,14 +348,27 @@ impl Ring {
     /// Moves every ready completion into `out`; returns how many. Runs
     /// deferred task work and flushes an overflowed CQ as needed, so no
     /// completion is left behind in the kernel.
+    ///
+    /// The slots of the returned completions are free again when this
+    /// returns: an op submitted afterwards may get the same
+    /// [`OpId::index`]. Code that keys its own state by index must look up
+    /// every returned completion before it submits more (or use [`OpId`]s,
+    /// which never repeat).
     pub fn reap(&mut self, out: &mut Vec<Completion>) -> usize {
+        self.reap_max(out, usize::MAX)
+    }
+
+    /// Like [`Ring::reap`], but moves at most `max` completions; the rest
+    /// stay in the kernel's CQ, their slots held, for a later reap.
+    pub fn reap_max(&mut self, out: &mut Vec<Completion>, max: usize) -> usize {
         let start = out.len();
-        out.append(&mut self.stash);
-        while let Some((ud, res)) = self.inline.pop_front() {
+        let room = |out: &Vec<Completion>| max.saturating_sub(out.len() - start);
+        while room(out) > 0 {
+            let Some((ud, res)) = self.inline.pop_front().or_else(|| self.stash.pop_front()) else { break };
             self.on_cqe(ud, res, out);
         }
         let mut batch = std::mem::take(&mut self.cqe_buf);
-        loop {
+        while room(out) > 0 {
             if self.needs_enter() {
                 if self.uring.completion().overflow() > 0 {
                     self.metrics.cq_overflows += 1;
@@ -365,7 +379,8 @@ impl Ring {
             {
                 let mut cq = self.uring.completion();
                 cq.sync();
-                batch.extend(cq.map(|c| (c.user_data(), c.result())));
+                // A CQE yields at most one completion, so this never overshoots.
+                batch.extend(cq.take(room(out)).map(|c| (c.user_data(), c.result())));
             }
             if batch.is_empty() {
                 break;
@@ -440,9 +455,12 @@ impl Ring {
             match self.enter_submit() {
                 Ok(_) => {}
                 Err(e) if matches!(e.raw_os_error(), Some(libc::EBUSY) | Some(libc::EAGAIN)) => {
-                    let mut stash = std::mem::take(&mut self.stash);
-                    self.reap(&mut stash);
-                    self.stash = stash;
+                    // The kernel holds back submissions while completions
+                    // pile up: move CQEs aside (raw, slots still held) so it
+                    // can post more.
+                    let mut cq = self.uring.completion();
+                    cq.sync();
+                    self.stash.extend(cq.map(|c| (c.user_data(), c.result())));
                 }
                 Err(e) => return Err(e),
             }

@@ -342,7 +342,9 @@ fn turn(shared: &Shared) {
             let Some(ring) = inner.ring.as_mut() else { break };
             ring.reset_eventfd();
             let _ = ring.flush();
-            ring.reap(&mut inner.done) > 0
+            // At most one delivery's worth: a reaped op's slot is free for
+            // reuse, so everything reaped must reach JS before JS can submit.
+            ring.reap_max(&mut inner.done, inner.results_pairs) > 0
         };
         if !any {
             break;
@@ -352,6 +354,11 @@ fn turn(shared: &Shared) {
     let mut closed = None;
     {
         let mut inner = shared.borrow_mut();
+        // Completions left after the last round: the eventfd was reset
+        // before them, so come back before the loop blocks.
+        if inner.ring.as_mut().is_some_and(|r| r.has_completions()) {
+            schedule_flush(&mut inner);
+        }
         if let Some(ring) = inner.ring.as_ref() {
             let idle = ring.in_flight() == 0;
             if inner.closing && idle {
@@ -375,17 +382,18 @@ fn turn(shared: &Shared) {
     }
 }
 
-/// Writes completions into the shared pairs array (copying read data into
-/// the destination views) and calls JS once per chunk.
+/// Writes the reaped completions into the shared pairs array (copying read
+/// data into the destination views) and calls JS once.
 fn deliver(shared: &Shared, env: sys::napi_env) {
-    loop {
+    {
         let (n, cb, ctx) = {
             let mut guard = shared.borrow_mut();
             let inner = &mut *guard;
             if inner.done.is_empty() || inner.results_ptr.is_null() {
                 return;
             }
-            let k = inner.done.len().min(inner.results_pairs);
+            let k = inner.done.len();
+            debug_assert!(k <= inner.results_pairs, "reap_max bounds a delivery");
             // SAFETY: references are live while the ring is; the pairs array
             // holds `results_pairs` pairs; no JS runs until make_callback.
             unsafe {
