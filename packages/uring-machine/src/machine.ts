@@ -96,6 +96,15 @@ export interface Probe {
 /** Counters of one Machine. */
 export type Metrics = NativeMetrics
 
+// One shared promise executor instead of a closure per op: it hands the
+// resolving functions over through these two slots.
+let nextResolve: (value: unknown) => void = () => {}
+let nextReject: (reason: unknown) => void = () => {}
+function capture (resolve: (value: unknown) => void, reject: (reason: unknown) => void): void {
+  nextResolve = resolve
+  nextReject = reject
+}
+
 /** Machines with ops in flight stay reachable, so their promises settle. */
 const live = new Set<Machine>()
 
@@ -425,10 +434,9 @@ export class Machine {
   #track (slot: number, kind: number, syscall: string, fd: number, info: E.SystemErrorInfo | undefined, o: V.OpOptions, out?: Float64Array | BigInt64Array): Promise<unknown> {
     const op = new Pending(kind, syscall, fd, info, o.timeout ?? 0, out)
     if (slot < 0) return Promise.reject(this.#error(slot, op))
-    const promise = new Promise((resolve, reject) => {
-      op.resolve = resolve
-      op.reject = reject
-    })
+    const promise = new Promise(capture)
+    op.resolve = nextResolve
+    op.reject = nextReject
     this.#ops[slot] = op
     if (this.#pending++ === 0) live.add(this)
     const signal = o.signal

@@ -144,8 +144,10 @@ export interface OpOptions {
   timeout?: number | undefined
 }
 
+const NO_OPTIONS: OpOptions = Object.freeze({})
+
 export function options<T extends object> (value: unknown, name = 'options'): Partial<T> & OpOptions {
-  if (value === undefined || value === null) return {}
+  if (value === undefined || value === null) return NO_OPTIONS as Partial<T> & OpOptions
   if (typeof value !== 'object') throw invalidArgType(name, 'of type object', value)
   const o = value as OpOptions
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
