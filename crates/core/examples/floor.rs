@@ -66,9 +66,7 @@ fn parse_args() -> Args {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--seed" => args.seed = it.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| usage()),
-            "--max-seconds" => {
-                args.max_seconds = it.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| usage())
-            }
+            "--max-seconds" => args.max_seconds = it.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| usage()),
             "-h" | "--help" => usage(),
             _ => args.positional.push(a),
         }
@@ -332,13 +330,15 @@ fn echo(conns: usize, count: u64, msg: usize, max: Duration) -> Outcome {
                     pool.give(buf);
                     got[i] += res as usize;
                     if got[i] < msg {
-                        let slot = submit(&mut ring, Op::Recv { fd: clients[i], buf: pool.take(msg - got[i]), flags: 0 });
+                        let slot =
+                            submit(&mut ring, Op::Recv { fd: clients[i], buf: pool.take(msg - got[i]), flags: 0 });
                         set(&mut roles, slot, Role::ClientRecv(i));
                     } else {
                         completed += 1;
                         if issued < limit {
                             issued += 1;
-                            let slot = submit(&mut ring, Op::Send { fd: clients[i], buf: pool.copy_of(&payload), flags: 0 });
+                            let slot =
+                                submit(&mut ring, Op::Send { fd: clients[i], buf: pool.copy_of(&payload), flags: 0 });
                             set(&mut roles, slot, Role::ClientSend(i));
                         }
                     }

@@ -96,6 +96,7 @@ impl SockAddr {
         (&self.storage as *const libc::sockaddr_storage).cast()
     }
 
+    #[allow(clippy::len_without_is_empty)] // an address is never empty
     pub fn len(&self) -> libc::socklen_t {
         self.len
     }
@@ -110,8 +111,7 @@ fn scope_id(zone: Option<&str>, ip: &Ipv6Addr) -> io::Result<u32> {
     if let Ok(n) = zone.parse::<u32>() {
         return Ok(n);
     }
-    let name = std::ffi::CString::new(zone)
-        .map_err(|_| invalid(format!("bad IPv6 zone in {ip}%{zone}")))?;
+    let name = std::ffi::CString::new(zone).map_err(|_| invalid(format!("bad IPv6 zone in {ip}%{zone}")))?;
     // SAFETY: `name` is a NUL-terminated string alive for the call.
     let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
     if index == 0 {

@@ -18,7 +18,7 @@
 //! ```
 //!
 //! Module map: [`ring`] (setup, op table, submission, completion,
-//! cancellation), [`op`] (each operation's declaration), [`probe`] (flags and
+//! cancellation), [`op`] (each operation's declaration), [`probe`](mod@probe) (flags and
 //! opcodes the kernel supports), [`addr`] (socket addresses), [`pool`]
 //! (reused buffers), [`stat`], [`metrics`], and `sys` (every raw syscall).
 

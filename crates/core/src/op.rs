@@ -67,15 +67,16 @@ pub enum Output<'a> {
     /// Bytes the kernel wrote (a read's data).
     Bytes(&'a [u8]),
     /// `total` bytes spread over `bufs` in order (a readv's data).
-    Segments { bufs: &'a [Vec<u8>], total: usize },
+    Segments {
+        bufs: &'a [Vec<u8>],
+        total: usize,
+    },
     /// A statx result.
     Stat(&'a Stat),
 }
 
 fn iovecs(bufs: &mut [Vec<u8>]) -> Vec<libc::iovec> {
-    bufs.iter_mut()
-        .map(|b| libc::iovec { iov_base: b.as_mut_ptr().cast(), iov_len: b.len() })
-        .collect()
+    bufs.iter_mut().map(|b| libc::iovec { iov_base: b.as_mut_ptr().cast(), iov_len: b.len() }).collect()
 }
 
 impl Op {
@@ -165,17 +166,13 @@ impl Op {
             Op::Writev { fd, iov, position, .. } => {
                 opcode::Writev::new(Fd(*fd), iov.as_ptr(), iov.len() as u32).offset(*position).build()
             }
-            Op::Open { dirfd, path, flags, mode } => opcode::OpenAt::new(Fd(*dirfd), path.as_ptr())
-                .flags(*flags | libc::O_CLOEXEC)
-                .mode(*mode)
-                .build(),
+            Op::Open { dirfd, path, flags, mode } => {
+                opcode::OpenAt::new(Fd(*dirfd), path.as_ptr()).flags(*flags | libc::O_CLOEXEC).mode(*mode).build()
+            }
             Op::Close { fd } => opcode::Close::new(Fd(*fd)).build(),
             Op::Statx { dirfd, path, flags, mask, buf } => {
                 let out: *mut Stat = &mut **buf;
-                opcode::Statx::new(Fd(*dirfd), path.as_ptr(), out.cast())
-                    .flags(*flags)
-                    .mask(*mask)
-                    .build()
+                opcode::Statx::new(Fd(*dirfd), path.as_ptr(), out.cast()).flags(*flags).mask(*mask).build()
             }
             Op::Fsync { fd, datasync } => {
                 let flags = if *datasync { types::FsyncFlags::DATASYNC } else { types::FsyncFlags::empty() };

@@ -8,6 +8,7 @@ use io_uring::{opcode, IoUring};
 use crate::sys;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names)] // the kernel's names: IORING_SETUP_TASKRUN_FLAG
 enum Flag {
     SingleIssuer,
     DeferTaskrun,

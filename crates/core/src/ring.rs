@@ -274,9 +274,7 @@ impl Ring {
                 unsafe { sq.push(&entry) }.expect("room was made");
             }
             Some(t) => {
-                let ts = slot.link_ts.insert(Box::new(
-                    types::Timespec::new().sec(t.as_secs()).nsec(t.subsec_nanos()),
-                ));
+                let ts = slot.link_ts.insert(Box::new(types::Timespec::new().sec(t.as_secs()).nsec(t.subsec_nanos())));
                 let lt = opcode::LinkTimeout::new(&**ts).build().user_data(ud | TAG_TIMEOUT);
                 slot.awaiting = 2;
                 slot.flags |= F_LINKED_TIMEOUT;

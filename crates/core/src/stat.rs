@@ -13,8 +13,24 @@ impl Default for Stat {
 
 /// The order of [`Stat::fields`]; the bridge and its users index by it.
 pub const STAT_FIELDS: [&str; 18] = [
-    "dev", "ino", "mode", "nlink", "uid", "gid", "rdev", "size", "blksize", "blocks",
-    "atimeMs", "mtimeMs", "ctimeMs", "birthtimeMs", "atimeNs", "mtimeNs", "ctimeNs", "birthtimeNs",
+    "dev",
+    "ino",
+    "mode",
+    "nlink",
+    "uid",
+    "gid",
+    "rdev",
+    "size",
+    "blksize",
+    "blocks",
+    "atimeMs",
+    "mtimeMs",
+    "ctimeMs",
+    "birthtimeMs",
+    "atimeNs",
+    "mtimeNs",
+    "ctimeNs",
+    "birthtimeNs",
 ];
 
 fn ms(t: &libc::statx_timestamp) -> f64 {

@@ -53,8 +53,11 @@ mod tempdir {
         pub fn new() -> Dir {
             use std::sync::atomic::{AtomicU32, Ordering};
             static N: AtomicU32 = AtomicU32::new(0);
-            let p = std::env::temp_dir()
-                .join(format!("um-core-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+            let p = std::env::temp_dir().join(format!(
+                "um-core-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            ));
             std::fs::create_dir_all(&p).unwrap();
             Dir(p)
         }
@@ -103,7 +106,16 @@ fn open_read_write_statx_fsync_close() {
     assert_eq!(c.result, 6);
     assert_eq!(std::fs::read(&path).unwrap(), b"HELLO, ringabcd");
 
-    let c = go(&mut r, Op::Statx { dirfd: fd, path: CString::new("").unwrap(), flags: libc::AT_EMPTY_PATH, mask: libc::STATX_BASIC_STATS, buf: Default::default() });
+    let c = go(
+        &mut r,
+        Op::Statx {
+            dirfd: fd,
+            path: CString::new("").unwrap(),
+            flags: libc::AT_EMPTY_PATH,
+            mask: libc::STATX_BASIC_STATS,
+            buf: Default::default(),
+        },
+    );
     assert_eq!(c.result, 0);
     let Output::Stat(st) = c.op.output(0) else { panic!("statx gives a stat") };
     assert_eq!(st.fields()[7], 15.0);
@@ -144,9 +156,9 @@ fn tcp_pair(r: &mut Ring) -> (i32, i32, i32) {
 }
 
 fn unsafe_dup(fd: i32) -> std::os::fd::OwnedFd {
-    use std::os::fd::{BorrowedFd, OwnedFd};
+    use std::os::fd::BorrowedFd;
     // SAFETY: fd is open for the duration of the call; dup gives our own copy.
-    unsafe { BorrowedFd::borrow_raw(fd) }.try_clone_to_owned().map(OwnedFd::from).unwrap()
+    unsafe { BorrowedFd::borrow_raw(fd) }.try_clone_to_owned().unwrap()
 }
 
 #[test]
@@ -174,7 +186,9 @@ fn sleep_and_linked_timeout() {
 
     // A recv that nobody answers times out with ETIMEDOUT.
     let (s, c, a) = tcp_pair(&mut r);
-    let id = r.submit(Op::Recv { fd: a, buf: vec![0; 8], flags: 0 }, &OpOptions { timeout: Some(Duration::from_millis(20)) }).unwrap();
+    let id = r
+        .submit(Op::Recv { fd: a, buf: vec![0; 8], flags: 0 }, &OpOptions { timeout: Some(Duration::from_millis(20)) })
+        .unwrap();
     assert_eq!(run(&mut r, id).result, -libc::ETIMEDOUT);
     // An op that finishes first is not disturbed by its timeout.
     let id = r.submit(Op::Nop, &OpOptions { timeout: Some(Duration::from_secs(5)) }).unwrap();

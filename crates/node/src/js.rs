@@ -21,9 +21,13 @@ pub unsafe fn view_bytes(env: sys::napi_env, v: sys::napi_value) -> Option<(*mut
         == sys::Status::napi_ok
     {
         let elem = match ty {
-            sys::TypedarrayType::int8_array | sys::TypedarrayType::uint8_array | sys::TypedarrayType::uint8_clamped_array => 1,
+            sys::TypedarrayType::int8_array
+            | sys::TypedarrayType::uint8_array
+            | sys::TypedarrayType::uint8_clamped_array => 1,
             sys::TypedarrayType::int16_array | sys::TypedarrayType::uint16_array => 2,
-            sys::TypedarrayType::int32_array | sys::TypedarrayType::uint32_array | sys::TypedarrayType::float32_array => 4,
+            sys::TypedarrayType::int32_array
+            | sys::TypedarrayType::uint32_array
+            | sys::TypedarrayType::float32_array => 4,
             _ => 8,
         };
         return Some((data as *mut u8, if data.is_null() { 0 } else { len * elem }));

@@ -41,4 +41,3 @@ pub fn stat_fields() -> Vec<&'static str> {
 pub fn special_results() -> Vec<i32> {
     vec![ring::RES_DETACHED, ring::RES_CLOSED]
 }
-

@@ -161,100 +161,175 @@ macro_rules! op_fn {
     };
 }
 
-op_fn!(nop(1) |c, e, a| submit(c, Op::Nop, f64_arg(e, a[0])));
+op_fn!(nop(1) | c, e, a | submit(c, Op::Nop, f64_arg(e, a[0])));
 
 // read(fd, view, offset, length, position, timeout)
-op_fn!(read(6) |c, e, a| {
-    let (fd, pos) = (i32_arg(e, a[0]), position(f64_arg(e, a[4])));
-    submit_into(c, u32_arg(e, a[2]), u32_arg(e, a[3]), |buf| Op::Read { fd, buf, position: pos }, f64_arg(e, a[5]))
-});
+op_fn!(
+    read(6) | c,
+    e,
+    a | {
+        let (fd, pos) = (i32_arg(e, a[0]), position(f64_arg(e, a[4])));
+        submit_into(c, u32_arg(e, a[2]), u32_arg(e, a[3]), |buf| Op::Read { fd, buf, position: pos }, f64_arg(e, a[5]))
+    }
+);
 
 // write(fd, view, offset, length, position, timeout)
-op_fn!(write(6) |c, e, a| match copy_in(c, e, a[1], u32_arg(e, a[2]), u32_arg(e, a[3])) {
-    Some(buf) => submit(c, Op::Write { fd: i32_arg(e, a[0]), buf, position: position(f64_arg(e, a[4])) }, f64_arg(e, a[5])),
-    None => RES_BAD_ARG,
-});
+op_fn!(
+    write(6) | c,
+    e,
+    a | match copy_in(c, e, a[1], u32_arg(e, a[2]), u32_arg(e, a[3])) {
+        Some(buf) =>
+            submit(c, Op::Write { fd: i32_arg(e, a[0]), buf, position: position(f64_arg(e, a[4])) }, f64_arg(e, a[5])),
+        None => RES_BAD_ARG,
+    }
+);
 
 // readv(fd, views, position, timeout)
-op_fn!(readv(4) |c, e, a| match vectors(c, e, a[1], false) {
-    Some(bufs) => submit(c, Op::readv(i32_arg(e, a[0]), bufs, position(f64_arg(e, a[2]))), f64_arg(e, a[3])),
-    None => RES_BAD_ARG,
-});
+op_fn!(
+    readv(4) | c,
+    e,
+    a | match vectors(c, e, a[1], false) {
+        Some(bufs) => submit(c, Op::readv(i32_arg(e, a[0]), bufs, position(f64_arg(e, a[2]))), f64_arg(e, a[3])),
+        None => RES_BAD_ARG,
+    }
+);
 
 // writev(fd, views, position, timeout)
-op_fn!(writev(4) |c, e, a| match vectors(c, e, a[1], true) {
-    Some(bufs) => submit(c, Op::writev(i32_arg(e, a[0]), bufs, position(f64_arg(e, a[2]))), f64_arg(e, a[3])),
-    None => RES_BAD_ARG,
-});
+op_fn!(
+    writev(4) | c,
+    e,
+    a | match vectors(c, e, a[1], true) {
+        Some(bufs) => submit(c, Op::writev(i32_arg(e, a[0]), bufs, position(f64_arg(e, a[2]))), f64_arg(e, a[3])),
+        None => RES_BAD_ARG,
+    }
+);
 
 // open(path, flags, mode, timeout)
-op_fn!(open(4) |c, e, a| match js::path(e, a[0]) {
-    Some(path) => submit(c, Op::Open { dirfd: libc::AT_FDCWD, path, flags: i32_arg(e, a[1]), mode: u32_arg(e, a[2]) }, f64_arg(e, a[3])),
-    None => RES_BAD_ARG,
-});
+op_fn!(
+    open(4) | c,
+    e,
+    a | match js::path(e, a[0]) {
+        Some(path) => submit(
+            c,
+            Op::Open { dirfd: libc::AT_FDCWD, path, flags: i32_arg(e, a[1]), mode: u32_arg(e, a[2]) },
+            f64_arg(e, a[3])
+        ),
+        None => RES_BAD_ARG,
+    }
+);
 
 // close(fd, timeout)
-op_fn!(close(2) |c, e, a| submit(c, Op::Close { fd: i32_arg(e, a[0]) }, f64_arg(e, a[1])));
+op_fn!(close(2) | c, e, a | submit(c, Op::Close { fd: i32_arg(e, a[0]) }, f64_arg(e, a[1])));
 
 // statx(dirfd, path, flags, mask, timeout): fields go to the typed array at dsts[slot]
-op_fn!(statx(5) |c, e, a| match js::path(e, a[1]) {
-    Some(path) => {
-        let op = Op::Statx { dirfd: i32_arg(e, a[0]), path, flags: i32_arg(e, a[2]), mask: u32_arg(e, a[3]), buf: Default::default() };
-        submit(c, op, f64_arg(e, a[4]))
+op_fn!(
+    statx(5) | c,
+    e,
+    a | match js::path(e, a[1]) {
+        Some(path) => {
+            let op = Op::Statx {
+                dirfd: i32_arg(e, a[0]),
+                path,
+                flags: i32_arg(e, a[2]),
+                mask: u32_arg(e, a[3]),
+                buf: Default::default(),
+            };
+            submit(c, op, f64_arg(e, a[4]))
+        }
+        None => RES_BAD_ARG,
     }
-    None => RES_BAD_ARG,
-});
+);
 
 // fsync(fd, datasync, timeout)
-op_fn!(fsync(3) |c, e, a| submit(c, Op::Fsync { fd: i32_arg(e, a[0]), datasync: bool_arg(e, a[1]) }, f64_arg(e, a[2])));
+op_fn!(
+    fsync(3) | c,
+    e,
+    a | submit(c, Op::Fsync { fd: i32_arg(e, a[0]), datasync: bool_arg(e, a[1]) }, f64_arg(e, a[2]))
+);
 
 // socket(domain, type, protocol, timeout)
-op_fn!(socket(4) |c, e, a| {
-    submit(c, Op::Socket { domain: i32_arg(e, a[0]), ty: i32_arg(e, a[1]), protocol: i32_arg(e, a[2]) }, f64_arg(e, a[3]))
-});
+op_fn!(
+    socket(4) | c,
+    e,
+    a | {
+        submit(
+            c,
+            Op::Socket { domain: i32_arg(e, a[0]), ty: i32_arg(e, a[1]), protocol: i32_arg(e, a[2]) },
+            f64_arg(e, a[3]),
+        )
+    }
+);
 
 // bind(fd, host, port, timeout)
-op_fn!(bind(4) |c, e, a| match sockaddr(e, a[1], i32_arg(e, a[2])) {
-    Some(addr) => submit(c, Op::Bind { fd: i32_arg(e, a[0]), addr }, f64_arg(e, a[3])),
-    None => RES_BAD_ARG,
-});
+op_fn!(
+    bind(4) | c,
+    e,
+    a | match sockaddr(e, a[1], i32_arg(e, a[2])) {
+        Some(addr) => submit(c, Op::Bind { fd: i32_arg(e, a[0]), addr }, f64_arg(e, a[3])),
+        None => RES_BAD_ARG,
+    }
+);
 
 // listen(fd, backlog, timeout)
-op_fn!(listen(3) |c, e, a| submit(c, Op::Listen { fd: i32_arg(e, a[0]), backlog: i32_arg(e, a[1]) }, f64_arg(e, a[2])));
+op_fn!(
+    listen(3) | c,
+    e,
+    a | submit(c, Op::Listen { fd: i32_arg(e, a[0]), backlog: i32_arg(e, a[1]) }, f64_arg(e, a[2]))
+);
 
 // accept(fd, flags, timeout)
-op_fn!(accept(3) |c, e, a| submit(c, Op::Accept { fd: i32_arg(e, a[0]), flags: i32_arg(e, a[1]) }, f64_arg(e, a[2])));
+op_fn!(accept(3) | c, e, a | submit(c, Op::Accept { fd: i32_arg(e, a[0]), flags: i32_arg(e, a[1]) }, f64_arg(e, a[2])));
 
 // connect(fd, host, port, timeout)
-op_fn!(connect(4) |c, e, a| match sockaddr(e, a[1], i32_arg(e, a[2])) {
-    Some(addr) => submit(c, Op::Connect { fd: i32_arg(e, a[0]), addr }, f64_arg(e, a[3])),
-    None => RES_BAD_ARG,
-});
+op_fn!(
+    connect(4) | c,
+    e,
+    a | match sockaddr(e, a[1], i32_arg(e, a[2])) {
+        Some(addr) => submit(c, Op::Connect { fd: i32_arg(e, a[0]), addr }, f64_arg(e, a[3])),
+        None => RES_BAD_ARG,
+    }
+);
 
 // send(fd, view, offset, length, flags, timeout)
-op_fn!(send(6) |c, e, a| match copy_in(c, e, a[1], u32_arg(e, a[2]), u32_arg(e, a[3])) {
-    Some(buf) => submit(c, Op::Send { fd: i32_arg(e, a[0]), buf, flags: i32_arg(e, a[4]) }, f64_arg(e, a[5])),
-    None => RES_BAD_ARG,
-});
+op_fn!(
+    send(6) | c,
+    e,
+    a | match copy_in(c, e, a[1], u32_arg(e, a[2]), u32_arg(e, a[3])) {
+        Some(buf) => submit(c, Op::Send { fd: i32_arg(e, a[0]), buf, flags: i32_arg(e, a[4]) }, f64_arg(e, a[5])),
+        None => RES_BAD_ARG,
+    }
+);
 
 // recv(fd, view, offset, length, flags, timeout)
-op_fn!(recv(6) |c, e, a| {
-    let (fd, flags) = (i32_arg(e, a[0]), i32_arg(e, a[4]));
-    submit_into(c, u32_arg(e, a[2]), u32_arg(e, a[3]), |buf| Op::Recv { fd, buf, flags }, f64_arg(e, a[5]))
-});
+op_fn!(
+    recv(6) | c,
+    e,
+    a | {
+        let (fd, flags) = (i32_arg(e, a[0]), i32_arg(e, a[4]));
+        submit_into(c, u32_arg(e, a[2]), u32_arg(e, a[3]), |buf| Op::Recv { fd, buf, flags }, f64_arg(e, a[5]))
+    }
+);
 
 // shutdown(fd, how, timeout)
-op_fn!(shutdown(3) |c, e, a| submit(c, Op::Shutdown { fd: i32_arg(e, a[0]), how: i32_arg(e, a[1]) }, f64_arg(e, a[2])));
+op_fn!(
+    shutdown(3) | c,
+    e,
+    a | submit(c, Op::Shutdown { fd: i32_arg(e, a[0]), how: i32_arg(e, a[1]) }, f64_arg(e, a[2]))
+);
 
 // sleep(ms, timeout)
-op_fn!(sleep(2) |c, e, a| {
-    let ms = f64_arg(e, a[0]);
-    let ns = if ms.is_finite() && ms > 0.0 { (ms * 1e6) as u64 } else { 0 };
-    submit(c, Op::sleep_ns(ns), f64_arg(e, a[1]))
-});
+op_fn!(
+    sleep(2) | c,
+    e,
+    a | {
+        let ms = f64_arg(e, a[0]);
+        let ns = if ms.is_finite() && ms > 0.0 { (ms * 1e6) as u64 } else { 0 };
+        submit(c, Op::sleep_ns(ns), f64_arg(e, a[1]))
+    }
+);
 
 // poll(fd, events, timeout)
-op_fn!(poll(3) |c, e, a| submit(c, Op::Poll { fd: i32_arg(e, a[0]), events: u32_arg(e, a[1]) }, f64_arg(e, a[2])));
+op_fn!(poll(3) | c, e, a | submit(c, Op::Poll { fd: i32_arg(e, a[0]), events: u32_arg(e, a[1]) }, f64_arg(e, a[2])));
 
 type RawFn = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
 

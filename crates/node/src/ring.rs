@@ -93,7 +93,14 @@ impl Ring {
     /// JS fills with read destinations by slot; `callback(n)`: called with
     /// the number of pairs ready, or -1 once the ring has closed.
     #[napi(constructor)]
-    pub fn new(env: Env, entries: u32, sqpoll: i32, results: Unknown, dsts: Unknown, callback: Unknown) -> Result<Self> {
+    pub fn new(
+        env: Env,
+        entries: u32,
+        sqpoll: i32,
+        results: Unknown,
+        dsts: Unknown,
+        callback: Unknown,
+    ) -> Result<Self> {
         let raw = env.raw();
         let config = Config {
             entries: entries.clamp(1, 32768),
@@ -101,9 +108,8 @@ impl Ring {
             eventfd: true,
             ..Default::default()
         };
-        let ring = CoreRing::new(&config).map_err(|e| {
-            Error::new(Status::GenericFailure, uring_machine_core::unavailable_reason(&e))
-        })?;
+        let ring = CoreRing::new(&config)
+            .map_err(|e| Error::new(Status::GenericFailure, uring_machine_core::unavailable_reason(&e)))?;
         // SAFETY: values are live for this call.
         let (results_ptr, bytes) = unsafe { js::view_bytes(raw, results.value().value) }
             .ok_or_else(|| Error::new(Status::InvalidArg, "results must be an Int32Array"))?;
@@ -454,8 +460,9 @@ unsafe fn copy_out(env: sys::napi_env, dsts: sys::napi_value, slot: u32, off: u3
             let mut ty = 0;
             let mut len = 0usize;
             let mut data: *mut c_void = ptr::null_mut();
-            let ok = sys::napi_get_typedarray_info(env, dst, &mut ty, &mut len, &mut data, ptr::null_mut(), ptr::null_mut())
-                == sys::Status::napi_ok;
+            let ok =
+                sys::napi_get_typedarray_info(env, dst, &mut ty, &mut len, &mut data, ptr::null_mut(), ptr::null_mut())
+                    == sys::Status::napi_ok;
             if !ok || data.is_null() || len < 18 {
                 return RES_DETACHED;
             }

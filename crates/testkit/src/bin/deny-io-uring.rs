@@ -118,19 +118,28 @@ fn program(errno: u32) -> Vec<libc::sock_filter> {
 
 fn install(errno: u32) -> io::Result<()> {
     let mut filter = program(errno);
-    let prog = libc::sock_fprog {
-        len: u16::try_from(filter.len()).expect("filter is short"),
-        filter: filter.as_mut_ptr(),
-    };
+    let prog =
+        libc::sock_fprog { len: u16::try_from(filter.len()).expect("filter is short"), filter: filter.as_mut_ptr() };
     // SAFETY: prctl(PR_SET_NO_NEW_PRIVS) takes plain integer arguments and
     // touches no memory of ours.
-    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong) } != 0 {
+    if unsafe {
+        libc::prctl(
+            libc::PR_SET_NO_NEW_PRIVS,
+            1 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    } != 0
+    {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: `prog` points at `filter`, a live Vec of `prog.len` initialized
     // sock_filter structs, both outliving the call; the kernel copies the
     // program during the call and keeps no pointer into our memory.
-    let rc = unsafe { libc::syscall(libc::SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0 as libc::c_ulong, &prog as *const libc::sock_fprog) };
+    let rc = unsafe {
+        libc::syscall(libc::SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0 as libc::c_ulong, &prog as *const libc::sock_fprog)
+    };
     if rc != 0 {
         return Err(io::Error::last_os_error());
     }
