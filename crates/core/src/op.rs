@@ -27,9 +27,9 @@ pub enum Op {
     Read { fd: RawFd, buf: Vec<u8>, position: u64 },
     /// `write(2)`/`pwrite(2)` of `buf`.
     Write { fd: RawFd, buf: Vec<u8>, position: u64 },
-    /// `preadv(2)` into `bufs`, in order.
+    /// `preadv(2)` into `bufs`, in order. `iov` is filled at submission.
     Readv { fd: RawFd, bufs: Vec<Vec<u8>>, iov: Vec<libc::iovec>, position: u64 },
-    /// `pwritev(2)` of `bufs`, in order.
+    /// `pwritev(2)` of `bufs`, in order. `iov` is filled at submission.
     Writev { fd: RawFd, bufs: Vec<Vec<u8>>, iov: Vec<libc::iovec>, position: u64 },
     /// `openat(2)`; completes with the new fd.
     Open { dirfd: RawFd, path: CString, flags: i32, mode: u32 },
@@ -80,16 +80,14 @@ fn iovecs(bufs: &mut [Vec<u8>]) -> Vec<libc::iovec> {
 }
 
 impl Op {
-    /// A readv of buffers of the given lengths.
-    pub fn readv(fd: RawFd, mut bufs: Vec<Vec<u8>>, position: u64) -> Op {
-        let iov = iovecs(&mut bufs);
-        Op::Readv { fd, bufs, iov, position }
+    /// A readv into `bufs` (each read to its full length).
+    pub fn readv(fd: RawFd, bufs: Vec<Vec<u8>>, position: u64) -> Op {
+        Op::Readv { fd, bufs, iov: Vec::new(), position }
     }
 
-    /// A writev of the given buffers.
-    pub fn writev(fd: RawFd, mut bufs: Vec<Vec<u8>>, position: u64) -> Op {
-        let iov = iovecs(&mut bufs);
-        Op::Writev { fd, bufs, iov, position }
+    /// A writev of `bufs`.
+    pub fn writev(fd: RawFd, bufs: Vec<Vec<u8>>, position: u64) -> Op {
+        Op::Writev { fd, bufs, iov: Vec::new(), position }
     }
 
     /// A timer of `ns` nanoseconds.
@@ -160,10 +158,15 @@ impl Op {
             Op::Write { fd, buf, position } => {
                 opcode::Write::new(Fd(*fd), buf.as_ptr(), buf.len() as u32).offset(*position).build()
             }
-            Op::Readv { fd, iov, position, .. } => {
+            // The iovecs are rebuilt from `bufs` here, at submission: whatever
+            // was done to the fields before, they describe exactly the buffers
+            // the op owns from now until its CQE.
+            Op::Readv { fd, bufs, iov, position } => {
+                *iov = iovecs(bufs);
                 opcode::Readv::new(Fd(*fd), iov.as_ptr(), iov.len() as u32).offset(*position).build()
             }
-            Op::Writev { fd, iov, position, .. } => {
+            Op::Writev { fd, bufs, iov, position } => {
+                *iov = iovecs(bufs);
                 opcode::Writev::new(Fd(*fd), iov.as_ptr(), iov.len() as u32).offset(*position).build()
             }
             Op::Open { dirfd, path, flags, mode } => {

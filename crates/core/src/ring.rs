@@ -104,6 +104,10 @@ const GEN_MASK: u64 = (1 << 30) - 1;
 const TAG_TIMEOUT: u64 = 1 << 62;
 const TAG_INTERNAL: u64 = 1 << 63;
 
+// io_uring_enter flags (include/uapi/linux/io_uring.h).
+const ENTER_SQ_WAKEUP: u32 = 1 << 1;
+const ENTER_SQ_WAIT: u32 = 1 << 2;
+
 fn user_data(index: u32, gen: u32) -> u64 {
     ((gen as u64 & GEN_MASK) << 32) | index as u64
 }
@@ -303,13 +307,16 @@ impl Ring {
             Some(s) if s.gen == id.gen && s.op.is_some() => {}
             _ => return false,
         }
-        let slot = &mut self.slots[id.index as usize];
-        if slot.flags & F_ABORTED != 0 {
+        if self.slots[id.index as usize].flags & F_ABORTED != 0 {
             return true;
         }
-        slot.flags |= F_ABORTED;
+        // Marked only once the cancel is queued, so a failed push can be retried.
+        if self.push_internal(opcode::AsyncCancel::new(user_data(id.index, id.gen)).build()).is_err() {
+            return false;
+        }
+        self.slots[id.index as usize].flags |= F_ABORTED;
         self.metrics.cancels += 1;
-        self.push_internal(opcode::AsyncCancel::new(user_data(id.index, id.gen)).build()).is_ok()
+        true
     }
 
     /// Starts closing: refuses new ops and cancels every op in flight. Their
@@ -444,10 +451,14 @@ impl Ring {
             }
             self.metrics.sq_full_flushes += 1;
             if self.uring.params().is_setup_sqpoll() {
-                // The kernel thread consumes the SQ on its own; a submit may
-                // return before it has, so wait for it to make room.
+                // The kernel thread consumes the SQ on its own, but only
+                // while awake: wake it and wait for room in one enter
+                // (SQ_WAIT alone sleeps forever if the thread idles).
                 self.metrics.enters += 1;
-                let _ = self.uring.submitter().squeue_wait();
+                // SAFETY: no argument is passed; the flags are the kernel's.
+                let _ = unsafe {
+                    self.uring.submitter().enter::<libc::sigset_t>(0, 0, ENTER_SQ_WAKEUP | ENTER_SQ_WAIT, None)
+                };
                 continue;
             }
             match self.enter_submit() {

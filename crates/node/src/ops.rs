@@ -28,6 +28,10 @@ use crate::uv;
 
 type Cell = RefCell<Inner>;
 
+/// The largest transfer one op takes (as the JS layer enforces): the bounce
+/// buffer is allocated up front, so junk must not ask for gigabytes.
+const MAX_LENGTH: u32 = i32::MAX as u32;
+
 unsafe fn f64_arg(env: sys::napi_env, v: sys::napi_value) -> f64 {
     let mut x = 0f64;
     sys::napi_get_value_double(env, v, &mut x);
@@ -83,6 +87,9 @@ fn submit(cell: &Cell, op: Op, timeout_ms: f64) -> i32 {
 /// The view is not inspected here: the kernel never touches it, and the copy
 /// at completion checks its bounds then, when they matter.
 fn submit_into(cell: &Cell, offset: u32, length: u32, make: impl FnOnce(Vec<u8>) -> Op, timeout_ms: f64) -> i32 {
+    if length > MAX_LENGTH {
+        return RES_BAD_ARG;
+    }
     let buf = match cell.try_borrow_mut() {
         Ok(mut inner) => inner.pool.take(length as usize),
         Err(_) => return -libc::EBUSY,
@@ -110,14 +117,26 @@ unsafe fn copy_in(cell: &Cell, env: sys::napi_env, view: sys::napi_value, offset
     Some(inner.pool.copy_of(data))
 }
 
+/// The buffers of a readv (`copy`: false, sized like the views) or a writev
+/// (copies of the views). Elements are read without holding the ring's
+/// state: reading an element may run JS (a getter).
+///
 /// # Safety
 /// `env` and `views` are live for the current call.
 unsafe fn vectors(cell: &Cell, env: sys::napi_env, views: sys::napi_value, copy: bool) -> Option<Vec<Vec<u8>>> {
     let n = js::array_len(env, views)?;
-    let mut inner = cell.try_borrow_mut().ok()?;
+    if n == 0 || n > 1024 {
+        return None;
+    }
     let mut bufs = Vec::with_capacity(n as usize);
     for i in 0..n {
-        let (p, len) = js::view_bytes(env, js::element(env, views, i))?;
+        let v = js::element(env, views, i);
+        // No JS runs between taking the view's pointer and copying from it.
+        let (p, len) = js::view_bytes(env, v)?;
+        if len > MAX_LENGTH as usize {
+            return None;
+        }
+        let mut inner = cell.try_borrow_mut().ok()?;
         bufs.push(if copy {
             inner.pool.copy_of(if len == 0 { &[][..] } else { std::slice::from_raw_parts(p, len) })
         } else {

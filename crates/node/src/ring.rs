@@ -27,6 +27,9 @@ use napi_derive::napi;
 
 use uring_machine_core::{BufferPool, Completion, Config, OpOptions, Output, Ring as CoreRing, CURRENT_POSITION};
 
+#[allow(unused_imports)]
+use napi::bindgen_prelude::FromNapiValue;
+
 use crate::{js, uv};
 
 /// A read's destination view was detached or shrunk while it was in flight.
@@ -47,10 +50,9 @@ pub(crate) struct Inner {
     done: Vec<Completion>,
     /// Per slot: where in the destination view a read's bytes go.
     pub(crate) dst_offset: Vec<u32>,
-    /// Int32Array of (slot, result) pairs, shared with JS.
-    results: sys::napi_ref,
-    results_ptr: *mut i32,
-    results_pairs: usize,
+    /// (slot, result) pairs for JS, in memory this side owns (JS views it
+    /// through an external ArrayBuffer that holds a count of it).
+    results: Rc<Results>,
     /// JS array of destination views, indexed by slot (JS fills and clears it).
     dsts: sys::napi_ref,
     /// JS completion callback. Weak: the JS Machine holds it, and a strong
@@ -69,8 +71,33 @@ pub(crate) struct Inner {
 
 pub(crate) type Shared = Rc<RefCell<Inner>>;
 
+/// Pairs one delivery carries at most.
+const BATCH: usize = 4096;
+
+/// The pairs buffer: written here, read by JS between deliveries.
+pub(crate) struct Results(std::cell::UnsafeCell<Box<[i32]>>);
+
+impl Results {
+    fn new() -> Rc<Results> {
+        Rc::new(Results(std::cell::UnsafeCell::new(vec![0i32; 2 * BATCH].into_boxed_slice())))
+    }
+
+    fn ptr(&self) -> *mut i32 {
+        // SAFETY: only a raw pointer is made; writers run on the JS thread
+        // while no JS code runs (so nothing reads concurrently).
+        unsafe { (*self.0.get()).as_mut_ptr() }
+    }
+}
+
+unsafe extern "C" fn release_results(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
+    drop(Rc::from_raw(hint as *const Results));
+}
+
+/// A per-op timeout from JS milliseconds; none for <= 0, NaN, or a value too
+/// large for a Duration (JS allows at most 2^31 - 1 ms; the raw functions
+/// must not panic on anything).
 pub(crate) fn timeout(ms: f64) -> OpOptions {
-    OpOptions { timeout: (ms > 0.0 && ms.is_finite()).then(|| Duration::from_secs_f64(ms / 1000.0)) }
+    OpOptions { timeout: if ms > 0.0 { Duration::try_from_secs_f64(ms / 1000.0).ok() } else { None } }
 }
 
 pub(crate) fn position(p: f64) -> u64 {
@@ -89,18 +116,11 @@ pub struct Ring {
 
 #[napi]
 impl Ring {
-    /// `results`: an Int32Array for (slot, result) pairs; `dsts`: an Array
-    /// JS fills with read destinations by slot; `callback(n)`: called with
-    /// the number of pairs ready, or -1 once the ring has closed.
+    /// `dsts`: an Array JS fills with read destinations by slot;
+    /// `callback(n)`: called with the number of (slot, result) pairs ready in
+    /// `results()`, or -1 once the ring has closed.
     #[napi(constructor)]
-    pub fn new(
-        env: Env,
-        entries: u32,
-        sqpoll: i32,
-        results: Unknown,
-        dsts: Unknown,
-        callback: Unknown,
-    ) -> Result<Self> {
+    pub fn new(env: Env, entries: u32, sqpoll: i32, dsts: Unknown, callback: Unknown) -> Result<Self> {
         let raw = env.raw();
         let config = Config {
             entries: entries.clamp(1, 32768),
@@ -110,9 +130,6 @@ impl Ring {
         };
         let ring = CoreRing::new(&config)
             .map_err(|e| Error::new(Status::GenericFailure, uring_machine_core::unavailable_reason(&e)))?;
-        // SAFETY: values are live for this call.
-        let (results_ptr, bytes) = unsafe { js::view_bytes(raw, results.value().value) }
-            .ok_or_else(|| Error::new(Status::InvalidArg, "results must be an Int32Array"))?;
         let efd = ring.eventfd().expect("eventfd was requested");
         let lp = env.get_uv_event_loop()? as *mut c_void;
         let inner = Rc::new(RefCell::new(Inner {
@@ -121,10 +138,8 @@ impl Ring {
             pool: BufferPool::default(),
             done: Vec::with_capacity(256),
             dst_offset: Vec::new(),
+            results: Results::new(),
             // SAFETY: values are live for this call.
-            results: unsafe { js::reference(raw, results.value().value, 1) },
-            results_ptr: results_ptr as *mut i32,
-            results_pairs: bytes / 8,
             dsts: unsafe { js::reference(raw, dsts.value().value, 1) },
             callback: unsafe { js::reference(raw, callback.value().value, 0) },
             async_ctx: ptr::null_mut(),
@@ -145,25 +160,82 @@ impl Ring {
         }
         // Each handle and the cleanup hook hold one count of `inner`,
         // released when the handle has closed / the hook is removed.
-        let data = || Rc::into_raw(inner.clone()) as *mut c_void;
-        let poll = uv::poll_start(lp, efd, data(), on_poll)
-            .map_err(|rc| Error::new(Status::GenericFailure, format!("uv_poll_init failed ({rc})")))?;
-        let idle = uv::idle_init(lp, data())
-            .map_err(|rc| Error::new(Status::GenericFailure, format!("uv_idle_init failed ({rc})")))?;
+        let count = || Rc::into_raw(inner.clone()) as *mut c_void;
+        let uncount = |p: *mut c_void| {
+            // SAFETY: `p` came from `count` and its handle never opened.
+            unsafe { drop(Rc::from_raw(p as *const RefCell<Inner>)) }
+        };
+        let fail = |inner: &Shared, what: &str, rc: i32| {
+            // Nothing is open yet but the ring and the references: release them.
+            let mut i = inner.borrow_mut();
+            i.dead = true;
+            i.ring = None;
+            // SAFETY: references made above on this env.
+            unsafe { release_refs(&i) };
+            Error::new(Status::GenericFailure, format!("{what} failed ({rc})"))
+        };
+        let data = count();
+        let poll = match uv::poll_start(lp, efd, data, on_poll) {
+            Ok(h) => h,
+            Err(rc) => {
+                uncount(data);
+                return Err(fail(&inner, "uv_poll_init", rc));
+            }
+        };
+        let data = count();
+        let idle = match uv::idle_init(lp, data) {
+            Ok(h) => h,
+            Err(rc) => {
+                uncount(data);
+                // SAFETY: the poll handle is open; its close callback frees it
+                // and releases its count.
+                unsafe { uv::close(poll, on_close_poll) };
+                return Err(fail(&inner, "uv_idle_init", rc));
+            }
+        };
         {
             let mut i = inner.borrow_mut();
             i.poll = poll;
             i.idle = idle;
         }
         // SAFETY: the hook's argument is a counted pointer to `inner`.
-        unsafe { sys::napi_add_env_cleanup_hook(raw, Some(on_env_cleanup), data()) };
+        unsafe { sys::napi_add_env_cleanup_hook(raw, Some(on_env_cleanup), count()) };
         Ok(Ring { inner })
+    }
+
+    /// The Int32Array of (slot, result) pairs the callback's `n` counts.
+    #[napi]
+    pub fn results<'a>(&self, env: &'a Env) -> Result<Unknown<'a>> {
+        let results = self.inner.try_borrow().map_err(|_| busy())?.results.clone();
+        let raw = env.raw();
+        // SAFETY: the external ArrayBuffer views memory owned by `results`;
+        // its finalizer releases the count taken here, so the memory lives
+        // as long as either side needs it.
+        unsafe {
+            let mut ab = ptr::null_mut();
+            let hint = Rc::into_raw(results.clone()) as *mut c_void;
+            let status = sys::napi_create_external_arraybuffer(
+                raw,
+                results.ptr() as *mut c_void,
+                2 * BATCH * 4,
+                Some(release_results),
+                hint,
+                &mut ab,
+            );
+            if status != sys::Status::napi_ok {
+                drop(Rc::from_raw(hint as *const Results));
+                return Err(Error::new(Status::GenericFailure, "external ArrayBuffers are not available here"));
+            }
+            let mut view = ptr::null_mut();
+            sys::napi_create_typedarray(raw, sys::TypedarrayType::int32_array, 2 * BATCH, ab, 0, &mut view);
+            Unknown::from_napi_value(raw, view)
+        }
     }
 
     /// The op in flight at `slot` is cancelled; false if there is none.
     #[napi]
     pub fn cancel(&self, slot: u32) -> bool {
-        let mut inner = self.inner.borrow_mut();
+        let Ok(mut inner) = self.inner.try_borrow_mut() else { return false };
         let Some(ring) = inner.ring.as_mut() else { return false };
         let queued = match ring.op_id(slot) {
             Some(id) => ring.cancel(id),
@@ -178,10 +250,10 @@ impl Ring {
     /// Refuses new ops and cancels those in flight. True if the ring closed
     /// at once; otherwise the callback gets -1 once the last op has settled.
     #[napi]
-    pub fn close(&self) -> bool {
-        let mut inner = self.inner.borrow_mut();
+    pub fn close(&self) -> Result<bool> {
+        let mut inner = self.inner.try_borrow_mut().map_err(|_| busy())?;
         if inner.dead {
-            return true;
+            return Ok(true);
         }
         inner.closing = true;
         let ring = inner.ring.as_mut().expect("live ring");
@@ -189,23 +261,23 @@ impl Ring {
         let _ = ring.flush();
         if ring.in_flight() == 0 {
             teardown(&mut inner, &self.inner);
-            return true;
+            return Ok(true);
         }
-        false
+        Ok(false)
     }
 
     #[napi]
-    pub fn metrics(&self) -> Metrics {
-        let mut inner = self.inner.borrow_mut();
-        match inner.ring.as_mut() {
+    pub fn metrics(&self) -> Result<Metrics> {
+        let mut inner = self.inner.try_borrow_mut().map_err(|_| busy())?;
+        Ok(match inner.ring.as_mut() {
             Some(r) => Metrics::from(r.metrics()),
             None => Metrics::default(),
-        }
+        })
     }
 
     #[napi]
-    pub fn features(&self) -> Option<Features> {
-        self.inner.borrow().ring.as_ref().map(|r| Features::from(r.features()))
+    pub fn features(&self) -> Result<Option<Features>> {
+        Ok(self.inner.try_borrow().map_err(|_| busy())?.ring.as_ref().map(|r| Features::from(r.features())))
     }
 
     /// The op functions, as raw Node-API functions (see `ops.rs`): napi-rs's
@@ -214,6 +286,12 @@ impl Ring {
     pub fn functions<'a>(&self, env: &'a Env) -> Result<Unknown<'a>> {
         crate::ops::functions(env, &self.inner)
     }
+}
+
+/// The state is in use further up the stack (a re-entrant call from JS
+/// code the ring itself is running): refuse rather than alias it.
+fn busy() -> Error {
+    Error::new(Status::GenericFailure, "uring-machine: ring is busy (re-entrant call)")
 }
 
 impl Drop for Ring {
@@ -303,14 +381,11 @@ fn teardown_inner(inner: &mut Inner, hook: Option<*mut c_void>) -> Option<(sys::
     }
     inner.dead = true;
     inner.closing = true;
-    // Dropping the core ring cancels and waits for anything still in flight.
-    inner.ring = None;
-    inner.done.clear();
-    inner.results_ptr = ptr::null_mut();
     let env = inner.env;
     // SAFETY: the handles are open (dead was false) and closed once; napi
     // calls happen on the env's thread while it is alive.
     unsafe {
+        // Stop watching the eventfd before the ring (which owns it) closes it.
         uv::close(inner.poll, on_close_poll);
         uv::close(inner.idle, on_close_idle);
         if let Some(arg) = hook {
@@ -319,10 +394,21 @@ fn teardown_inner(inner: &mut Inner, hook: Option<*mut c_void>) -> Option<(sys::
             // holds another, so this never frees `inner`.
             Rc::decrement_strong_count(arg as *const RefCell<Inner>);
         }
-        sys::napi_delete_reference(env, inner.results);
         sys::napi_delete_reference(env, inner.dsts);
     }
+    // Dropping the core ring cancels and waits for anything still in flight.
+    inner.ring = None;
+    inner.done.clear();
     Some((inner.callback, inner.async_ctx))
+}
+
+/// Releases the references made by the constructor (failure path).
+///
+/// # Safety
+/// On the env's thread, once per ring.
+unsafe fn release_refs(inner: &Inner) {
+    sys::napi_delete_reference(inner.env, inner.dsts);
+    release_callback(inner.env, inner.callback, inner.async_ctx);
 }
 
 /// # Safety
@@ -343,14 +429,14 @@ fn turn(shared: &Shared) {
     unsafe { sys::napi_open_handle_scope(env, &mut scope) };
     for _ in 0..MAX_ROUNDS {
         let any = {
-            let mut guard = shared.borrow_mut();
+            let Ok(mut guard) = shared.try_borrow_mut() else { break };
             let inner = &mut *guard;
             let Some(ring) = inner.ring.as_mut() else { break };
             ring.reset_eventfd();
             let _ = ring.flush();
             // At most one delivery's worth: a reaped op's slot is free for
             // reuse, so everything reaped must reach JS before JS can submit.
-            ring.reap_max(&mut inner.done, inner.results_pairs) > 0
+            ring.reap_max(&mut inner.done, BATCH) > 0
         };
         if !any {
             break;
@@ -358,8 +444,7 @@ fn turn(shared: &Shared) {
         deliver(shared, env);
     }
     let mut closed = None;
-    {
-        let mut inner = shared.borrow_mut();
+    if let Ok(mut inner) = shared.try_borrow_mut() {
         // Completions left after the last round: the eventfd was reset
         // before them, so come back before the loop blocks.
         if inner.ring.as_mut().is_some_and(|r| r.has_completions()) {
@@ -388,38 +473,42 @@ fn turn(shared: &Shared) {
     }
 }
 
-/// Writes the reaped completions into the shared pairs array (copying read
-/// data into the destination views) and calls JS once.
+/// Writes the reaped completions into the pairs buffer (copying read data
+/// into the destination views) and calls JS once. No borrow of the state is
+/// held while Node-API runs: nothing JS could do from there can alias it.
 fn deliver(shared: &Shared, env: sys::napi_env) {
-    {
-        let (n, cb, ctx) = {
-            let mut guard = shared.borrow_mut();
-            let inner = &mut *guard;
-            if inner.done.is_empty() || inner.results_ptr.is_null() {
-                return;
-            }
-            let k = inner.done.len();
-            debug_assert!(k <= inner.results_pairs, "reap_max bounds a delivery");
-            // SAFETY: references are live while the ring is; the pairs array
-            // holds `results_pairs` pairs; no JS runs until make_callback.
-            unsafe {
-                let dsts = js::deref(env, inner.dsts);
-                let pairs = std::slice::from_raw_parts_mut(inner.results_ptr, k * 2);
-                for (i, c) in inner.done.drain(..k).enumerate() {
-                    let slot = c.id.index();
-                    let off = inner.dst_offset.get(slot as usize).copied().unwrap_or(0);
-                    let res = copy_out(env, dsts, slot, off, &c);
-                    pairs[2 * i] = slot as i32;
-                    pairs[2 * i + 1] = res;
-                    let pool = &mut inner.pool;
-                    c.op.recycle(|b| pool.give(b));
-                }
-            }
-            (k, inner.callback, inner.async_ctx)
-        };
-        // SAFETY: a handle scope is open; no borrow is held while JS runs.
-        unsafe { call(env, cb, ctx, n as i32) };
+    let (mut done, results, dsts_ref, cb, ctx) = {
+        let Ok(mut inner) = shared.try_borrow_mut() else { return };
+        if inner.done.is_empty() || inner.dead {
+            return;
+        }
+        (std::mem::take(&mut inner.done), inner.results.clone(), inner.dsts, inner.callback, inner.async_ctx)
+    };
+    let k = done.len().min(BATCH);
+    // SAFETY: a handle scope is open (we are inside `turn`); `results` owns
+    // 2 * BATCH i32s; the references are live until teardown, which cannot
+    // run while this function holds `shared`.
+    unsafe {
+        let pairs = std::slice::from_raw_parts_mut(results.ptr(), 2 * k);
+        let dsts = js::deref(env, dsts_ref);
+        for (i, c) in done.iter().take(k).enumerate() {
+            let slot = c.id.index();
+            let off = shared.try_borrow().ok().and_then(|s| s.dst_offset.get(slot as usize).copied()).unwrap_or(0);
+            pairs[2 * i] = slot as i32;
+            pairs[2 * i + 1] = copy_out(env, dsts, slot, off, c);
+        }
     }
+    if let Ok(mut inner) = shared.try_borrow_mut() {
+        let pool = &mut inner.pool;
+        for c in done.drain(..) {
+            c.op.recycle(|b| pool.give(b));
+        }
+        if inner.done.is_empty() {
+            inner.done = done; // keep the allocation
+        }
+    }
+    // SAFETY: a handle scope is open; no borrow is held while JS runs.
+    unsafe { call(env, cb, ctx, k as i32) };
 }
 
 /// Copies an op's output into its destination; returns the result to report.

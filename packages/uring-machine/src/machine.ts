@@ -15,9 +15,6 @@ const [RES_DETACHED, RES_CLOSED] = binding !== null ? binding.specialResults() :
 const ECANCELED = -os.errno.ECANCELED
 const ETIMEDOUT = -os.errno.ETIMEDOUT
 
-/** Pairs of (slot, result) one callback can carry. */
-const BATCH = 4096
-
 // How a result becomes the promise's value.
 const VOID = 0
 const NUMBER = 1
@@ -105,6 +102,10 @@ function capture (resolve: (value: unknown) => void, reject: (reason: unknown) =
   nextReject = reject
 }
 
+// EventTarget's own methods, so a signal cannot run code of its own in their place.
+const addListener = EventTarget.prototype.addEventListener
+const removeListener = EventTarget.prototype.removeEventListener
+
 /** Machines with ops in flight stay reachable, so their promises settle. */
 const live = new Set<Machine>()
 
@@ -142,29 +143,33 @@ export class Machine {
 
   readonly #ring: NativeRing
   readonly #fn: NativeOps
-  readonly #results = new Int32Array(2 * BATCH)
+  readonly #results: Int32Array
   /** Where each slot's output goes (read buffers, readv arrays, statx arrays). */
   readonly #dsts: unknown[] = []
   readonly #ops: Array<Pending | undefined> = []
+  readonly #batch: Array<Pending | undefined> = []
   #pending = 0
   #state: 'open' | 'closing' | 'closed' = 'open'
   #closed: Promise<void> | undefined
   #resolveClosed: (() => void) | undefined
 
   constructor (options?: MachineOptions) {
-    const o = V.options<MachineOptions>(options)
-    const entries = o.entries === undefined ? 256 : V.int(o.entries, 'options.entries', 1, 32768)
+    V.options(options)
+    const raw = (options ?? {}) as MachineOptions
+    const entries = raw.entries === undefined ? 256 : V.int(raw.entries, 'options.entries', 1, 32768)
+    const sqpollOpt = raw.sqpoll
     let sqpoll = -1
-    if (o.sqpoll === true) sqpoll = 1000
-    else if (typeof o.sqpoll === 'number') sqpoll = V.int(o.sqpoll, 'options.sqpoll', 0, 2 ** 31 - 1)
-    else if (o.sqpoll !== undefined && o.sqpoll !== false) throw E.invalidArgType('options.sqpoll', 'of type boolean or number', o.sqpoll)
+    if (sqpollOpt === true) sqpoll = 1000
+    else if (typeof sqpollOpt === 'number') sqpoll = V.int(sqpollOpt, 'options.sqpoll', 0, 2 ** 31 - 1)
+    else if (sqpollOpt !== undefined && sqpollOpt !== false) throw E.invalidArgType('options.sqpoll', 'of type boolean or number', sqpollOpt)
     if (binding === null) throw E.unavailable(loadFailure ?? 'no binding')
     try {
-      this.#ring = new binding.Ring(entries, sqpoll, this.#results, this.#dsts, this.#complete)
+      this.#ring = new binding.Ring(entries, sqpoll, this.#dsts, this.#complete)
     } catch (err) {
       throw E.unavailable((err as Error).message)
     }
     this.#fn = this.#ring.functions()
+    this.#results = this.#ring.results()
   }
 
   /** Whether `destroy()` has been called. */
@@ -188,22 +193,21 @@ export class Machine {
   /** read(2)/pread(2) into `buffer`; resolves with the bytes read (0 at end of file). */
   read (fd: number, buffer: ArrayBufferView, options?: ReadOptions): Promise<number> {
     V.fd(fd)
-    const v = V.view(buffer, 'buffer')
-    const o = V.options<ReadOptions>(options)
+    const v = V.bytes(V.view(buffer, 'buffer'))
+    const o = V.options(options)
     const [off, len] = V.range(v, 'buffer', o.offset, o.length)
     const pos = V.position(o.position)
     const ring = this.#ready(o)
     if (ring === null) return this.#refuse(o, 'read')
     const slot = ring.read(fd, v, off, len, pos, o.timeout ?? 0)
-    if (slot >= 0) this.#dsts[slot] = v
-    return this.#track(slot, NUMBER, 'read', fd, undefined, o) as Promise<number>
+    return this.#track(slot, NUMBER, 'read', fd, undefined, o, v) as Promise<number>
   }
 
   /** write(2)/pwrite(2) of `buffer` (copied at the call); resolves with the bytes written. */
   write (fd: number, buffer: ArrayBufferView, options?: WriteOptions): Promise<number> {
     V.fd(fd)
-    const v = V.view(buffer, 'buffer')
-    const o = V.options<WriteOptions>(options)
+    const v = V.bytes(V.view(buffer, 'buffer'))
+    const o = V.options(options)
     const [off, len] = V.range(v, 'buffer', o.offset, o.length)
     const pos = V.position(o.position)
     const ring = this.#ready(o)
@@ -215,20 +219,19 @@ export class Machine {
   readv (fd: number, buffers: readonly ArrayBufferView[], options?: VectorOptions): Promise<number> {
     V.fd(fd)
     const bufs = V.views(buffers, 'buffers')
-    const o = V.options<VectorOptions>(options)
+    const o = V.options(options)
     const pos = V.position(o.position)
     const ring = this.#ready(o)
     if (ring === null) return this.#refuse(o, 'readv')
     const slot = ring.readv(fd, bufs, pos, o.timeout ?? 0)
-    if (slot >= 0) this.#dsts[slot] = bufs.slice()
-    return this.#track(slot, NUMBER, 'readv', fd, undefined, o) as Promise<number>
+    return this.#track(slot, NUMBER, 'readv', fd, undefined, o, bufs) as Promise<number>
   }
 
   /** pwritev(2) of `buffers` in order (copied at the call); resolves with the total bytes written. */
   writev (fd: number, buffers: readonly ArrayBufferView[], options?: VectorOptions): Promise<number> {
     V.fd(fd)
     const bufs = V.views(buffers, 'buffers')
-    const o = V.options<VectorOptions>(options)
+    const o = V.options(options)
     const pos = V.position(o.position)
     const ring = this.#ready(o)
     if (ring === null) return this.#refuse(o, 'writev')
@@ -267,7 +270,7 @@ export class Machine {
     let p: string | Uint8Array = ''
     let flags = AT_EMPTY_PATH
     let info: E.SystemErrorInfo | undefined
-    const o = V.options<StatOptions>(options)
+    const o = V.options(options)
     if (typeof pathOrFd === 'number') {
       dirfd = V.fd(pathOrFd, 'pathOrFd')
     } else {
@@ -280,14 +283,13 @@ export class Machine {
     if (ring === null) return this.#refuse(o, 'statx', info)
     const slot = ring.statx(dirfd, p, flags, STATX_BASIC_STATS | STATX_BTIME, o.timeout ?? 0)
     const out = o.bigint === true ? new BigInt64Array(18) : new Float64Array(18)
-    if (slot >= 0) this.#dsts[slot] = out
     return this.#track(slot, STAT, 'statx', dirfd === AT_FDCWD ? -1 : dirfd, info, o, out) as Promise<Stats | BigIntStats>
   }
 
   /** fsync(2), or fdatasync(2) with `{ datasync: true }`. */
   fsync (fd: number, options?: FsyncOptions): Promise<void> {
     V.fd(fd)
-    const o = V.options<FsyncOptions>(options)
+    const o = V.options(options)
     const ring = this.#ready(o)
     const name = o.datasync === true ? 'fdatasync' : 'fsync'
     if (ring === null) return this.#refuse(o, name)
@@ -329,7 +331,7 @@ export class Machine {
   /** accept4(2); resolves with the connection's fd (always close-on-exec). */
   accept (fd: number, options?: AcceptOptions): Promise<number> {
     V.fd(fd)
-    const o = V.options<AcceptOptions>(options)
+    const o = V.options(options)
     const flags = o.flags === undefined ? 0 : V.int(o.flags, 'options.flags', 0, 2 ** 31 - 1)
     const ring = this.#ready(o)
     if (ring === null) return this.#refuse(o, 'accept')
@@ -350,8 +352,8 @@ export class Machine {
   /** send(2) of `buffer` (copied at the call; MSG_NOSIGNAL always); resolves with the bytes sent. */
   send (fd: number, buffer: ArrayBufferView, options?: SocketIoOptions): Promise<number> {
     V.fd(fd)
-    const v = V.view(buffer, 'buffer')
-    const o = V.options<SocketIoOptions>(options)
+    const v = V.bytes(V.view(buffer, 'buffer'))
+    const o = V.options(options)
     const [off, len] = V.range(v, 'buffer', o.offset, o.length)
     const flags = o.flags === undefined ? 0 : V.int(o.flags, 'options.flags', 0, 2 ** 31 - 1)
     const ring = this.#ready(o)
@@ -362,15 +364,14 @@ export class Machine {
   /** recv(2) into `buffer`; resolves with the bytes received (0: the peer shut down). */
   recv (fd: number, buffer: ArrayBufferView, options?: SocketIoOptions): Promise<number> {
     V.fd(fd)
-    const v = V.view(buffer, 'buffer')
-    const o = V.options<SocketIoOptions>(options)
+    const v = V.bytes(V.view(buffer, 'buffer'))
+    const o = V.options(options)
     const [off, len] = V.range(v, 'buffer', o.offset, o.length)
     const flags = o.flags === undefined ? 0 : V.int(o.flags, 'options.flags', 0, 2 ** 31 - 1)
     const ring = this.#ready(o)
     if (ring === null) return this.#refuse(o, 'recv')
     const slot = ring.recv(fd, v, off, len, flags, o.timeout ?? 0)
-    if (slot >= 0) this.#dsts[slot] = v
-    return this.#track(slot, NUMBER, 'recv', fd, undefined, o) as Promise<number>
+    return this.#track(slot, NUMBER, 'recv', fd, undefined, o, v) as Promise<number>
   }
 
   /** shutdown(2); `how` defaults to SHUT_WR (like socket.end()). */
@@ -431,13 +432,19 @@ export class Machine {
     return Promise.reject(new E.AbortError(undefined, { cause: o.signal?.reason }))
   }
 
-  #track (slot: number, kind: number, syscall: string, fd: number, info: E.SystemErrorInfo | undefined, o: V.OpOptions, out?: Float64Array | BigInt64Array): Promise<unknown> {
-    const op = new Pending(kind, syscall, fd, info, o.timeout ?? 0, out)
+  /**
+   * The op's promise. `dst` is where its output goes (a read's view, a
+   * readv's views, a statx array); every op writes its slot of `#dsts`, so
+   * that array stays packed (slots are handed out densely from 0).
+   */
+  #track (slot: number, kind: number, syscall: string, fd: number, info: E.SystemErrorInfo | undefined, o: V.OpOptions, dst?: unknown): Promise<unknown> {
+    const op = new Pending(kind, syscall, fd, info, o.timeout ?? 0, kind === STAT ? dst as Float64Array | BigInt64Array : undefined)
     if (slot < 0) return Promise.reject(this.#error(slot, op))
     const promise = new Promise(capture)
     op.resolve = nextResolve
     op.reject = nextReject
     this.#ops[slot] = op
+    this.#dsts[slot] = dst
     if (this.#pending++ === 0) live.add(this)
     const signal = o.signal
     if (signal !== undefined) {
@@ -446,7 +453,7 @@ export class Machine {
         op.aborted = true
         this.#ring.cancel(slot)
       }
-      signal.addEventListener('abort', op.onAbort, { once: true })
+      addListener.call(signal, 'abort', op.onAbort, { once: true })
     }
     return promise
   }
@@ -460,15 +467,25 @@ export class Machine {
     const results = this.#results
     const ops = this.#ops
     const dsts = this.#dsts
+    // First take every op of the batch out of the table, then settle them:
+    // code that runs while settling (an abort listener's removal) may start
+    // ops, which can get the slots of this batch.
+    const batch = this.#batch
     for (let i = 0; i < n; i++) {
       const slot = results[2 * i]!
-      const res = results[2 * i + 1]!
-      const op = ops[slot]
-      if (op === undefined) continue
+      batch[i] = ops[slot]
       ops[slot] = undefined
       dsts[slot] = undefined
+    }
+    for (let i = 0; i < n; i++) {
+      const op = batch[i]
+      if (op === undefined) continue
+      batch[i] = undefined
       this.#pending--
-      if (op.onAbort !== undefined) op.signal!.removeEventListener('abort', op.onAbort)
+      const res = results[2 * i + 1]!
+      if (op.onAbort !== undefined) {
+        try { removeListener.call(op.signal!, 'abort', op.onAbort) } catch {}
+      }
       if (res < 0) op.reject(this.#error(res, op))
       else if (op.kind === NUMBER) op.resolve(res)
       else if (op.kind === VOID) op.resolve(undefined)

@@ -10,6 +10,8 @@ export interface NativeRing {
   metrics (): NativeMetrics
   features (): NativeFeatures | null
   functions (): NativeOps
+  /** The Int32Array of (slot, result) pairs, over memory the native side owns. */
+  results (): Int32Array
 }
 
 /** The op functions (crates/node/src/ops.rs); each returns a slot or a negative code. */
@@ -59,7 +61,7 @@ export interface NativeFeatures {
 }
 
 export interface Binding {
-  Ring: new (entries: number, sqpoll: number, results: Int32Array, dsts: unknown[], callback: (n: number) => void) => NativeRing
+  Ring: new (entries: number, sqpoll: number, dsts: unknown[], callback: (n: number) => void) => NativeRing
   probe (): NativeFeatures
   unavailableReason (): string | null
   statFields (): string[]

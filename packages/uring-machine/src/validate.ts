@@ -144,12 +144,41 @@ export interface OpOptions {
   timeout?: number | undefined
 }
 
-const NO_OPTIONS: OpOptions = Object.freeze({})
+/** Every option any op reads, each read once from the caller's object. */
+export interface Options extends OpOptions {
+  offset?: unknown
+  length?: unknown
+  position?: unknown
+  flags?: unknown
+  bigint?: unknown
+  followSymlinks?: unknown
+  datasync?: unknown
+  entries?: unknown
+  sqpoll?: unknown
+}
 
-export function options<T extends object> (value: unknown, name = 'options'): Partial<T> & OpOptions {
-  if (value === undefined || value === null) return NO_OPTIONS as Partial<T> & OpOptions
+const NO_OPTIONS: Options = Object.freeze({})
+
+/**
+ * Reads the options bag once into a plain object, so a getter cannot pass
+ * validation with one value and reach the kernel with another; checks
+ * `signal` and `timeout`.
+ */
+export function options (value: unknown, name = 'options'): Options {
+  if (value === undefined || value === null) return NO_OPTIONS
   if (typeof value !== 'object') throw invalidArgType(name, 'of type object', value)
-  const o = value as OpOptions
+  const v = value as Options
+  const o: Options = {
+    signal: v.signal,
+    timeout: v.timeout,
+    offset: v.offset,
+    length: v.length,
+    position: v.position,
+    flags: v.flags,
+    bigint: v.bigint,
+    followSymlinks: v.followSymlinks,
+    datasync: v.datasync
+  }
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
     throw invalidArgType(`${name}.signal`, 'an instance of AbortSignal', o.signal)
   }
@@ -157,17 +186,26 @@ export function options<T extends object> (value: unknown, name = 'options'): Pa
     if (typeof o.timeout !== 'number') throw invalidArgType(`${name}.timeout`, 'of type number', o.timeout)
     if (!(o.timeout > 0 && o.timeout <= INT32_MAX)) throw outOfRange(`${name}.timeout`, `> 0 and <= ${INT32_MAX}`, o.timeout)
   }
-  return value as Partial<T> & OpOptions
+  return o
 }
 
-export function views (value: unknown, name: string): ArrayBufferView[] {
+/** A byte view over the same memory (the native side takes bytes only). */
+export function bytes (v: ArrayBufferView): Uint8Array {
+  return v instanceof Uint8Array ? v : new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
+}
+
+/** A fresh plain array of byte views: no getters, no species, no holes. */
+export function views (value: unknown, name: string): Uint8Array[] {
   if (!Array.isArray(value)) throw invalidArgType(name, 'an instance of Array', value)
-  if (value.length === 0 || value.length > 1024) throw outOfRange(`${name}.length`, '>= 1 and <= 1024', value.length)
-  for (let i = 0; i < value.length; i++) {
+  const n = value.length
+  if (n === 0 || n > 1024) throw outOfRange(`${name}.length`, '>= 1 and <= 1024', n)
+  const out: Uint8Array[] = []
+  for (let i = 0; i < n; i++) {
     const v = view(value[i], `${name}[${i}]`)
     if (isDetached(v)) throw invalidArgValue(`${name}[${i}]`, v, 'must not be a detached buffer')
+    out.push(bytes(v))
   }
-  return value as ArrayBufferView[]
+  return out
 }
 
 export function sleepMs (value: unknown): number {
