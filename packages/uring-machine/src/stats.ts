@@ -4,16 +4,21 @@ import { S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK 
 
 // The order the native statx writes its fields in (crates/core/src/stat.rs).
 const FIELDS = binding !== null ? binding.statFields() : []
-const at = (name: string): number => FIELDS.indexOf(name)
-const I = {
-  dev: at('dev'), ino: at('ino'), mode: at('mode'), nlink: at('nlink'), uid: at('uid'), gid: at('gid'),
-  rdev: at('rdev'), size: at('size'), blksize: at('blksize'), blocks: at('blocks'),
-  atimeMs: at('atimeMs'), mtimeMs: at('mtimeMs'), ctimeMs: at('ctimeMs'), birthtimeMs: at('birthtimeMs'),
-  atimeNs: at('atimeNs'), mtimeNs: at('mtimeNs'), ctimeNs: at('ctimeNs'), birthtimeNs: at('birthtimeNs')
+
+const INDEX = new Map(FIELDS.map((name, i) => [name, i]))
+
+/** Copies the named fields out of the native array (in its order). */
+function fill (target: object, f: ArrayLike<number | bigint>, names: readonly string[]): void {
+  const t = target as Record<string, number | bigint>
+  for (const name of names) t[name] = f[INDEX.get(name)!]!
 }
 
+const COMMON = ['dev', 'ino', 'mode', 'nlink', 'uid', 'gid', 'rdev', 'size', 'blksize', 'blocks',
+  'atimeMs', 'mtimeMs', 'ctimeMs', 'birthtimeMs'] as const
+const NANOS = ['atimeNs', 'mtimeNs', 'ctimeNs', 'birthtimeNs'] as const
+
 abstract class StatsBase<T extends number | bigint> {
-  abstract readonly mode: T
+  declare abstract readonly mode: T
   #type (): number {
     return Number(this.mode) & S_IFMT
   }
@@ -29,20 +34,20 @@ abstract class StatsBase<T extends number | bigint> {
 
 /** Like fs.Stats: numbers, times in ms and as Dates. */
 export class Stats extends StatsBase<number> {
-  readonly dev: number
-  readonly ino: number
-  readonly mode: number
-  readonly nlink: number
-  readonly uid: number
-  readonly gid: number
-  readonly rdev: number
-  readonly size: number
-  readonly blksize: number
-  readonly blocks: number
-  readonly atimeMs: number
-  readonly mtimeMs: number
-  readonly ctimeMs: number
-  readonly birthtimeMs: number
+  declare readonly dev: number
+  declare readonly ino: number
+  declare readonly mode: number
+  declare readonly nlink: number
+  declare readonly uid: number
+  declare readonly gid: number
+  declare readonly rdev: number
+  declare readonly size: number
+  declare readonly blksize: number
+  declare readonly blocks: number
+  declare readonly atimeMs: number
+  declare readonly mtimeMs: number
+  declare readonly ctimeMs: number
+  declare readonly birthtimeMs: number
   readonly atime: Date
   readonly mtime: Date
   readonly ctime: Date
@@ -51,20 +56,7 @@ export class Stats extends StatsBase<number> {
   /** @internal */
   constructor (f: Float64Array) {
     super()
-    this.dev = f[I.dev]!
-    this.ino = f[I.ino]!
-    this.mode = f[I.mode]!
-    this.nlink = f[I.nlink]!
-    this.uid = f[I.uid]!
-    this.gid = f[I.gid]!
-    this.rdev = f[I.rdev]!
-    this.size = f[I.size]!
-    this.blksize = f[I.blksize]!
-    this.blocks = f[I.blocks]!
-    this.atimeMs = f[I.atimeMs]!
-    this.mtimeMs = f[I.mtimeMs]!
-    this.ctimeMs = f[I.ctimeMs]!
-    this.birthtimeMs = f[I.birthtimeMs]!
+    fill(this, f, COMMON)
     // Rounded, as fs.Stats does.
     this.atime = new Date(Math.round(this.atimeMs))
     this.mtime = new Date(Math.round(this.mtimeMs))
@@ -75,24 +67,24 @@ export class Stats extends StatsBase<number> {
 
 /** Like fs.BigIntStats: bigints, with nanosecond times. */
 export class BigIntStats extends StatsBase<bigint> {
-  readonly dev: bigint
-  readonly ino: bigint
-  readonly mode: bigint
-  readonly nlink: bigint
-  readonly uid: bigint
-  readonly gid: bigint
-  readonly rdev: bigint
-  readonly size: bigint
-  readonly blksize: bigint
-  readonly blocks: bigint
-  readonly atimeMs: bigint
-  readonly mtimeMs: bigint
-  readonly ctimeMs: bigint
-  readonly birthtimeMs: bigint
-  readonly atimeNs: bigint
-  readonly mtimeNs: bigint
-  readonly ctimeNs: bigint
-  readonly birthtimeNs: bigint
+  declare readonly dev: bigint
+  declare readonly ino: bigint
+  declare readonly mode: bigint
+  declare readonly nlink: bigint
+  declare readonly uid: bigint
+  declare readonly gid: bigint
+  declare readonly rdev: bigint
+  declare readonly size: bigint
+  declare readonly blksize: bigint
+  declare readonly blocks: bigint
+  declare readonly atimeMs: bigint
+  declare readonly mtimeMs: bigint
+  declare readonly ctimeMs: bigint
+  declare readonly birthtimeMs: bigint
+  declare readonly atimeNs: bigint
+  declare readonly mtimeNs: bigint
+  declare readonly ctimeNs: bigint
+  declare readonly birthtimeNs: bigint
   readonly atime: Date
   readonly mtime: Date
   readonly ctime: Date
@@ -101,24 +93,8 @@ export class BigIntStats extends StatsBase<bigint> {
   /** @internal */
   constructor (f: BigInt64Array) {
     super()
-    this.dev = f[I.dev]!
-    this.ino = f[I.ino]!
-    this.mode = f[I.mode]!
-    this.nlink = f[I.nlink]!
-    this.uid = f[I.uid]!
-    this.gid = f[I.gid]!
-    this.rdev = f[I.rdev]!
-    this.size = f[I.size]!
-    this.blksize = f[I.blksize]!
-    this.blocks = f[I.blocks]!
-    this.atimeMs = f[I.atimeMs]!
-    this.mtimeMs = f[I.mtimeMs]!
-    this.ctimeMs = f[I.ctimeMs]!
-    this.birthtimeMs = f[I.birthtimeMs]!
-    this.atimeNs = f[I.atimeNs]!
-    this.mtimeNs = f[I.mtimeNs]!
-    this.ctimeNs = f[I.ctimeNs]!
-    this.birthtimeNs = f[I.birthtimeNs]!
+    fill(this, f, COMMON)
+    fill(this, f, NANOS)
     this.atime = new Date(Number(this.atimeMs))
     this.mtime = new Date(Number(this.mtimeMs))
     this.ctime = new Date(Number(this.ctimeMs))
