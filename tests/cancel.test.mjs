@@ -3,6 +3,7 @@
 // listener whose backlog is full, a FIFO with no writer.
 import test from 'ava'
 import { execFileSync } from 'node:child_process'
+import { openSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { AbortError, constants as C } from 'uring-machine'
 import { machine, tcpPair, closeAll, tempDir } from './helpers.mjs'
@@ -23,9 +24,23 @@ async function blockers (t, m) {
   await m.listen(ul, 0)
   const queued = await m.socket(C.AF_UNIX, C.SOCK_STREAM)
   await m.connect(queued, { path: upath })
+  // A socket whose peer never reads, and a FIFO nobody drains, both filled
+  // until the kernel takes no more: the next send or write must wait.
+  const full = await tcpPair(m)
+  const chunk = Buffer.alloc(1 << 20)
+  while ((await m.send(full.client, chunk, { flags: C.MSG_DONTWAIT }).catch((e) => e.code === 'EAGAIN' ? 0 : Promise.reject(e))) > 0);
+  // (Filled with fs.writeSync: io_uring does not honour O_NONBLOCK on a
+  // pipe, it waits for room, which is what the write below relies on.)
+  const pipePath = join(dir, 'pipe')
+  execFileSync('mkfifo', [pipePath])
+  const pipeFd = openSync(pipePath, C.O_RDWR | C.O_NONBLOCK)
+  for (;;) {
+    try { writeSync(pipeFd, chunk) } catch (e) { if (e.code === 'EAGAIN') break; throw e }
+  }
+  const blockingPipeFd = await m.open(pipePath, C.O_WRONLY)
   const extra = []
-  t.teardown(() => closeAll(server, client, conn, fifoFd, ul, queued, ...extra))
-  return { server, conn, fifoFd, upath, extra }
+  t.teardown(() => closeAll(server, client, conn, fifoFd, ul, queued, full.server, full.client, full.conn, pipeFd, blockingPipeFd, ...extra))
+  return { server, conn, fifoFd, upath, extra, fullClient: full.client, blockingPipeFd }
 }
 
 /** Starts op `name` so that it waits, with `opts`. */
@@ -36,6 +51,8 @@ async function start (m, b, name, opts) {
     case 'poll': return m.poll(b.conn, C.POLLIN, opts)
     case 'sleep': return m.sleep(60_000, opts)
     case 'read': return m.read(b.fifoFd, Buffer.alloc(16), opts)
+    case 'send': return m.send(b.fullClient, Buffer.alloc(4096), opts)
+    case 'write': return m.write(b.blockingPipeFd, Buffer.alloc(4096), opts)
     case 'connect': {
       const s = await m.socket(C.AF_UNIX, C.SOCK_STREAM)
       b.extra.push(s)
@@ -47,7 +64,7 @@ async function start (m, b, name, opts) {
 // open is not here: io_uring's openat opens a FIFO without waiting for a
 // writer (it opens non-blocking, then clears O_NONBLOCK), so there is no
 // local way to make it block.
-for (const name of ['recv', 'accept', 'poll', 'sleep', 'read', 'connect']) {
+for (const name of ['recv', 'accept', 'poll', 'sleep', 'read', 'connect', 'send', 'write']) {
   test.serial(`${name}: an AbortSignal cancels it in the kernel`, async (t) => {
     const m = machine(t)
     const b = await blockers(t, m)
