@@ -26,9 +26,19 @@ async function blockers (t, m) {
   await m.connect(queued, { path: upath })
   // A socket whose peer never reads, and a FIFO nobody drains, both filled
   // until the kernel takes no more: the next send or write must wait.
-  const full = await tcpPair(m)
+  // (A unix socket: its buffers do not grow the way TCP's autotuning does,
+  // and it is filled in the same 4 KiB pieces the blocked send then sends.)
+  const fpath = join(dir, 'full-buffer.sock')
+  const fl = await m.socket(C.AF_UNIX, C.SOCK_STREAM)
+  await m.bind(fl, { path: fpath })
+  await m.listen(fl)
+  const fullClient = await m.socket(C.AF_UNIX, C.SOCK_STREAM)
+  const fullAccepted = m.accept(fl)
+  await m.connect(fullClient, { path: fpath })
+  const fullPeer = await fullAccepted
+  const piece = Buffer.alloc(4096)
+  while ((await m.send(fullClient, piece, { flags: C.MSG_DONTWAIT }).catch((e) => e.code === 'EAGAIN' ? 0 : Promise.reject(e))) > 0);
   const chunk = Buffer.alloc(1 << 20)
-  while ((await m.send(full.client, chunk, { flags: C.MSG_DONTWAIT }).catch((e) => e.code === 'EAGAIN' ? 0 : Promise.reject(e))) > 0);
   // (Filled with fs.writeSync: io_uring does not honour O_NONBLOCK on a
   // pipe, it waits for room, which is what the write below relies on.)
   const pipePath = join(dir, 'pipe')
@@ -39,8 +49,8 @@ async function blockers (t, m) {
   }
   const blockingPipeFd = await m.open(pipePath, C.O_WRONLY)
   const extra = []
-  t.teardown(() => closeAll(server, client, conn, fifoFd, ul, queued, full.server, full.client, full.conn, pipeFd, blockingPipeFd, ...extra))
-  return { server, conn, fifoFd, upath, extra, fullClient: full.client, blockingPipeFd }
+  t.teardown(() => closeAll(server, client, conn, fifoFd, ul, queued, fl, fullClient, fullPeer, pipeFd, blockingPipeFd, ...extra))
+  return { server, conn, fifoFd, upath, extra, fullClient, blockingPipeFd }
 }
 
 /** Starts op `name` so that it waits, with `opts`. */
