@@ -86,7 +86,25 @@ const cases = {
   poll: [
     [(m) => m.poll(0, 'in'), 'ERR_INVALID_ARG_TYPE', TypeError],
     [(m) => m.poll(0, 1 << 20), 'ERR_OUT_OF_RANGE', RangeError]
-  ]
+  ],
+  unlink: [[(m) => m.unlink(5), 'ERR_INVALID_ARG_TYPE', TypeError]],
+  rmdir: [[(m) => m.rmdir('/tmp/a\u0000b'), 'ERR_INVALID_ARG_VALUE', TypeError]],
+  rename: [
+    [(m) => m.rename('/tmp/a', null), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.rename('/tmp/a', '/tmp/b', { flags: -1 }), 'ERR_OUT_OF_RANGE', RangeError]
+  ],
+  mkdir: [[(m) => m.mkdir('/tmp/x', { mode: '9' }), 'ERR_INVALID_ARG_VALUE', TypeError]],
+  symlink: [[(m) => m.symlink({}, '/tmp/x'), 'ERR_INVALID_ARG_TYPE', TypeError]],
+  link: [[(m) => m.link('/tmp/x', 1), 'ERR_INVALID_ARG_TYPE', TypeError]],
+  ftruncate: [
+    [(m) => m.ftruncate(0, -1), 'ERR_OUT_OF_RANGE', RangeError],
+    [(m) => m.ftruncate(0, '1'), 'ERR_INVALID_ARG_TYPE', TypeError]
+  ],
+  fallocate: [
+    [(m) => m.fallocate(0, 0, 0), 'ERR_OUT_OF_RANGE', RangeError],
+    [(m) => m.fallocate(0, -1, 10), 'ERR_OUT_OF_RANGE', RangeError]
+  ],
+  fadvise: [[(m) => m.fadvise(0, 0, 0, 9), 'ERR_OUT_OF_RANGE', RangeError]]
 }
 
 for (const [op, list] of Object.entries(cases)) {

@@ -152,7 +152,7 @@ test('junk straight into every native function, in a child process: no crash', (
   // fd, say): closing those kills plain Node too (fs.closeSync does it).
   const code = `
     const fd = require('node:fs').openSync('/dev/null', 'r+')
-    const binding = require('./packages/uring-machine/uring-machine.linux-x64-gnu.node')
+    const binding = require(process.env.UM_BINDING)
     const ring = new binding.Ring(8, -1, [], () => {})
     const fns = ring.functions()
     const junk = [undefined, null, {}, [], 'str', -1, 2 ** 40, NaN, 1e300, -1e300, Infinity, Symbol('s'), () => {},
@@ -170,7 +170,10 @@ test('junk straight into every native function, in a child process: no crash', (
     ring.cancel(-1); ring.cancel(2 ** 40); ring.metrics(); ring.features()
     setTimeout(() => { ring.close(); console.log('survived ' + calls) }, 100)
   `
-  const r = spawnSync(process.execPath, ['-e', code], { cwd: root, encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] })
+  // Junk strings become paths (unlink('str'), mkdir('str')...): run where that harms nothing.
+  const cwd = tempDir(t)
+  const env = { ...process.env, UM_BINDING: join(root, 'packages/uring-machine/uring-machine.linux-x64-gnu.node') }
+  const r = spawnSync(process.execPath, ['-e', code], { cwd, env, encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] })
   t.is(r.signal, null, r.stderr)
   t.is(r.status, 0, r.stderr)
   t.regex(r.stdout, /^survived \d+/)

@@ -59,6 +59,22 @@ pub enum Op {
     Sleep { ts: Box<types::Timespec> },
     /// One-shot `poll(2)` of one fd; completes with the ready events.
     Poll { fd: RawFd, events: u32 },
+    /// `unlinkat(2)`; `flags` AT_REMOVEDIR removes a directory.
+    Unlink { dirfd: RawFd, path: CString, flags: i32 },
+    /// `renameat2(2)`.
+    Rename { from: CString, to: CString, flags: u32 },
+    /// `mkdirat(2)`.
+    Mkdir { dirfd: RawFd, path: CString, mode: u32 },
+    /// `symlinkat(2)`: a link at `path` whose content is `target`.
+    Symlink { target: CString, path: CString },
+    /// `linkat(2)`: a new name `to` for the file `from`.
+    Link { from: CString, to: CString, flags: i32 },
+    /// `ftruncate(2)`.
+    Ftruncate { fd: RawFd, len: u64 },
+    /// `fallocate(2)`.
+    Fallocate { fd: RawFd, mode: i32, offset: u64, len: u64 },
+    /// `posix_fadvise(2)`.
+    Fadvise { fd: RawFd, offset: u64, len: i64, advice: i32 },
 }
 
 /// What a completed op hands back to its caller besides the result.
@@ -119,6 +135,15 @@ impl Op {
             Op::Shutdown { .. } => "shutdown",
             Op::Sleep { .. } => "sleep",
             Op::Poll { .. } => "poll",
+            Op::Unlink { flags, .. } if *flags & libc::AT_REMOVEDIR != 0 => "rmdir",
+            Op::Unlink { .. } => "unlink",
+            Op::Rename { .. } => "rename",
+            Op::Mkdir { .. } => "mkdir",
+            Op::Symlink { .. } => "symlink",
+            Op::Link { .. } => "link",
+            Op::Ftruncate { .. } => "ftruncate",
+            Op::Fallocate { .. } => "fallocate",
+            Op::Fadvise { .. } => "fadvise",
         }
     }
 
@@ -144,6 +169,14 @@ impl Op {
             Op::Shutdown { .. } => opcode::Shutdown::CODE,
             Op::Sleep { .. } => opcode::Timeout::CODE,
             Op::Poll { .. } => opcode::PollAdd::CODE,
+            Op::Unlink { .. } => opcode::UnlinkAt::CODE,
+            Op::Rename { .. } => opcode::RenameAt::CODE,
+            Op::Mkdir { .. } => opcode::MkDirAt::CODE,
+            Op::Symlink { .. } => opcode::SymlinkAt::CODE,
+            Op::Link { .. } => opcode::LinkAt::CODE,
+            Op::Ftruncate { .. } => opcode::Ftruncate::CODE,
+            Op::Fallocate { .. } => opcode::Fallocate::CODE,
+            Op::Fadvise { .. } => opcode::Fadvise::CODE,
         }
     }
 
@@ -199,6 +232,26 @@ impl Op {
             Op::Shutdown { fd, how } => opcode::Shutdown::new(Fd(*fd), *how).build(),
             Op::Sleep { ts } => opcode::Timeout::new(&**ts).build(),
             Op::Poll { fd, events } => opcode::PollAdd::new(Fd(*fd), *events).build(),
+            Op::Unlink { dirfd, path, flags } => opcode::UnlinkAt::new(Fd(*dirfd), path.as_ptr()).flags(*flags).build(),
+            Op::Rename { from, to, flags } => {
+                let cwd = Fd(libc::AT_FDCWD);
+                opcode::RenameAt::new(cwd, from.as_ptr(), cwd, to.as_ptr()).flags(*flags).build()
+            }
+            Op::Mkdir { dirfd, path, mode } => opcode::MkDirAt::new(Fd(*dirfd), path.as_ptr()).mode(*mode).build(),
+            Op::Symlink { target, path } => {
+                opcode::SymlinkAt::new(Fd(libc::AT_FDCWD), target.as_ptr(), path.as_ptr()).build()
+            }
+            Op::Link { from, to, flags } => {
+                let cwd = Fd(libc::AT_FDCWD);
+                opcode::LinkAt::new(cwd, from.as_ptr(), cwd, to.as_ptr()).flags(*flags).build()
+            }
+            Op::Ftruncate { fd, len } => opcode::Ftruncate::new(Fd(*fd), *len).build(),
+            Op::Fallocate { fd, mode, offset, len } => {
+                opcode::Fallocate::new(Fd(*fd), *len).offset(*offset).mode(*mode).build()
+            }
+            Op::Fadvise { fd, offset, len, advice } => {
+                opcode::Fadvise::new(Fd(*fd), *len as libc::off_t, *advice).offset(*offset).build()
+            }
         }
     }
 
@@ -210,6 +263,8 @@ impl Op {
             Op::Socket { domain, ty, protocol } => Some(sys::socket(*domain, *ty, *protocol)),
             Op::Bind { fd, addr } => Some(sys::bind(*fd, addr.as_ptr(), addr.len())),
             Op::Listen { fd, backlog } => Some(sys::listen(*fd, *backlog)),
+            // IORING_OP_FTRUNCATE is 6.9; the others of its kind predate 5.19.
+            Op::Ftruncate { fd, len } => Some(sys::ftruncate(*fd, *len)),
             _ => None,
         }
     }

@@ -89,6 +89,13 @@ pub fn socket(domain: i32, ty: i32, protocol: i32) -> i32 {
     neg_errno(unsafe { libc::socket(domain, ty | libc::SOCK_CLOEXEC, protocol) })
 }
 
+/// `ftruncate(2)`, for kernels without IORING_OP_FTRUNCATE (before 6.9).
+pub fn ftruncate(fd: RawFd, len: u64) -> i32 {
+    let Ok(len) = libc::off_t::try_from(len) else { return -libc::EINVAL };
+    // SAFETY: no pointers.
+    neg_errno(unsafe { libc::ftruncate(fd, len) })
+}
+
 /// io_uring's result convention from a libc one: `-errno` on failure.
 fn neg_errno(res: i32) -> i32 {
     if res < 0 {

@@ -327,3 +327,37 @@ fn probe_reports_kernel_ops_and_flags() {
     let mine = r.features();
     assert_eq!(mine.setup_flags, f.setup_flags);
 }
+
+#[test]
+fn filesystem_ops_and_the_ftruncate_fallback() {
+    let dir = tempdir::Dir::new();
+    let p = |name: &str| CString::new(dir.0.join(name).to_str().unwrap()).unwrap();
+    let mut r = ring();
+    assert_eq!(go(&mut r, Op::Mkdir { dirfd: libc::AT_FDCWD, path: p("d"), mode: 0o750 }).result, 0);
+    assert_eq!(go(&mut r, Op::Mkdir { dirfd: libc::AT_FDCWD, path: p("d"), mode: 0o750 }).result, -libc::EEXIST);
+    std::fs::write(dir.0.join("f"), b"0123456789").unwrap();
+    assert_eq!(go(&mut r, Op::Rename { from: p("f"), to: p("d/g"), flags: 0 }).result, 0);
+    assert_eq!(go(&mut r, Op::Link { from: p("d/g"), to: p("h"), flags: 0 }).result, 0);
+    assert_eq!(go(&mut r, Op::Symlink { target: p("d/g"), path: p("s") }).result, 0);
+    assert_eq!(std::fs::read(dir.0.join("s")).unwrap(), b"0123456789");
+    assert_eq!(go(&mut r, Op::Unlink { dirfd: libc::AT_FDCWD, path: p("d"), flags: libc::AT_REMOVEDIR }).result, -libc::ENOTEMPTY);
+
+    let fd = go(&mut r, Op::Open { dirfd: libc::AT_FDCWD, path: p("h"), flags: libc::O_RDWR, mode: 0 }).result;
+    assert_eq!(go(&mut r, Op::Ftruncate { fd, len: 4 }).result, 0);
+    assert_eq!(std::fs::read(dir.0.join("d/g")).unwrap(), b"0123", "a hard link shares the data");
+    assert_eq!(go(&mut r, Op::Fallocate { fd, mode: 0, offset: 0, len: 8192 }).result, 0);
+    assert_eq!(std::fs::metadata(dir.0.join("h")).unwrap().len(), 8192);
+    assert_eq!(go(&mut r, Op::Fadvise { fd, offset: 0, len: 0, advice: libc::POSIX_FADV_SEQUENTIAL }).result, 0);
+
+    let mut old = Ring::new(&Config { disabled_opcodes: vec![io_uring::opcode::Ftruncate::CODE], ..Default::default() }).unwrap();
+    assert_eq!(go(&mut old, Op::Ftruncate { fd, len: 2 }).result, 0);
+    assert_eq!(old.metrics().fallbacks, 1);
+    assert_eq!(std::fs::metadata(dir.0.join("h")).unwrap().len(), 2);
+    go(&mut r, Op::Close { fd });
+
+    for name in ["s", "h", "d/g"] {
+        assert_eq!(go(&mut r, Op::Unlink { dirfd: libc::AT_FDCWD, path: p(name), flags: 0 }).result, 0, "{name}");
+    }
+    assert_eq!(go(&mut r, Op::Unlink { dirfd: libc::AT_FDCWD, path: p("d"), flags: libc::AT_REMOVEDIR }).result, 0);
+    assert_eq!(go(&mut r, Op::Unlink { dirfd: libc::AT_FDCWD, path: p("d"), flags: 0 }).result, -libc::ENOENT);
+}

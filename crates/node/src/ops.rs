@@ -350,6 +350,66 @@ op_fn!(
 // poll(fd, events, timeout)
 op_fn!(poll(3) | c, e, a | submit(c, Op::Poll { fd: i32_arg(e, a[0]), events: u32_arg(e, a[1]) }, f64_arg(e, a[2])));
 
+// unlink(path, flags, timeout): flags AT_REMOVEDIR makes it rmdir
+op_fn!(unlink(3) |c, e, a| match js::path(e, a[0]) {
+    Some(path) => submit(c, Op::Unlink { dirfd: libc::AT_FDCWD, path, flags: i32_arg(e, a[1]) }, f64_arg(e, a[2])),
+    None => RES_BAD_ARG,
+});
+
+// rename(from, to, flags, timeout)
+op_fn!(rename(4) |c, e, a| match (js::path(e, a[0]), js::path(e, a[1])) {
+    (Some(from), Some(to)) => submit(c, Op::Rename { from, to, flags: u32_arg(e, a[2]) }, f64_arg(e, a[3])),
+    _ => RES_BAD_ARG,
+});
+
+// mkdir(path, mode, timeout)
+op_fn!(mkdir(3) |c, e, a| match js::path(e, a[0]) {
+    Some(path) => submit(c, Op::Mkdir { dirfd: libc::AT_FDCWD, path, mode: u32_arg(e, a[1]) }, f64_arg(e, a[2])),
+    None => RES_BAD_ARG,
+});
+
+// symlink(target, path, timeout)
+op_fn!(symlink(3) |c, e, a| match (js::path(e, a[0]), js::path(e, a[1])) {
+    (Some(target), Some(path)) => submit(c, Op::Symlink { target, path }, f64_arg(e, a[2])),
+    _ => RES_BAD_ARG,
+});
+
+// link(from, to, timeout)
+op_fn!(link(3) |c, e, a| match (js::path(e, a[0]), js::path(e, a[1])) {
+    (Some(from), Some(to)) => submit(c, Op::Link { from, to, flags: 0 }, f64_arg(e, a[2])),
+    _ => RES_BAD_ARG,
+});
+
+// ftruncate(fd, len, timeout)
+op_fn!(ftruncate(3) |c, e, a| {
+    let len = f64_arg(e, a[1]);
+    if !(0.0..=i64::MAX as f64).contains(&len) {
+        RES_BAD_ARG
+    } else {
+        submit(c, Op::Ftruncate { fd: i32_arg(e, a[0]), len: len as u64 }, f64_arg(e, a[2]))
+    }
+});
+
+// fallocate(fd, mode, offset, len, timeout)
+op_fn!(fallocate(5) |c, e, a| {
+    let (offset, len) = (f64_arg(e, a[2]), f64_arg(e, a[3]));
+    if offset < 0.0 || len <= 0.0 {
+        RES_BAD_ARG
+    } else {
+        submit(c, Op::Fallocate { fd: i32_arg(e, a[0]), mode: i32_arg(e, a[1]), offset: offset as u64, len: len as u64 }, f64_arg(e, a[4]))
+    }
+});
+
+// fadvise(fd, offset, len, advice, timeout)
+op_fn!(fadvise(5) |c, e, a| {
+    let (offset, len) = (f64_arg(e, a[1]), f64_arg(e, a[2]));
+    if offset < 0.0 || len < 0.0 {
+        RES_BAD_ARG
+    } else {
+        submit(c, Op::Fadvise { fd: i32_arg(e, a[0]), offset: offset as u64, len: len as i64, advice: i32_arg(e, a[3]) }, f64_arg(e, a[4]))
+    }
+});
+
 type RawFn = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
 
 const FUNCTIONS: &[(&std::ffi::CStr, RawFn)] = &[
@@ -372,6 +432,14 @@ const FUNCTIONS: &[(&std::ffi::CStr, RawFn)] = &[
     (c"shutdown", shutdown),
     (c"sleep", sleep),
     (c"poll", poll),
+    (c"unlink", unlink),
+    (c"rename", rename),
+    (c"mkdir", mkdir),
+    (c"symlink", symlink),
+    (c"link", link),
+    (c"ftruncate", ftruncate),
+    (c"fallocate", fallocate),
+    (c"fadvise", fadvise),
 ];
 
 unsafe extern "C" fn release(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {

@@ -63,6 +63,20 @@ export const AT_EMPTY_PATH = 0x1000
 export const STATX_BASIC_STATS = 0x7ff
 export const STATX_BTIME = 0x800
 
+/** `unlinkat(2)`, `renameat2(2)`, `fallocate(2)` and `posix_fadvise(2)` flags. */
+export const AT_REMOVEDIR = 0x200
+export const RENAME_NOREPLACE = 1
+export const RENAME_EXCHANGE = 2
+export const FALLOC_FL_KEEP_SIZE = 0x01
+export const FALLOC_FL_PUNCH_HOLE = 0x02
+export const FALLOC_FL_ZERO_RANGE = 0x10
+export const POSIX_FADV_NORMAL = 0
+export const POSIX_FADV_RANDOM = 1
+export const POSIX_FADV_SEQUENTIAL = 2
+export const POSIX_FADV_WILLNEED = 3
+export const POSIX_FADV_DONTNEED = 4
+export const POSIX_FADV_NOREUSE = 5
+
 /** File type bits of `mode`. */
 export const S_IFMT = fs.S_IFMT
 export const S_IFREG = fs.S_IFREG

@@ -8,6 +8,8 @@ const systemErrors = getSystemErrorMap()
 /** Extra fields Node puts on a SystemError where they are known. */
 export interface SystemErrorInfo {
   path?: string | Buffer | undefined
+  /** The second path of rename, link and symlink. */
+  dest?: string | undefined
   fd?: number | undefined
   address?: string | undefined
   port?: number | undefined
@@ -22,6 +24,7 @@ export interface SystemError extends Error {
   code: string
   syscall: string
   path?: string
+  dest?: string
   fd?: number
   address?: string
   port?: number
@@ -30,13 +33,14 @@ export interface SystemError extends Error {
 export function systemError (res: number, syscall: string, info?: SystemErrorInfo): SystemError {
   const [code, description] = systemErrors.get(res) ?? [`Unknown system error ${res}`, 'unknown error']
   let message = `${code}: ${description}, ${syscall}`
-  if (info?.path !== undefined) message += ` '${String(info.path)}'`
+  if (info?.path !== undefined) message += ` '${String(info.path)}'` + (info.dest !== undefined ? ` -> '${info.dest}'` : '')
   else if (info?.address !== undefined) message += ` ${info.address}${info.port !== undefined ? `:${info.port}` : ''}`
   const err = new Error(message) as SystemError
   err.errno = res
   err.code = code
   err.syscall = syscall
   if (info?.path !== undefined) err.path = String(info.path)
+  if (info?.dest !== undefined) err.dest = info.dest
   if (info?.fd !== undefined) err.fd = info.fd
   if (info?.address !== undefined) err.address = info.address
   if (info?.port !== undefined) err.port = info.port

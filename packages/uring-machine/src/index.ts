@@ -14,7 +14,8 @@
 export { Machine } from './machine'
 export type {
   MachineOptions, Metrics, Probe, ReadOptions, WriteOptions, VectorOptions, StatOptions, FsyncOptions,
-  SocketIoOptions, AcceptOptions, OpOptions, SocketAddress, InetAddress, UnixAddress
+  SocketIoOptions, AcceptOptions, OpOptions, SocketAddress, InetAddress, UnixAddress,
+  MkdirOptions, RenameOptions, FallocateOptions
 } from './machine'
 export { Stats, BigIntStats } from './stats'
 export { AbortError } from './errors'

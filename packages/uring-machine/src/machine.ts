@@ -5,7 +5,7 @@ import { constants as os } from 'node:os'
 import { binding, loadFailure, type NativeRing, type NativeOps, type NativeMetrics, type NativeFeatures } from './native'
 import * as E from './errors'
 import * as V from './validate'
-import { AT_FDCWD, AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, STATX_BTIME, SHUT_WR } from './constants'
+import { AT_FDCWD, AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, STATX_BASIC_STATS, STATX_BTIME, SHUT_WR } from './constants'
 import { Stats, BigIntStats } from './stats'
 
 export type { OpOptions, SocketAddress, InetAddress, UnixAddress } from './validate'
@@ -76,6 +76,19 @@ export interface SocketIoOptions extends V.OpOptions {
 export interface AcceptOptions extends V.OpOptions {
   /** SOCK_NONBLOCK (SOCK_CLOEXEC is always set). Default 0. */
   flags?: number
+}
+
+export interface MkdirOptions extends V.OpOptions {
+  /** Permission bits (before the umask). Default 0o777. */
+  mode?: number | string
+}
+export interface RenameOptions extends V.OpOptions {
+  /** RENAME_NOREPLACE or RENAME_EXCHANGE. Default 0. */
+  flags?: number
+}
+export interface FallocateOptions extends V.OpOptions {
+  /** FALLOC_FL_* bits. Default 0 (allocate, growing the file). */
+  mode?: number
 }
 
 /** What `Machine.probe()` reports. */
@@ -401,6 +414,103 @@ export class Machine {
     const ring = this.#ready(o)
     if (ring === null) return this.#refuse(o, 'poll')
     return this.#track(ring.poll(fd, events, o.timeout ?? 0), NUMBER, 'poll', fd, undefined, o) as Promise<number>
+  }
+
+  /** unlinkat(2) of a file (kernel 5.11). */
+  unlink (path: string | Buffer | URL, options?: V.OpOptions): Promise<void> {
+    return this.#unlinkat(path, 0, 'unlink', options)
+  }
+
+  /** unlinkat(2) with AT_REMOVEDIR: removes an empty directory (kernel 5.11). */
+  rmdir (path: string | Buffer | URL, options?: V.OpOptions): Promise<void> {
+    return this.#unlinkat(path, AT_REMOVEDIR, 'rmdir', options)
+  }
+
+  #unlinkat (path: string | Buffer | URL, flags: number, syscall: string, options: unknown): Promise<void> {
+    const p = V.path(path)
+    const o = V.options(options)
+    const info = { path: pathText(p) }
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, syscall)
+    return this.#track(ring.unlink(p, flags, o.timeout ?? 0), VOID, syscall, -1, info, o) as Promise<void>
+  }
+
+  /** renameat2(2) (kernel 5.11); `flags`: RENAME_NOREPLACE, RENAME_EXCHANGE. */
+  rename (oldPath: string | Buffer | URL, newPath: string | Buffer | URL, options?: RenameOptions): Promise<void> {
+    const from = V.path(oldPath, 'oldPath')
+    const to = V.path(newPath, 'newPath')
+    const o = V.options(options)
+    const flags = o.flags === undefined ? 0 : V.int(o.flags, 'options.flags', 0, 2 ** 31 - 1)
+    const info = { path: pathText(from), dest: pathText(to) }
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'rename')
+    return this.#track(ring.rename(from, to, flags, o.timeout ?? 0), VOID, 'rename', -1, info, o) as Promise<void>
+  }
+
+  /** mkdirat(2) of one directory (not recursive; kernel 5.15). */
+  mkdir (path: string | Buffer | URL, options?: MkdirOptions): Promise<void> {
+    const p = V.path(path)
+    const o = V.options(options)
+    const mode = o.mode === undefined ? 0o777 : V.mode(o.mode)
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'mkdir')
+    return this.#track(ring.mkdir(p, mode, o.timeout ?? 0), VOID, 'mkdir', -1, { path: pathText(p) }, o) as Promise<void>
+  }
+
+  /** symlinkat(2): makes `path` a symbolic link to `target` (kernel 5.15). */
+  symlink (target: string | Buffer | URL, path: string | Buffer | URL, options?: V.OpOptions): Promise<void> {
+    const t = V.path(target, 'target')
+    const p = V.path(path)
+    const o = V.options(options)
+    const info = { path: pathText(t), dest: pathText(p) }
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'symlink')
+    return this.#track(ring.symlink(t, p, o.timeout ?? 0), VOID, 'symlink', -1, info, o) as Promise<void>
+  }
+
+  /** linkat(2): a new name `newPath` for `existingPath` (kernel 5.15). */
+  link (existingPath: string | Buffer | URL, newPath: string | Buffer | URL, options?: V.OpOptions): Promise<void> {
+    const from = V.path(existingPath, 'existingPath')
+    const to = V.path(newPath, 'newPath')
+    const o = V.options(options)
+    const info = { path: pathText(from), dest: pathText(to) }
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'link')
+    return this.#track(ring.link(from, to, o.timeout ?? 0), VOID, 'link', -1, info, o) as Promise<void>
+  }
+
+  /** ftruncate(2) to `length` bytes (default 0). Kernel 6.9 in the ring, the syscall below. */
+  ftruncate (fd: number, length = 0, options?: V.OpOptions): Promise<void> {
+    V.fd(fd)
+    V.int(length, 'length', 0, Number.MAX_SAFE_INTEGER)
+    const o = V.options(options)
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'ftruncate')
+    return this.#track(ring.ftruncate(fd, length, o.timeout ?? 0), VOID, 'ftruncate', fd, undefined, o) as Promise<void>
+  }
+
+  /** fallocate(2) of `length` bytes at `offset`; `mode`: FALLOC_FL_* (kernel 5.6). */
+  fallocate (fd: number, offset: number, length: number, options?: FallocateOptions): Promise<void> {
+    V.fd(fd)
+    V.int(offset, 'offset', 0, Number.MAX_SAFE_INTEGER)
+    V.int(length, 'length', 1, Number.MAX_SAFE_INTEGER)
+    const o = V.options(options)
+    const mode = o.mode === undefined ? 0 : V.int(o.mode, 'options.mode', 0, 2 ** 31 - 1)
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'fallocate')
+    return this.#track(ring.fallocate(fd, mode, offset, length, o.timeout ?? 0), VOID, 'fallocate', fd, undefined, o) as Promise<void>
+  }
+
+  /** posix_fadvise(2): `advice` is a POSIX_FADV_* constant; `length` 0 means to the end (kernel 5.6). */
+  fadvise (fd: number, offset: number, length: number, advice: number, options?: V.OpOptions): Promise<void> {
+    V.fd(fd)
+    V.int(offset, 'offset', 0, Number.MAX_SAFE_INTEGER)
+    V.int(length, 'length', 0, Number.MAX_SAFE_INTEGER)
+    V.int(advice, 'advice', 0, 5)
+    const o = V.options(options)
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'fadvise')
+    return this.#track(ring.fadvise(fd, offset, length, advice, o.timeout ?? 0), VOID, 'fadvise', fd, undefined, o) as Promise<void>
   }
 
   /**

@@ -35,6 +35,14 @@ export interface NativeOps {
   shutdown (fd: number, how: number, timeout: number): number
   sleep (ms: number, timeout: number): number
   poll (fd: number, events: number, timeout: number): number
+  unlink (path: string | Uint8Array, flags: number, timeout: number): number
+  rename (from: string | Uint8Array, to: string | Uint8Array, flags: number, timeout: number): number
+  mkdir (path: string | Uint8Array, mode: number, timeout: number): number
+  symlink (target: string | Uint8Array, path: string | Uint8Array, timeout: number): number
+  link (from: string | Uint8Array, to: string | Uint8Array, timeout: number): number
+  ftruncate (fd: number, len: number, timeout: number): number
+  fallocate (fd: number, mode: number, offset: number, len: number, timeout: number): number
+  fadvise (fd: number, offset: number, len: number, advice: number, timeout: number): number
 }
 
 export interface NativeMetrics {

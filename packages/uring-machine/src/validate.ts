@@ -153,6 +153,7 @@ export interface Options extends OpOptions {
   bigint?: unknown
   followSymlinks?: unknown
   datasync?: unknown
+  mode?: unknown
   entries?: unknown
   sqpoll?: unknown
 }
@@ -177,7 +178,8 @@ export function options (value: unknown, name = 'options'): Options {
     flags: v.flags,
     bigint: v.bigint,
     followSymlinks: v.followSymlinks,
-    datasync: v.datasync
+    datasync: v.datasync,
+    mode: v.mode
   }
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
     throw invalidArgType(`${name}.signal`, 'an instance of AbortSignal', o.signal)
