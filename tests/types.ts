@@ -1,6 +1,6 @@
 // Compiled by `npm run test:types` (tsc --noEmit): the public typings accept
 // the contract's calls and reject wrong ones.
-import { Machine, constants, AbortError, Stats, BigIntStats, type SystemError, type Probe, type Metrics } from 'uring-machine'
+import { Machine, Mutex, constants, AbortError, Stats, BigIntStats, type SystemError, type Probe, type Metrics } from 'uring-machine'
 
 async function contract (): Promise<void> {
   const supported: boolean = Machine.isSupported()
@@ -40,6 +40,15 @@ async function contract (): Promise<void> {
   await m.ftruncate(fd, 10)
   await m.fallocate(fd, 0, 4096, { mode: constants.FALLOC_FL_KEEP_SIZE })
   await m.fadvise(fd, 0, 0, constants.POSIX_FADV_SEQUENTIAL)
+  const word = new Int32Array(new SharedArrayBuffer(8))
+  const woke: 'ok' | 'not-equal' = await m.futexWait(word, 0, 0, { timeout: 10 })
+  const n2: number = await m.futexWake(word, 0, 1)
+  const mu = new Mutex()
+  const again = new Mutex(mu.buffer)
+  await m.lock(again, { signal: opts.signal })
+  m.unlock(again)
+  const r: number = await m.synchronize(mu, async () => 1)
+  void [woke, n2, r]
   const metrics: Metrics = m.metrics()
   const pending: number = metrics.pending
   await m.destroy()

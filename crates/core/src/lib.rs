@@ -33,7 +33,7 @@ mod sys;
 
 pub use addr::SockAddr;
 pub use metrics::Metrics;
-pub use op::{Op, Output, CURRENT_POSITION};
+pub use op::{FutexWord, Op, Output, CURRENT_POSITION};
 pub use pool::BufferPool;
 pub use probe::{probe, unavailable_reason, Features};
 pub use ring::{Completion, Config, OpId, OpOptions, Ring, SubmitError};

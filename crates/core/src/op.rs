@@ -19,6 +19,28 @@ use crate::sys;
 /// File position meaning "the fd's current position" (like `read(2)`).
 pub const CURRENT_POSITION: u64 = u64::MAX;
 
+/// The address of a 32-bit futex word the kernel reads during a futex op.
+///
+/// Unlike every other op's memory, the word is not owned by the op: waiting
+/// threads must all name the same address. Hence the unsafe constructor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FutexWord(*const u32);
+
+impl FutexWord {
+    /// # Safety
+    /// `ptr` must be 4-byte aligned and stay valid (mapped, not freed) until
+    /// the final completion of every op made with it. The kernel only reads it.
+    pub unsafe fn new(ptr: *const u32) -> FutexWord {
+        FutexWord(ptr)
+    }
+}
+
+// FUTEX2 flags (include/uapi/linux/futex.h): a 32-bit word, process-private
+// (threads of one process share the address space, so workers meet).
+const FUTEX2_SIZE_U32: u32 = 0x02;
+const FUTEX2_PRIVATE: u32 = 128;
+const FUTEX_BITSET_MATCH_ANY: u64 = 0xffff_ffff;
+
 /// An operation and everything the kernel references while it is in flight.
 pub enum Op {
     /// Does nothing; completes with 0. The bridge's round-trip measure.
@@ -75,6 +97,12 @@ pub enum Op {
     Fallocate { fd: RawFd, mode: i32, offset: u64, len: u64 },
     /// `posix_fadvise(2)`.
     Fadvise { fd: RawFd, offset: u64, len: i64, advice: i32 },
+    /// Sleeps while the word equals `expected` until a wake (kernel 6.7):
+    /// completes with 0 when woken, `-EAGAIN` if the word differed.
+    FutexWait { word: FutexWord, expected: u32 },
+    /// Wakes up to `count` waiters of the word (kernel 6.7); completes with
+    /// the number woken.
+    FutexWake { word: FutexWord, count: u32 },
 }
 
 /// What a completed op hands back to its caller besides the result.
@@ -144,6 +172,8 @@ impl Op {
             Op::Ftruncate { .. } => "ftruncate",
             Op::Fallocate { .. } => "fallocate",
             Op::Fadvise { .. } => "fadvise",
+            Op::FutexWait { .. } => "futex_wait",
+            Op::FutexWake { .. } => "futex_wake",
         }
     }
 
@@ -177,6 +207,8 @@ impl Op {
             Op::Ftruncate { .. } => opcode::Ftruncate::CODE,
             Op::Fallocate { .. } => opcode::Fallocate::CODE,
             Op::Fadvise { .. } => opcode::Fadvise::CODE,
+            Op::FutexWait { .. } => opcode::FutexWait::CODE,
+            Op::FutexWake { .. } => opcode::FutexWake::CODE,
         }
     }
 
@@ -251,6 +283,17 @@ impl Op {
             }
             Op::Fadvise { fd, offset, len, advice } => {
                 opcode::Fadvise::new(Fd(*fd), *len as libc::off_t, *advice).offset(*offset).build()
+            }
+            Op::FutexWait { word, expected } => opcode::FutexWait::new(
+                word.0,
+                *expected as u64,
+                FUTEX_BITSET_MATCH_ANY,
+                FUTEX2_SIZE_U32 | FUTEX2_PRIVATE,
+            )
+            .build(),
+            Op::FutexWake { word, count } => {
+                opcode::FutexWake::new(word.0, *count as u64, FUTEX_BITSET_MATCH_ANY, FUTEX2_SIZE_U32 | FUTEX2_PRIVATE)
+                    .build()
             }
         }
     }

@@ -361,3 +361,24 @@ fn filesystem_ops_and_the_ftruncate_fallback() {
     assert_eq!(go(&mut r, Op::Unlink { dirfd: libc::AT_FDCWD, path: p("d"), flags: libc::AT_REMOVEDIR }).result, 0);
     assert_eq!(go(&mut r, Op::Unlink { dirfd: libc::AT_FDCWD, path: p("d"), flags: 0 }).result, -libc::ENOENT);
 }
+
+#[test]
+fn futex_wait_and_wake() {
+    use uring_machine_core::FutexWord;
+    let mut r = ring();
+    if !r.supports(io_uring::opcode::FutexWait::CODE) {
+        eprintln!("skipped: this kernel has no IORING_OP_FUTEX_WAIT (6.7+)");
+        return;
+    }
+    let word = Box::new(std::sync::atomic::AtomicU32::new(7));
+    // SAFETY: the box outlives every op below (all are run to completion).
+    let w = unsafe { FutexWord::new(word.as_ptr()) };
+    assert_eq!(go(&mut r, Op::FutexWait { word: w, expected: 8 }).result, -libc::EAGAIN, "value differs");
+    let waiter = r.submit(Op::FutexWait { word: w, expected: 7 }, &OpOptions::default()).unwrap();
+    r.flush().unwrap();
+    assert_eq!(go(&mut r, Op::FutexWake { word: w, count: 1 }).result, 1, "one waiter woken");
+    assert_eq!(run(&mut r, waiter).result, 0);
+    let timed = r.submit(Op::FutexWait { word: w, expected: 7 }, &OpOptions { timeout: Some(Duration::from_millis(10)) }).unwrap();
+    assert_eq!(run(&mut r, timed).result, -libc::ETIMEDOUT);
+    drop(word);
+}

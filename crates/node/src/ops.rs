@@ -20,7 +20,7 @@ use std::rc::Rc;
 use napi::bindgen_prelude::*;
 use napi::sys;
 
-use uring_machine_core::{Op, SockAddr, SubmitError};
+use uring_machine_core::{FutexWord, Op, SockAddr, SubmitError};
 
 use crate::js;
 use crate::ring::{position, timeout, Inner, Shared, RES_BAD_ARG, RES_CLOSED};
@@ -410,6 +410,46 @@ op_fn!(fadvise(5) |c, e, a| {
     }
 });
 
+/// The futex word `view[index]` of an Int32Array over a SharedArrayBuffer.
+///
+/// # Safety
+/// `env` and `view` are live for the current call.
+unsafe fn futex_word(env: sys::napi_env, view: sys::napi_value, index: u32) -> Option<FutexWord> {
+    let mut ty = 0;
+    let mut len = 0usize;
+    let mut data: *mut c_void = ptr::null_mut();
+    let mut ab = ptr::null_mut();
+    if sys::napi_get_typedarray_info(env, view, &mut ty, &mut len, &mut data, &mut ab, ptr::null_mut()) != sys::Status::napi_ok
+        || ty != sys::TypedarrayType::int32_array
+        || index as usize >= len
+        || data.is_null()
+    {
+        return None;
+    }
+    // A plain ArrayBuffer could be detached under a waiter; a
+    // SharedArrayBuffer cannot, and is what threads share.
+    let mut plain = false;
+    sys::napi_is_arraybuffer(env, ab, &mut plain);
+    if plain {
+        return None;
+    }
+    // SAFETY: in bounds and Int32Array-aligned; JS keeps the view (and so
+    // the shared memory) alive until the op's completion is delivered.
+    Some(FutexWord::new((data as *const u32).add(index as usize)))
+}
+
+// futexWait(i32, index, expected, timeout)
+op_fn!(futex_wait(4) |c, e, a| match futex_word(e, a[0], u32_arg(e, a[1])) {
+    Some(word) => submit(c, Op::FutexWait { word, expected: i32_arg(e, a[2]) as u32 }, f64_arg(e, a[3])),
+    None => RES_BAD_ARG,
+});
+
+// futexWake(i32, index, count, timeout)
+op_fn!(futex_wake(4) |c, e, a| match futex_word(e, a[0], u32_arg(e, a[1])) {
+    Some(word) => submit(c, Op::FutexWake { word, count: u32_arg(e, a[2]) }, f64_arg(e, a[3])),
+    None => RES_BAD_ARG,
+});
+
 type RawFn = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
 
 const FUNCTIONS: &[(&std::ffi::CStr, RawFn)] = &[
@@ -440,6 +480,8 @@ const FUNCTIONS: &[(&std::ffi::CStr, RawFn)] = &[
     (c"ftruncate", ftruncate),
     (c"fallocate", fallocate),
     (c"fadvise", fadvise),
+    (c"futexWait", futex_wait),
+    (c"futexWake", futex_wake),
 ];
 
 unsafe extern "C" fn release(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {

@@ -18,6 +18,7 @@ export type {
   MkdirOptions, RenameOptions, FallocateOptions
 } from './machine'
 export { Stats, BigIntStats } from './stats'
+export { Mutex } from './mutex'
 export { AbortError } from './errors'
 export type { SystemError } from './errors'
 export * as constants from './constants'

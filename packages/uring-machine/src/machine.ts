@@ -7,18 +7,23 @@ import * as E from './errors'
 import * as V from './validate'
 import { AT_FDCWD, AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, STATX_BASIC_STATS, STATX_BTIME, SHUT_WR } from './constants'
 import { Stats, BigIntStats } from './stats'
+import { Mutex, UNLOCKED, LOCKED, CONTENDED } from './mutex'
 
 export type { OpOptions, SocketAddress, InetAddress, UnixAddress } from './validate'
 export type { Stats, BigIntStats } from './stats'
 
 const [RES_DETACHED, RES_CLOSED] = binding !== null ? binding.specialResults() : [0, 0]
 const ECANCELED = -os.errno.ECANCELED
+const EAGAIN = -os.errno.EAGAIN
 const ETIMEDOUT = -os.errno.ETIMEDOUT
 
 // How a result becomes the promise's value.
 const VOID = 0
 const NUMBER = 1
 const STAT = 2
+const FUTEX_WAIT = 3
+const RESOLVED = Promise.resolve()
+const noop = (): void => {}
 
 /** One op in flight, indexed by its slot. */
 class Pending {
@@ -514,6 +519,79 @@ export class Machine {
   }
 
   /**
+   * Waits while `word[index]` equals `expected`, until a `futexWake` of the
+   * same word from any thread (kernel 6.7). Resolves 'ok' when woken,
+   * 'not-equal' if the word already differed, like `Atomics.waitAsync`.
+   * The event loop keeps running meanwhile.
+   */
+  futexWait (word: Int32Array, index: number, expected: number, options?: V.OpOptions): Promise<'ok' | 'not-equal'> {
+    const [w, i] = V.sharedInt32(word, 'word', index)
+    V.int(expected, 'expected', -(2 ** 31), 2 ** 31 - 1)
+    const o = V.options(options)
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'futex_wait')
+    return this.#track(ring.futexWait(w, i, expected, o.timeout ?? 0), FUTEX_WAIT, 'futex_wait', -1, undefined, o, w) as Promise<'ok' | 'not-equal'>
+  }
+
+  /** Wakes up to `count` (default 1) threads waiting on `word[index]` (kernel 6.7); resolves with how many. */
+  futexWake (word: Int32Array, index: number, count = 1, options?: V.OpOptions): Promise<number> {
+    const [w, i] = V.sharedInt32(word, 'word', index)
+    V.int(count, 'count', 0, 2 ** 31 - 1)
+    const o = V.options(options)
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'futex_wake')
+    return this.#track(ring.futexWake(w, i, count, o.timeout ?? 0), NUMBER, 'futex_wake', -1, undefined, o, w) as Promise<number>
+  }
+
+  /**
+   * Takes `mutex`. Free: at once, in JavaScript. Held: waits in the ring
+   * (a futex wait; the event loop keeps running) until it is released, by
+   * any thread. `signal` and `timeout` give up waiting.
+   */
+  lock (mutex: Mutex, options?: V.OpOptions): Promise<void> {
+    if (!(mutex instanceof Mutex)) throw E.invalidArgType('mutex', 'an instance of Mutex', mutex)
+    const o = V.options(options)
+    const c = Atomics.compareExchange(mutex.state, 0, UNLOCKED, LOCKED)
+    if (c === UNLOCKED) return RESOLVED
+    return this.#lockContended(mutex.state, c, o)
+  }
+
+  async #lockContended (s: Int32Array, c: number, o: V.OpOptions): Promise<void> {
+    // Mark the lock contended, so its holder wakes someone when it unlocks.
+    if (c !== CONTENDED) c = Atomics.exchange(s, 0, CONTENDED)
+    while (c !== UNLOCKED) {
+      await this.futexWait(s, 0, CONTENDED, o)
+      c = Atomics.exchange(s, 0, CONTENDED)
+    }
+  }
+
+  /** Releases `mutex` (taken by `lock` on any thread); wakes one waiter if there may be one. */
+  unlock (mutex: Mutex): void {
+    if (!(mutex instanceof Mutex)) throw E.invalidArgType('mutex', 'an instance of Mutex', mutex)
+    const s = mutex.state
+    const was = Atomics.sub(s, 0, 1)
+    if (was === UNLOCKED || Atomics.load(s, 0) < UNLOCKED) {
+      Atomics.store(s, 0, UNLOCKED)
+      throw Object.assign(new Error('unlock of a Mutex that is not locked'), { code: 'ERR_INVALID_STATE' })
+    }
+    if (was !== LOCKED) {
+      Atomics.store(s, 0, UNLOCKED)
+      // Submitted at the next flush; the wake itself never fails.
+      this.futexWake(s, 0, 1).catch(noop)
+    }
+  }
+
+  /** Runs `fn` holding `mutex`, and releases it however `fn` ends. */
+  async synchronize<T> (mutex: Mutex, fn: () => T | Promise<T>, options?: V.OpOptions): Promise<T> {
+    await this.lock(mutex, options)
+    try {
+      return await fn()
+    } finally {
+      this.unlock(mutex)
+    }
+  }
+
+  /**
    * Refuses new ops, cancels those in flight (their promises reject with
    * `ERR_MACHINE_DESTROYED`, or resolve if they had already completed),
    * waits until the kernel has let go of their memory, and frees the ring.
@@ -596,8 +674,11 @@ export class Machine {
       if (op.onAbort !== undefined) {
         try { removeListener.call(op.signal!, 'abort', op.onAbort) } catch {}
       }
-      if (res < 0) op.reject(this.#error(res, op))
-      else if (op.kind === NUMBER) op.resolve(res)
+      if (res < 0) {
+        if (op.kind === FUTEX_WAIT && res === EAGAIN) op.resolve('not-equal')
+        else op.reject(this.#error(res, op))
+      } else if (op.kind === NUMBER) op.resolve(res)
+      else if (op.kind === FUTEX_WAIT) op.resolve('ok')
       else if (op.kind === VOID) op.resolve(undefined)
       else op.resolve(op.out instanceof BigInt64Array ? new BigIntStats(op.out) : new Stats(op.out!))
     }

@@ -43,6 +43,8 @@ export interface NativeOps {
   ftruncate (fd: number, len: number, timeout: number): number
   fallocate (fd: number, mode: number, offset: number, len: number, timeout: number): number
   fadvise (fd: number, offset: number, len: number, advice: number, timeout: number): number
+  futexWait (word: Int32Array, index: number, expected: number, timeout: number): number
+  futexWake (word: Int32Array, index: number, count: number, timeout: number): number
 }
 
 export interface NativeMetrics {

@@ -210,6 +210,14 @@ export function views (value: unknown, name: string): Uint8Array[] {
   return out
 }
 
+/** An Int32Array over a SharedArrayBuffer, and an index into it. */
+export function sharedInt32 (value: unknown, name: string, index: unknown): [Int32Array, number] {
+  if (!(value instanceof Int32Array) || !(value.buffer instanceof SharedArrayBuffer)) {
+    throw invalidArgType(name, 'an Int32Array over a SharedArrayBuffer', value)
+  }
+  return [value, int(index, 'index', 0, value.length - 1)]
+}
+
 export function sleepMs (value: unknown): number {
   if (typeof value !== 'number') throw invalidArgType('ms', 'of type number', value)
   if (!(value >= 0 && value <= INT32_MAX)) throw outOfRange('ms', `>= 0 and <= ${INT32_MAX}`, value)
