@@ -117,3 +117,34 @@ test.serial('10000 NOPs in flight at once overflow the CQ and all settle once', 
   t.is(s.opsCompleted, 10_000)
   t.is(s.pending, 0)
 })
+
+test('profile mode measures time in the kernel; without it the fields stay 0', async (t) => {
+  const p = machine(t, { profile: true })
+  await p.sleep(20)
+  await Promise.all(Array.from({ length: 10 }, () => p.nop()))
+  const s = p.metrics()
+  t.true(s.opLatencyMaxNs >= 19e6, `max latency ${s.opLatencyMaxNs} ns covers the 20 ms sleep`)
+  t.true(s.opLatencyNs >= s.opLatencyMaxNs)
+  t.true(s.enterNs > 0)
+  const q = machine(t)
+  await q.sleep(1)
+  t.is(q.metrics().opLatencyNs, 0)
+  t.is(q.metrics().enterNs, 0)
+  t.throws(() => new Machine({ profile: 'yes' }), { code: 'ERR_INVALID_ARG_TYPE' })
+})
+
+test('NODE_DEBUG=uring-machine traces submissions and completions', async (t) => {
+  const { spawnSync } = await import('node:child_process')
+  const { fileURLToPath } = await import('node:url')
+  const code = "const { Machine } = require('uring-machine'); const m = new Machine(); m.open('/nonexistent').catch(() => m.destroy())"
+  const r = spawnSync(process.execPath, ['-e', code], {
+    cwd: fileURLToPath(new URL('..', import.meta.url)),
+    env: { ...process.env, NODE_DEBUG: 'uring-machine' },
+    encoding: 'utf8'
+  })
+  t.is(r.status, 0, r.stderr)
+  t.regex(r.stderr, /URING-MACHINE \d+: submit open slot=0 fd=-1/)
+  t.regex(r.stderr, /URING-MACHINE \d+: complete open slot=0 res=-2/)
+  const quiet = spawnSync(process.execPath, ['-e', code], { cwd: fileURLToPath(new URL('..', import.meta.url)), env: { ...process.env, NODE_DEBUG: '' }, encoding: 'utf8' })
+  t.is(quiet.stderr, '')
+})

@@ -29,4 +29,12 @@ pub struct Metrics {
     pub timeouts: u64,
     /// Ops done by a plain syscall because the kernel lacks the opcode.
     pub fallbacks: u64,
+    /// Profile mode only ([`crate::Config::profile`]): nanoseconds spent inside
+    /// `io_uring_enter`, summed.
+    pub enter_ns: u64,
+    /// Profile mode only: nanoseconds from each op's queueing to its
+    /// completion being reaped, summed over completed ops.
+    pub op_latency_ns: u64,
+    /// Profile mode only: the longest such latency.
+    pub op_latency_max_ns: u64,
 }

@@ -33,6 +33,9 @@ pub struct Config {
     pub sqpoll: Option<u32>,
     /// Register an eventfd the kernel signals on completions (for event loops).
     pub eventfd: bool,
+    /// Measure time spent in the kernel (see [`Metrics`]'s `*_ns` fields);
+    /// costs two clock reads per op and per enter.
+    pub profile: bool,
     /// Opcodes to treat as unsupported, to exercise fallbacks in tests.
     #[doc(hidden)]
     pub disabled_opcodes: Vec<u8>,
@@ -40,7 +43,7 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { entries: 256, cq_entries: None, sqpoll: None, eventfd: false, disabled_opcodes: Vec::new() }
+        Config { entries: 256, cq_entries: None, sqpoll: None, eventfd: false, profile: false, disabled_opcodes: Vec::new() }
     }
 }
 
@@ -127,6 +130,8 @@ struct Slot {
     /// CQEs still to arrive; the slot is free when this is 0.
     awaiting: u8,
     flags: u8,
+    /// When the op was queued (profile mode).
+    queued_at: Option<Instant>,
 }
 
 /// One io_uring instance and the ops in flight on it.
@@ -149,6 +154,7 @@ pub struct Ring {
     disabled: Vec<u8>,
     setup_flags: Vec<&'static str>,
     closing: bool,
+    profile: bool,
     metrics: Metrics,
     _thread_bound: PhantomData<*const ()>,
 }
@@ -185,6 +191,7 @@ impl Ring {
             disabled: config.disabled_opcodes.clone(),
             setup_flags,
             closing: false,
+            profile: config.profile,
             metrics: Metrics::default(),
             _thread_bound: PhantomData,
         })
@@ -240,6 +247,9 @@ impl Ring {
             return Err(SubmitError::Closed);
         }
         let index = self.alloc_slot();
+        if self.profile {
+            self.slots[index as usize].queued_at = Some(Instant::now());
+        }
         let gen = self.slots[index as usize].gen;
         let ud = user_data(index, gen);
         let id = OpId { index, gen };
@@ -409,6 +419,7 @@ impl Ring {
             return self.flush().map(|_| ());
         }
         self.metrics.enters += 1;
+        let start = self.profile.then(Instant::now);
         let res = match timeout {
             Some(t) if self.uring.params().is_feature_ext_arg() => {
                 let ts = types::Timespec::new().sec(t.as_secs()).nsec(t.subsec_nanos());
@@ -417,6 +428,9 @@ impl Ring {
             }
             _ => self.uring.submit_and_wait(1),
         };
+        if let Some(t) = start {
+            self.metrics.enter_ns += t.elapsed().as_nanos() as u64;
+        }
         match res {
             Ok(_) => Ok(()),
             Err(e) if matches!(e.raw_os_error(), Some(libc::ETIME) | Some(libc::EINTR)) => Ok(()),
@@ -431,12 +445,17 @@ impl Ring {
 
     fn enter_submit(&mut self) -> io::Result<usize> {
         self.metrics.enters += 1;
-        loop {
+        let start = self.profile.then(Instant::now);
+        let res = loop {
             match self.uring.submit() {
                 Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
-                other => return other,
+                other => break other,
             }
+        };
+        if let Some(t) = start {
+            self.metrics.enter_ns += t.elapsed().as_nanos() as u64;
         }
+        res
     }
 
     /// Ensures `need` free SQ entries, submitting (and, if the kernel pushes
@@ -515,6 +534,11 @@ impl Ring {
                 result = -libc::ECANCELED;
             }
             self.metrics.ops_completed += 1;
+            if let Some(t) = slot.queued_at.take() {
+                let ns = t.elapsed().as_nanos() as u64;
+                self.metrics.op_latency_ns += ns;
+                self.metrics.op_latency_max_ns = self.metrics.op_latency_max_ns.max(ns);
+            }
             out.push(Completion { id: OpId { index, gen: slot.gen }, result, op });
         }
         if slot.awaiting == 0 {
@@ -539,6 +563,7 @@ impl Ring {
         slot.flags = 0;
         slot.op = None;
         slot.link_ts = None;
+        slot.queued_at = None;
         self.in_use -= 1;
         self.free.push(index);
     }

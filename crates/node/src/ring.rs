@@ -120,12 +120,13 @@ impl Ring {
     /// `callback(n)`: called with the number of (slot, result) pairs ready in
     /// `results()`, or -1 once the ring has closed.
     #[napi(constructor)]
-    pub fn new(env: Env, entries: u32, sqpoll: i32, dsts: Unknown, callback: Unknown) -> Result<Self> {
+    pub fn new(env: Env, entries: u32, sqpoll: i32, profile: bool, dsts: Unknown, callback: Unknown) -> Result<Self> {
         let raw = env.raw();
         let config = Config {
             entries: entries.clamp(1, 32768),
             sqpoll: (sqpoll >= 0).then_some(sqpoll as u32),
             eventfd: true,
+            profile,
             ..Default::default()
         };
         let ring = CoreRing::new(&config)
@@ -608,6 +609,9 @@ pub struct Metrics {
     pub cancels: f64,
     pub timeouts: f64,
     pub fallbacks: f64,
+    pub enter_ns: f64,
+    pub op_latency_ns: f64,
+    pub op_latency_max_ns: f64,
 }
 
 impl From<uring_machine_core::Metrics> for Metrics {
@@ -626,6 +630,9 @@ impl From<uring_machine_core::Metrics> for Metrics {
             cancels: m.cancels as f64,
             timeouts: m.timeouts as f64,
             fallbacks: m.fallbacks as f64,
+            enter_ns: m.enter_ns as f64,
+            op_latency_ns: m.op_latency_ns as f64,
+            op_latency_max_ns: m.op_latency_max_ns as f64,
         }
     }
 }

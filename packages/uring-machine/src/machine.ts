@@ -2,6 +2,7 @@
 // its arguments, queues one SQE through the native ring, and returns a
 // promise settled from the batch of completions of one loop wake.
 import { constants as os } from 'node:os'
+import { debuglog } from 'node:util'
 import { binding, loadFailure, type NativeRing, type NativeOps, type NativeMetrics, type NativeFeatures } from './native'
 import * as E from './errors'
 import * as V from './validate'
@@ -23,6 +24,10 @@ const NUMBER = 1
 const STAT = 2
 const FUTEX_WAIT = 3
 const RESOLVED = Promise.resolve()
+
+// NODE_DEBUG=uring-machine traces every submission and completion.
+const debug = debuglog('uring-machine')
+const TRACE = debug.enabled
 const noop = (): void => {}
 
 /** One op in flight, indexed by its slot. */
@@ -48,6 +53,8 @@ export interface MachineOptions {
   entries?: number
   /** A kernel thread polls the submission queue: true, or its idle time in ms before it sleeps. Default false. */
   sqpoll?: boolean | number
+  /** Measure time in the kernel: `metrics()` then fills `enterNs`, `opLatencyNs`, `opLatencyMaxNs`. Default false. */
+  profile?: boolean
 }
 
 export interface ReadOptions extends V.OpOptions {
@@ -180,9 +187,10 @@ export class Machine {
     if (sqpollOpt === true) sqpoll = 1000
     else if (typeof sqpollOpt === 'number') sqpoll = V.int(sqpollOpt, 'options.sqpoll', 0, 2 ** 31 - 1)
     else if (sqpollOpt !== undefined && sqpollOpt !== false) throw E.invalidArgType('options.sqpoll', 'of type boolean or number', sqpollOpt)
+    if (raw.profile !== undefined && typeof raw.profile !== 'boolean') throw E.invalidArgType('options.profile', 'of type boolean', raw.profile)
     if (binding === null) throw E.unavailable(loadFailure ?? 'no binding')
     try {
-      this.#ring = new binding.Ring(entries, sqpoll, this.#dsts, this.#complete)
+      this.#ring = new binding.Ring(entries, sqpoll, raw.profile === true, this.#dsts, this.#complete)
     } catch (err) {
       throw E.unavailable((err as Error).message)
     }
@@ -627,6 +635,7 @@ export class Machine {
    */
   #track (slot: number, kind: number, syscall: string, fd: number, info: E.SystemErrorInfo | undefined, o: V.OpOptions, dst?: unknown): Promise<unknown> {
     const op = new Pending(kind, syscall, fd, info, o.timeout ?? 0, kind === STAT ? dst as Float64Array | BigInt64Array : undefined)
+    if (TRACE) debug('submit %s slot=%d fd=%d%s', syscall, slot, fd, o.timeout !== undefined ? ` timeout=${o.timeout}ms` : '')
     if (slot < 0) return Promise.reject(this.#error(slot, op))
     const promise = new Promise(capture)
     op.resolve = nextResolve
@@ -671,6 +680,7 @@ export class Machine {
       batch[i] = undefined
       this.#pending--
       const res = results[2 * i + 1]!
+      if (TRACE) debug('complete %s slot=%d res=%d', op.syscall, results[2 * i]!, res)
       if (op.onAbort !== undefined) {
         try { removeListener.call(op.signal!, 'abort', op.onAbort) } catch {}
       }

@@ -61,6 +61,12 @@ export interface NativeMetrics {
   cancels: number
   timeouts: number
   fallbacks: number
+  /** Profile mode only: ns spent inside io_uring_enter. */
+  enterNs: number
+  /** Profile mode only: ns from queueing to completion, summed over completed ops. */
+  opLatencyNs: number
+  /** Profile mode only: the longest op latency, in ns. */
+  opLatencyMaxNs: number
 }
 
 export interface NativeFeatures {
@@ -71,7 +77,7 @@ export interface NativeFeatures {
 }
 
 export interface Binding {
-  Ring: new (entries: number, sqpoll: number, dsts: unknown[], callback: (n: number) => void) => NativeRing
+  Ring: new (entries: number, sqpoll: number, profile: boolean, dsts: unknown[], callback: (n: number) => void) => NativeRing
   probe (): NativeFeatures
   unavailableReason (): string | null
   statFields (): string[]
