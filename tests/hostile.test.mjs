@@ -50,7 +50,7 @@ test.serial('the binding itself sizes every typed array exactly (Float16Array on
   const dsts = []
   let done = 0
   const callback = (n) => { done += Math.max(n, 0) }
-  const ring = new binding.Ring(8, -1, dsts, callback)
+  const ring = new binding.Ring(8, -1, false, dsts, callback)
   const backing = new ArrayBuffer(64)
   const view = new globalThis.Float16Array(backing, 16, 4) // 8 bytes
   const arr = [view]
@@ -127,7 +127,7 @@ test.serial('the results array detached and collected: native writes stay in nat
   let seen = 0
   // The binding holds its callback weakly (the Machine keeps it): keep it here.
   const callback = (n) => { seen += Math.max(n, 0) }
-  const ring = new binding.Ring(8, -1, [], callback)
+  const ring = new binding.Ring(8, -1, false, [], callback)
   const results = ring.results()
   try {
     structuredClone(results.buffer, { transfer: [results.buffer] })
@@ -153,7 +153,7 @@ test('junk straight into every native function, in a child process: no crash', (
   const code = `
     const fd = require('node:fs').openSync('/dev/null', 'r+')
     const binding = require(process.env.UM_BINDING)
-    const ring = new binding.Ring(8, -1, [], () => {})
+    const ring = new binding.Ring(8, -1, false, [], () => {})
     const fns = ring.functions()
     const junk = [undefined, null, {}, [], 'str', -1, 2 ** 40, NaN, 1e300, -1e300, Infinity, Symbol('s'), () => {},
       new ArrayBuffer(4), new Uint8Array(0), new BigInt64Array(2), new DataView(new ArrayBuffer(4)),

@@ -6,7 +6,7 @@ import { debuglog } from 'node:util'
 import { binding, loadFailure, type NativeRing, type NativeOps, type NativeMetrics, type NativeFeatures } from './native'
 import * as E from './errors'
 import * as V from './validate'
-import { AT_FDCWD, AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, STATX_BASIC_STATS, STATX_BTIME, SHUT_WR } from './constants'
+import { AT_FDCWD, AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, STATX_BASIC_STATS, STATX_BTIME, SHUT_WR, POLLIN, POLLOUT, POLLPRI, POLLERR, POLLHUP, POLLNVAL, POLLRDHUP } from './constants'
 import { Stats, BigIntStats } from './stats'
 import { Mutex, UNLOCKED, LOCKED, CONTENDED } from './mutex'
 
@@ -101,6 +101,13 @@ export interface RenameOptions extends V.OpOptions {
 export interface FallocateOptions extends V.OpOptions {
   /** FALLOC_FL_* bits. Default 0 (allocate, growing the file). */
   mode?: number
+}
+
+/** The fds `select` found ready. */
+export interface SelectResult {
+  read: number[]
+  write: number[]
+  except: number[]
 }
 
 /** What `Machine.probe()` reports. */
@@ -600,6 +607,65 @@ export class Machine {
   }
 
   /**
+   * Waits until any of the fds is ready: readable (`read`), writable
+   * (`write`) or with an exceptional condition (`except`: POLLPRI). One
+   * poll op per fd; as soon as one completes the others are cancelled, and
+   * the result lists every fd found ready by then. A `timeout` resolves
+   * with empty lists, as select(2) does; an abort rejects. Nothing is left
+   * in flight when it settles.
+   */
+  async select (read: readonly number[], write: readonly number[], except: readonly number[] = [], options?: V.OpOptions): Promise<SelectResult> {
+    const want: Array<[number, number, 'read' | 'write' | 'except']> = []
+    for (const [list, events, kind, name] of [
+      [read, POLLIN | POLLRDHUP, 'read', 'read'],
+      [write, POLLOUT, 'write', 'write'],
+      [except, POLLPRI, 'except', 'except']
+    ] as const) {
+      if (!Array.isArray(list)) throw E.invalidArgType(name, 'an Array of fds', list)
+      for (let i = 0; i < list.length; i++) want.push([V.fd(list[i], `${name}[${i}]`), events, kind])
+    }
+    const o = V.options(options)
+    const result: SelectResult = { read: [], write: [], except: [] }
+    const note = (fd: number, kind: 'read' | 'write' | 'except', revents: number): void => {
+      // Errors and hang-ups count as ready (a read or write would not block).
+      const ready = kind === 'except'
+        ? (revents & POLLPRI) !== 0
+        : (revents & (kind === 'read' ? POLLIN | POLLRDHUP : POLLOUT)) !== 0 || (revents & (POLLERR | POLLHUP | POLLNVAL)) !== 0
+      if (ready) result[kind].push(fd)
+    }
+    if (want.length === 0) {
+      if (o.timeout !== undefined) await this.sleep(o.timeout, { signal: o.signal })
+      return result
+    }
+    if (want.length === 1) {
+      // Fast path: one fd, one op, no cancellation to arrange.
+      const [fd, events, kind] = want[0]!
+      try {
+        note(fd, kind, await this.poll(fd, events, o))
+      } catch (err) {
+        if ((err as E.SystemError).code !== 'ETIMEDOUT' || o.timeout === undefined) throw err
+      }
+      return result
+    }
+    const stop = new AbortController()
+    const signal = o.signal === undefined ? stop.signal : anySignal(stop, o.signal)
+    const polls = want.map(([fd, events, kind]) => this.poll(fd, events, { signal }).then((revents) => {
+      note(fd, kind, revents)
+      stop.abort()
+    }))
+    const timer = o.timeout === undefined ? undefined : this.sleep(o.timeout, { signal }).then(() => stop.abort(), () => {})
+    const settled = await Promise.allSettled(polls)
+    await timer
+    for (const s of settled) {
+      if (s.status === 'rejected' && !(s.reason instanceof E.AbortError)) throw s.reason
+    }
+    if (o.signal?.aborted === true && result.read.length + result.write.length + result.except.length === 0) {
+      throw new E.AbortError(undefined, { cause: o.signal.reason })
+    }
+    return result
+  }
+
+  /**
    * Refuses new ops, cancels those in flight (their promises reject with
    * `ERR_MACHINE_DESTROYED`, or resolve if they had already completed),
    * waits until the kernel has let go of their memory, and frees the ring.
@@ -721,6 +787,14 @@ export class Machine {
     live.delete(this)
     this.#resolveClosed?.()
   }
+}
+
+/** `stop`'s signal, also aborted when `other` is (AbortSignal.any is Node 20.3+). */
+function anySignal (stop: AbortController, other: AbortSignal): AbortSignal {
+  if (typeof AbortSignal.any === 'function') return AbortSignal.any([stop.signal, other])
+  if (other.aborted) stop.abort(other.reason)
+  else addListener.call(other, 'abort', () => stop.abort(other.reason), { once: true })
+  return stop.signal
 }
 
 function pathText (p: string | Uint8Array): string {
