@@ -1,7 +1,7 @@
 // Wrong types and ranges for every op throw TypeError/RangeError with Node's
 // codes, synchronously, before anything reaches the ring.
 import test from 'ava'
-import { constants as C } from 'uring-machine'
+import { constants as C, Queue as QueueUnderTest } from 'uring-machine'
 import { machine } from './helpers.mjs'
 
 const buf = Buffer.alloc(8)
@@ -113,6 +113,10 @@ const cases = {
   lock: [[(m) => m.lock(new SharedArrayBuffer(4)), 'ERR_INVALID_ARG_TYPE', TypeError]],
   unlock: [[(m) => m.unlock(null), 'ERR_INVALID_ARG_TYPE', TypeError]],
   synchronize: [[(m) => m.synchronize(undefined, () => {}), 'ERR_INVALID_ARG_TYPE', TypeError]],
+  push: [[(m) => m.push({}, Buffer.alloc(1)), 'ERR_INVALID_ARG_TYPE', TypeError]],
+  unshift: [[(m) => m.unshift(new QueueUnderTest({ messageSize: 2 }), Buffer.alloc(3)), 'ERR_OUT_OF_RANGE', RangeError]],
+  shift: [[(m) => m.shift(null), 'ERR_INVALID_ARG_TYPE', TypeError]],
+  pop: [[(m) => m.pop(new QueueUnderTest(), { timeout: 0 }), 'ERR_OUT_OF_RANGE', RangeError]],
   select: [
     [(m) => m.select('3', []), 'ERR_INVALID_ARG_TYPE', TypeError],
     [(m) => m.select([1.5], []), 'ERR_OUT_OF_RANGE', RangeError]

@@ -1,6 +1,6 @@
 // Compiled by `npm run test:types` (tsc --noEmit): the public typings accept
 // the contract's calls and reject wrong ones.
-import { Machine, Mutex, constants, AbortError, Stats, BigIntStats, type SystemError, type Probe, type Metrics } from 'uring-machine'
+import { Machine, Mutex, Queue, constants, AbortError, Stats, BigIntStats, type SystemError, type Probe, type Metrics } from 'uring-machine'
 
 async function contract (): Promise<void> {
   const supported: boolean = Machine.isSupported()
@@ -48,7 +48,14 @@ async function contract (): Promise<void> {
   await m.lock(again, { signal: opts.signal })
   m.unlock(again)
   const r: number = await m.synchronize(mu, async () => 1)
-  void [woke, n2, r]
+  const q = new Queue({ capacity: 8, messageSize: 256, values: true })
+  const q2 = new Queue(q.buffer)
+  await m.push(q2, { any: 'value' })
+  await m.unshift(q2, 1, { timeout: 5 })
+  const first: unknown = await m.shift(q)
+  const last: unknown = await m.pop(q, { signal: opts.signal })
+  const qlen: number = q.length
+  void [woke, n2, r, first, last, qlen]
   const metrics: Metrics = m.metrics()
   const pending: number = metrics.pending
   await m.destroy()

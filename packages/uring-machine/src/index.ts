@@ -19,6 +19,8 @@ export type {
 } from './machine'
 export { Stats, BigIntStats } from './stats'
 export { Mutex } from './mutex'
+export { Queue } from './queue'
+export type { QueueOptions } from './queue'
 export { AbortError } from './errors'
 export type { SystemError } from './errors'
 export * as constants from './constants'

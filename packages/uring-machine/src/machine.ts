@@ -9,6 +9,7 @@ import * as V from './validate'
 import { AT_FDCWD, AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, STATX_BASIC_STATS, STATX_BTIME, SHUT_WR, POLLIN, POLLOUT, POLLPRI, POLLERR, POLLHUP, POLLNVAL, POLLRDHUP } from './constants'
 import { Stats, BigIntStats } from './stats'
 import { Mutex, UNLOCKED, LOCKED, CONTENDED } from './mutex'
+import { Queue, COUNT, HEAD, CAPACITY, NOT_EMPTY, NOT_FULL, WAITING_CONSUMERS, WAITING_PRODUCERS } from './queue'
 
 export type { OpOptions, SocketAddress, InetAddress, UnixAddress } from './validate'
 export type { Stats, BigIntStats } from './stats'
@@ -663,6 +664,113 @@ export class Machine {
       throw new E.AbortError(undefined, { cause: o.signal.reason })
     }
     return result
+  }
+
+  /** Adds `value` at the queue's tail, waiting while it is full. */
+  push (queue: Queue, value: unknown, options?: V.OpOptions): Promise<void> {
+    return this.#put(queue, value, false, options)
+  }
+
+  /** Adds `value` at the queue's head, waiting while it is full. */
+  unshift (queue: Queue, value: unknown, options?: V.OpOptions): Promise<void> {
+    return this.#put(queue, value, true, options)
+  }
+
+  /** Takes the message at the queue's head (FIFO with push), waiting while it is empty. */
+  shift (queue: Queue, options?: V.OpOptions): Promise<unknown> {
+    return this.#take(queue, true, options)
+  }
+
+  /** Takes the message at the queue's tail (LIFO with push), waiting while it is empty. */
+  pop (queue: Queue, options?: V.OpOptions): Promise<unknown> {
+    return this.#take(queue, false, options)
+  }
+
+  #put (q: Queue, value: unknown, atHead: boolean, options: unknown): Promise<void> {
+    if (!(q instanceof Queue)) throw E.invalidArgType('queue', 'an instance of Queue', q)
+    const b = q.encode(value)
+    const o = V.options(options)
+    return this.#putLoop(q, b, atHead, o)
+  }
+
+  async #putLoop (q: Queue, b: Uint8Array, atHead: boolean, o: V.OpOptions): Promise<void> {
+    const h = q.header
+    for (;;) {
+      await this.lock(q.mutex, o)
+      const count = h[COUNT]!
+      const cap = h[CAPACITY]!
+      if (count < cap) {
+        const head = h[HEAD]!
+        let i = (head + count) % cap
+        if (atHead) {
+          i = (head - 1 + cap) % cap
+          h[HEAD] = i
+        }
+        q.write(i, b)
+        Atomics.store(h, COUNT, count + 1)
+        this.#signal(q, NOT_EMPTY, WAITING_CONSUMERS)
+        return
+      }
+      await this.#wait(q, NOT_FULL, WAITING_PRODUCERS, o)
+    }
+  }
+
+  #take (q: Queue, fromHead: boolean, options: unknown): Promise<unknown> {
+    if (!(q instanceof Queue)) throw E.invalidArgType('queue', 'an instance of Queue', q)
+    const o = V.options(options)
+    return this.#takeLoop(q, fromHead, o)
+  }
+
+  async #takeLoop (q: Queue, fromHead: boolean, o: V.OpOptions): Promise<unknown> {
+    const h = q.header
+    for (;;) {
+      await this.lock(q.mutex, o)
+      const count = h[COUNT]!
+      if (count > 0) {
+        const cap = h[CAPACITY]!
+        const head = h[HEAD]!
+        let i = (head + count - 1) % cap
+        if (fromHead) {
+          i = head
+          h[HEAD] = (head + 1) % cap
+        }
+        const b = q.read(i)
+        Atomics.store(h, COUNT, count - 1)
+        this.#signal(q, NOT_FULL, WAITING_PRODUCERS)
+        return q.decode(b)
+      }
+      await this.#wait(q, NOT_EMPTY, WAITING_CONSUMERS, o)
+    }
+  }
+
+  /** Unlocks `q`, waking one waiter on `word` if any registered (called holding the lock). */
+  #signal (q: Queue, word: number, waiting: number): void {
+    const h = q.header
+    const wake = Atomics.load(h, waiting) > 0
+    if (wake) Atomics.add(h, word, 1)
+    this.unlock(q.mutex)
+    if (wake) this.futexWake(h, word, 1).catch(noop)
+  }
+
+  /**
+   * Registers as a waiter on `word`, unlocks, sleeps until its sequence
+   * number moves (called holding the lock). A waiter that gives up passes a
+   * wake on, in case the one it got was meant to let somebody through.
+   */
+  async #wait (q: Queue, word: number, waiting: number, o: V.OpOptions): Promise<void> {
+    const h = q.header
+    const seq = Atomics.load(h, word)
+    Atomics.add(h, waiting, 1)
+    this.unlock(q.mutex)
+    try {
+      await this.futexWait(h, word, seq, o)
+    } catch (err) {
+      Atomics.add(h, word, 1)
+      this.futexWake(h, word, 1).catch(noop)
+      throw err
+    } finally {
+      Atomics.sub(h, waiting, 1)
+    }
   }
 
   /**
