@@ -117,6 +117,13 @@ const cases = {
   unshift: [[(m) => m.unshift(new QueueUnderTest({ messageSize: 2 }), Buffer.alloc(3)), 'ERR_OUT_OF_RANGE', RangeError]],
   shift: [[(m) => m.shift(null), 'ERR_INVALID_ARG_TYPE', TypeError]],
   pop: [[(m) => m.pop(new QueueUnderTest(), { timeout: 0 }), 'ERR_OUT_OF_RANGE', RangeError]],
+  pipe: [[(m) => m.pipe(10), 'ERR_OUT_OF_RANGE', RangeError]],
+  splice: [
+    [(m) => m.splice(0, -5, 1, null, 10), 'ERR_OUT_OF_RANGE', RangeError],
+    [(m) => m.splice(0, null, 1, null, 10, { flags: 99 }), 'ERR_OUT_OF_RANGE', RangeError]
+  ],
+  tee: [[(m) => m.tee('0', 1, 1), 'ERR_INVALID_ARG_TYPE', TypeError]],
+  copy: [[(m) => m.copy(0, 1, { length: -1 }), 'ERR_OUT_OF_RANGE', RangeError]],
   select: [
     [(m) => m.select('3', []), 'ERR_INVALID_ARG_TYPE', TypeError],
     [(m) => m.select([1.5], []), 'ERR_OUT_OF_RANGE', RangeError]

@@ -123,3 +123,41 @@ test.serial('4 workers x 100k increments under one Mutex end exact', async (t) =
   t.is(new Int32Array(counter)[0], 4 * n)
   t.false(mu.locked)
 })
+
+const looper = `
+const { parentPort, workerData } = require('node:worker_threads')
+const { Machine, Mutex } = require(workerData.pkg)
+;(async () => {
+  const m = new Machine()
+  const mu = new Mutex(workerData.lock)
+  const gate = new Int32Array(workerData.gate)
+  Atomics.add(gate, 1, 1)
+  Atomics.wait(gate, 0, 0)
+  // Lock and unlock in a loop that never yields to this thread's event loop
+  // (a free lock resolves at once): a wake owed to the other thread must
+  // not wait for this loop to end.
+  let mine = 0
+  const end = Date.now() + 400
+  while (Date.now() < end) { await m.lock(mu); mine++; m.unlock(mu) }
+  await m.destroy()
+  parentPort.postMessage(mine)
+})()
+`
+
+test.serial('two threads looping lock/unlock both get the lock (no starvation)', async (t) => {
+  if (!hasFutex) return t.pass('skipped: kernel without futex ops')
+  const mu = new Mutex()
+  const gate = new Int32Array(new SharedArrayBuffer(8))
+  const start = () => new Promise((resolve, reject) => {
+    const w = new Worker(looper, { eval: true, workerData: { pkg, lock: mu.buffer, gate: gate.buffer } })
+    w.once('message', resolve)
+    w.once('error', reject)
+  })
+  const both = Promise.all([start(), start()])
+  while (Atomics.load(gate, 1) < 2) await sleep(1)
+  Atomics.store(gate, 0, 1)
+  Atomics.notify(gate, 0)
+  const [a, b] = await both
+  const share = Math.min(a, b) / (a + b)
+  t.true(share > 0.1, `split ${a} / ${b}: each thread should get a real share`)
+})

@@ -38,3 +38,9 @@ pub use pool::BufferPool;
 pub use probe::{probe, unavailable_reason, Features};
 pub use ring::{Completion, Config, OpId, OpOptions, Ring, SubmitError};
 pub use stat::{Stat, STAT_FIELDS};
+
+/// A close-on-exec pipe `[read end, write end]`, grown to `size` bytes where
+/// the system allows: the kernel buffer splice and tee move data through.
+pub fn pipe(size: i32) -> std::io::Result<[std::os::fd::RawFd; 2]> {
+    sys::pipe(size)
+}

@@ -103,6 +103,12 @@ pub enum Op {
     /// Wakes up to `count` waiters of the word (kernel 6.7); completes with
     /// the number woken.
     FutexWake { word: FutexWord, count: u32 },
+    /// `splice(2)`: moves up to `len` bytes between two fds, one a pipe,
+    /// without user space. An offset of -1 uses (and moves) the fd's position.
+    Splice { fd_in: RawFd, off_in: i64, fd_out: RawFd, off_out: i64, len: u32, flags: u32 },
+    /// `tee(2)`: copies up to `len` bytes from one pipe to another without
+    /// consuming them.
+    Tee { fd_in: RawFd, fd_out: RawFd, len: u32, flags: u32 },
 }
 
 /// What a completed op hands back to its caller besides the result.
@@ -174,6 +180,8 @@ impl Op {
             Op::Fadvise { .. } => "fadvise",
             Op::FutexWait { .. } => "futex_wait",
             Op::FutexWake { .. } => "futex_wake",
+            Op::Splice { .. } => "splice",
+            Op::Tee { .. } => "tee",
         }
     }
 
@@ -209,6 +217,8 @@ impl Op {
             Op::Fadvise { .. } => opcode::Fadvise::CODE,
             Op::FutexWait { .. } => opcode::FutexWait::CODE,
             Op::FutexWake { .. } => opcode::FutexWake::CODE,
+            Op::Splice { .. } => opcode::Splice::CODE,
+            Op::Tee { .. } => opcode::Tee::CODE,
         }
     }
 
@@ -295,6 +305,10 @@ impl Op {
                 opcode::FutexWake::new(word.0, *count as u64, FUTEX_BITSET_MATCH_ANY, FUTEX2_SIZE_U32 | FUTEX2_PRIVATE)
                     .build()
             }
+            Op::Splice { fd_in, off_in, fd_out, off_out, len, flags } => {
+                opcode::Splice::new(Fd(*fd_in), *off_in, Fd(*fd_out), *off_out, *len).flags(*flags).build()
+            }
+            Op::Tee { fd_in, fd_out, len, flags } => opcode::Tee::new(Fd(*fd_in), Fd(*fd_out), *len).flags(*flags).build(),
         }
     }
 

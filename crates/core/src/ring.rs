@@ -520,6 +520,10 @@ impl Ring {
             }
             slot.link_ts = None;
         } else if let Some(op) = slot.op.take() {
+            // An op cancelled while it blocked in an io-wq worker (a splice on
+            // a socket, seen on 6.18) can complete with the kernel-internal
+            // ERESTARTSYS family (512-516): it is an interrupted call.
+            let res = if (-516..=-512).contains(&res) { -libc::EINTR } else { res };
             let mut result = op.map_result(res);
             let cancelled = res == -libc::ECANCELED || res == -libc::EINTR;
             // A cancel nobody asked for on an op with a linked timeout is the

@@ -96,6 +96,19 @@ pub fn ftruncate(fd: RawFd, len: u64) -> i32 {
     neg_errno(unsafe { libc::ftruncate(fd, len) })
 }
 
+/// A close-on-exec pipe, `[read end, write end]`, grown to `size` bytes
+/// where the system allows (`F_SETPIPE_SZ`; the default is 64 KiB).
+pub fn pipe(size: i32) -> io::Result<[RawFd; 2]> {
+    let mut fds = [0 as RawFd; 2];
+    // SAFETY: pipe2 writes two ints into `fds`, which outlives the call.
+    syscall!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
+    if size > 0 {
+        // SAFETY: no pointers; failure (a size over pipe-max-size) keeps the default.
+        unsafe { libc::fcntl(fds[1], libc::F_SETPIPE_SZ, size) };
+    }
+    Ok(fds)
+}
+
 /// io_uring's result convention from a libc one: `-errno` on failure.
 fn neg_errno(res: i32) -> i32 {
     if res < 0 {

@@ -30,6 +30,14 @@ pub fn probe() -> napi::Result<Features> {
         .map_err(|e| napi::Error::new(napi::Status::GenericFailure, uring_machine_core::unavailable_reason(&e)))
 }
 
+/// A close-on-exec pipe `[read end, write end]` of about `size` bytes.
+#[napi]
+pub fn pipe(size: i32) -> napi::Result<Vec<i32>> {
+    uring_machine_core::pipe(size)
+        .map(|fds| fds.to_vec())
+        .map_err(|e| napi::Error::new(napi::Status::GenericFailure, format!("pipe2: {e}")))
+}
+
 /// The order of the fields a statx op writes into its Float64Array.
 #[napi]
 pub fn stat_fields() -> Vec<&'static str> {

@@ -450,6 +450,53 @@ op_fn!(futex_wake(4) |c, e, a| match futex_word(e, a[0], u32_arg(e, a[1])) {
     None => RES_BAD_ARG,
 });
 
+/// A splice offset from JS: -1 (or any negative) means "the fd's position".
+fn offset(x: f64) -> i64 {
+    if x < 0.0 || x.is_nan() {
+        -1
+    } else {
+        x.min(i64::MAX as f64) as i64
+    }
+}
+
+// splice(fdIn, offIn, fdOut, offOut, len, flags, timeout)
+op_fn!(splice(7) |c, e, a| {
+    let op = Op::Splice {
+        fd_in: i32_arg(e, a[0]),
+        off_in: offset(f64_arg(e, a[1])),
+        fd_out: i32_arg(e, a[2]),
+        off_out: offset(f64_arg(e, a[3])),
+        len: u32_arg(e, a[4]),
+        flags: u32_arg(e, a[5]),
+    };
+    submit(c, op, f64_arg(e, a[6]))
+});
+
+// tee(fdIn, fdOut, len, flags, timeout)
+op_fn!(tee(5) |c, e, a| {
+    submit(c, Op::Tee { fd_in: i32_arg(e, a[0]), fd_out: i32_arg(e, a[1]), len: u32_arg(e, a[2]), flags: u32_arg(e, a[3]) }, f64_arg(e, a[4]))
+});
+
+/// flush(): submits what is queued now, instead of when the loop next idles.
+/// For a wake another thread waits for while this one keeps the loop busy.
+unsafe extern "C" fn flush(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    let mut data = ptr::null_mut();
+    let mut argc = 0usize;
+    sys::napi_get_cb_info(env, info, &mut argc, ptr::null_mut(), ptr::null_mut(), &mut data);
+    // SAFETY: `data` is the counted pointer this function was made with.
+    let cell: &Cell = &*(data as *const Cell);
+    let res = match cell.try_borrow_mut() {
+        Ok(mut inner) => match inner.ring.as_mut() {
+            Some(ring) => ring.flush().map(|n| n as i32).unwrap_or_else(|e| -e.raw_os_error().unwrap_or(libc::EIO)),
+            None => RES_CLOSED,
+        },
+        Err(_) => -libc::EBUSY,
+    };
+    let mut out = ptr::null_mut();
+    sys::napi_create_int32(env, res, &mut out);
+    out
+}
+
 type RawFn = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
 
 const FUNCTIONS: &[(&std::ffi::CStr, RawFn)] = &[
@@ -482,6 +529,9 @@ const FUNCTIONS: &[(&std::ffi::CStr, RawFn)] = &[
     (c"fadvise", fadvise),
     (c"futexWait", futex_wait),
     (c"futexWake", futex_wake),
+    (c"splice", splice),
+    (c"tee", tee),
+    (c"flush", flush),
 ];
 
 unsafe extern "C" fn release(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {

@@ -77,6 +77,11 @@ export const POSIX_FADV_WILLNEED = 3
 export const POSIX_FADV_DONTNEED = 4
 export const POSIX_FADV_NOREUSE = 5
 
+/** `splice(2)`/`tee(2)` flags. */
+export const SPLICE_F_MOVE = 1
+export const SPLICE_F_NONBLOCK = 2
+export const SPLICE_F_MORE = 4
+
 /** File type bits of `mode`. */
 export const S_IFMT = fs.S_IFMT
 export const S_IFREG = fs.S_IFREG

@@ -15,7 +15,7 @@ export { Machine } from './machine'
 export type {
   MachineOptions, Metrics, Probe, ReadOptions, WriteOptions, VectorOptions, StatOptions, FsyncOptions,
   SocketIoOptions, AcceptOptions, OpOptions, SocketAddress, InetAddress, UnixAddress,
-  MkdirOptions, RenameOptions, FallocateOptions, SelectResult
+  MkdirOptions, RenameOptions, FallocateOptions, SelectResult, SpliceOptions, CopyOptions
 } from './machine'
 export { Stats, BigIntStats } from './stats'
 export { Mutex } from './mutex'

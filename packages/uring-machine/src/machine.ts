@@ -3,6 +3,7 @@
 // promise settled from the batch of completions of one loop wake.
 import { constants as os } from 'node:os'
 import { debuglog } from 'node:util'
+import { closeSync } from 'node:fs'
 import { binding, loadFailure, type NativeRing, type NativeOps, type NativeMetrics, type NativeFeatures } from './native'
 import * as E from './errors'
 import * as V from './validate'
@@ -38,6 +39,9 @@ class Pending {
   signal: AbortSignal | undefined = undefined
   onAbort: (() => void) | undefined = undefined
   aborted = false
+  /** A timer standing in for the kernel's linked timeout (see SOFT_TIMEOUT). */
+  timer: ReturnType<typeof setTimeout> | undefined = undefined
+  timedOut = false
   constructor (
     readonly kind: number,
     readonly syscall: string,
@@ -110,6 +114,28 @@ export interface SelectResult {
   write: number[]
   except: number[]
 }
+
+export interface SpliceOptions extends V.OpOptions {
+  /** SPLICE_F_* bits. Default 0. */
+  flags?: number
+}
+export interface CopyOptions extends V.OpOptions {
+  /** Bytes to copy; default: until the source's end of file. */
+  length?: number
+  /** Where to read the source; default: its own position (which moves). */
+  srcPosition?: number | null
+  /** Where to write the destination; default: its own position (which moves). */
+  dstPosition?: number | null
+}
+
+// A splice or tee that blocks in a kernel worker (on a socket, say) ignores a
+// linked timeout on 6.18: neither it nor the timeout completes (reproduced on
+// the bare core ring). An ASYNC_CANCEL does reach it, so their timeouts are
+// a timer that cancels; the op still settles only when the kernel confirms.
+const SOFT_TIMEOUT = true
+
+/** Bytes one copy moves through its pipe at a time (the pipe is grown to this). */
+const COPY_CHUNK = 1 << 20
 
 /** What `Machine.probe()` reports. */
 export interface Probe {
@@ -592,9 +618,20 @@ export class Machine {
     }
     if (was !== LOCKED) {
       Atomics.store(s, 0, UNLOCKED)
-      // Submitted at the next flush; the wake itself never fails.
-      this.futexWake(s, 0, 1).catch(noop)
+      this.#wakeNow(s, 0)
     }
+  }
+
+  /**
+   * Wakes one waiter of `word[index]` and submits the wake at once: the
+   * waiter is another thread, and this one may keep its event loop busy
+   * (lock/unlock in a loop never yields to it), so waiting for the loop's
+   * flush could starve the waiter. Only contended paths come here.
+   */
+  #wakeNow (word: Int32Array, index: number): void {
+    if (this.#state !== 'open') return
+    this.futexWake(word, index, 1).catch(noop)
+    this.#fn.flush()
   }
 
   /** Runs `fn` holding `mutex`, and releases it however `fn` ends. */
@@ -749,7 +786,7 @@ export class Machine {
     const wake = Atomics.load(h, waiting) > 0
     if (wake) Atomics.add(h, word, 1)
     this.unlock(q.mutex)
-    if (wake) this.futexWake(h, word, 1).catch(noop)
+    if (wake) this.#wakeNow(h, word)
   }
 
   /**
@@ -766,10 +803,95 @@ export class Machine {
       await this.futexWait(h, word, seq, o)
     } catch (err) {
       Atomics.add(h, word, 1)
-      this.futexWake(h, word, 1).catch(noop)
+      this.#wakeNow(h, word)
       throw err
     } finally {
       Atomics.sub(h, waiting, 1)
+    }
+  }
+
+  /** A close-on-exec pipe `[readFd, writeFd]` (a plain syscall): the kernel buffer for splice and tee. */
+  pipe (size = 65536): [number, number] {
+    V.int(size, 'size', 4096, 1 << 30)
+    if (binding === null) throw E.unavailable(loadFailure ?? 'no binding')
+    const [r, w] = binding.pipe(size)
+    return [r, w]
+  }
+
+  /**
+   * splice(2): moves up to `length` bytes from `fdIn` to `fdOut`, one of
+   * which must be a pipe, without passing through user space (kernel 5.7).
+   * An offset of null uses (and moves) the fd's own position.
+   */
+  splice (fdIn: number, offIn: number | null, fdOut: number, offOut: number | null, length: number, options?: SpliceOptions): Promise<number> {
+    V.fd(fdIn, 'fdIn')
+    V.fd(fdOut, 'fdOut')
+    const oi = offIn === null ? -1 : V.int(offIn, 'offIn', 0, Number.MAX_SAFE_INTEGER)
+    const oo = offOut === null ? -1 : V.int(offOut, 'offOut', 0, Number.MAX_SAFE_INTEGER)
+    V.int(length, 'length', 0, 2 ** 31 - 1)
+    const o = V.options(options)
+    const flags = o.flags === undefined ? 0 : V.int(o.flags, 'options.flags', 0, 15)
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'splice')
+    return this.#track(ring.splice(fdIn, oi, fdOut, oo, length, flags, 0), NUMBER, 'splice', fdIn, undefined, o, undefined, SOFT_TIMEOUT) as Promise<number>
+  }
+
+  /** tee(2): copies up to `length` bytes from pipe `fdIn` to pipe `fdOut` without consuming them (kernel 5.8). */
+  tee (fdIn: number, fdOut: number, length: number, options?: SpliceOptions): Promise<number> {
+    V.fd(fdIn, 'fdIn')
+    V.fd(fdOut, 'fdOut')
+    V.int(length, 'length', 0, 2 ** 31 - 1)
+    const o = V.options(options)
+    const flags = o.flags === undefined ? 0 : V.int(o.flags, 'options.flags', 0, 15)
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'tee')
+    return this.#track(ring.tee(fdIn, fdOut, length, flags, 0), NUMBER, 'tee', fdIn, undefined, o, undefined, SOFT_TIMEOUT) as Promise<number>
+  }
+
+  /**
+   * Copies bytes from `srcFd` to `dstFd` (files or sockets, any direction)
+   * through a kernel pipe with splice: the data never enters user space.
+   * Resolves with the bytes copied. `timeout` bounds the whole copy. If it
+   * fails part-way, the error's `bytesCopied` says how much arrived.
+   */
+  copy (srcFd: number, dstFd: number, options?: CopyOptions): Promise<number> {
+    V.fd(srcFd, 'srcFd')
+    V.fd(dstFd, 'dstFd')
+    const raw = (options ?? {}) as CopyOptions
+    const o = V.options(options)
+    const length = raw.length === undefined ? Infinity : V.int(raw.length, 'options.length', 0, Number.MAX_SAFE_INTEGER)
+    const src = raw.srcPosition == null ? null : V.int(raw.srcPosition, 'options.srcPosition', 0, Number.MAX_SAFE_INTEGER)
+    const dst = raw.dstPosition == null ? null : V.int(raw.dstPosition, 'options.dstPosition', 0, Number.MAX_SAFE_INTEGER)
+    return this.#copy(srcFd, dstFd, length, src, dst, o)
+  }
+
+  async #copy (srcFd: number, dstFd: number, length: number, src: number | null, dst: number | null, o: V.OpOptions): Promise<number> {
+    const deadline = o.timeout === undefined ? Infinity : Date.now() + o.timeout
+    const step = (): V.OpOptions => {
+      if (deadline === Infinity) return o
+      return { signal: o.signal, timeout: Math.max(1, deadline - Date.now()) }
+    }
+    const [r, w] = this.pipe(COPY_CHUNK)
+    let total = 0
+    try {
+      while (total < length) {
+        const n = await this.splice(srcFd, src, w, null, Math.min(COPY_CHUNK, length - total), step())
+        if (n === 0) break // end of file
+        if (src !== null) src += n
+        for (let left = n; left > 0;) {
+          const k = await this.splice(r, null, dstFd, dst, left, step())
+          left -= k
+          if (dst !== null) dst += k
+        }
+        total += n
+      }
+      return total
+    } catch (err) {
+      if (err instanceof Error) Object.assign(err, { bytesCopied: total })
+      throw err
+    } finally {
+      closeSync(r)
+      closeSync(w)
     }
   }
 
@@ -807,7 +929,7 @@ export class Machine {
    * readv's views, a statx array); every op writes its slot of `#dsts`, so
    * that array stays packed (slots are handed out densely from 0).
    */
-  #track (slot: number, kind: number, syscall: string, fd: number, info: E.SystemErrorInfo | undefined, o: V.OpOptions, dst?: unknown): Promise<unknown> {
+  #track (slot: number, kind: number, syscall: string, fd: number, info: E.SystemErrorInfo | undefined, o: V.OpOptions, dst?: unknown, soft = false): Promise<unknown> {
     const op = new Pending(kind, syscall, fd, info, o.timeout ?? 0, kind === STAT ? dst as Float64Array | BigInt64Array : undefined)
     if (TRACE) debug('submit %s slot=%d fd=%d%s', syscall, slot, fd, o.timeout !== undefined ? ` timeout=${o.timeout}ms` : '')
     if (slot < 0) return Promise.reject(this.#error(slot, op))
@@ -817,6 +939,12 @@ export class Machine {
     this.#ops[slot] = op
     this.#dsts[slot] = dst
     if (this.#pending++ === 0) live.add(this)
+    if (soft && o.timeout !== undefined) {
+      op.timer = setTimeout(() => {
+        op.timedOut = true
+        this.#ring.cancel(slot)
+      }, o.timeout)
+    }
     const signal = o.signal
     if (signal !== undefined) {
       op.signal = signal
@@ -855,6 +983,7 @@ export class Machine {
       this.#pending--
       const res = results[2 * i + 1]!
       if (TRACE) debug('complete %s slot=%d res=%d', op.syscall, results[2 * i]!, res)
+      if (op.timer !== undefined) clearTimeout(op.timer)
       if (op.onAbort !== undefined) {
         try { removeListener.call(op.signal!, 'abort', op.onAbort) } catch {}
       }
@@ -873,6 +1002,7 @@ export class Machine {
     if (res === RES_CLOSED) return E.destroyed(op.syscall)
     if (res === RES_DETACHED) return E.bufferDetached(op.syscall)
     if (res === ECANCELED) {
+      if (op.timedOut) return E.timedOut(op.syscall, op.timeout, op.fd >= 0 ? { ...op.info, fd: op.fd } : op.info)
       if (op.aborted) return new E.AbortError(undefined, { cause: op.signal?.reason })
       if (this.#state !== 'open') return E.destroyed(op.syscall)
     }

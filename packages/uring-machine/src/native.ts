@@ -45,6 +45,10 @@ export interface NativeOps {
   fadvise (fd: number, offset: number, len: number, advice: number, timeout: number): number
   futexWait (word: Int32Array, index: number, expected: number, timeout: number): number
   futexWake (word: Int32Array, index: number, count: number, timeout: number): number
+  splice (fdIn: number, offIn: number, fdOut: number, offOut: number, len: number, flags: number, timeout: number): number
+  tee (fdIn: number, fdOut: number, len: number, flags: number, timeout: number): number
+  /** Submits what is queued now (one io_uring_enter); the count, or a negative code. */
+  flush (): number
 }
 
 export interface NativeMetrics {
@@ -81,6 +85,7 @@ export interface Binding {
   probe (): NativeFeatures
   unavailableReason (): string | null
   statFields (): string[]
+  pipe (size: number): [number, number]
   specialResults (): [detached: number, closed: number]
 }
 
