@@ -880,6 +880,9 @@ export class Machine {
         if (src !== null) src += n
         for (let left = n; left > 0;) {
           const k = await this.splice(r, null, dstFd, dst, left, step())
+          // The pipe holds `left` bytes and we hold its write end, so 0 would
+          // mean a kernel that cannot move them: fail rather than spin.
+          if (k === 0) throw E.systemError(-os.errno.EIO, 'splice', { fd: dstFd })
           left -= k
           if (dst !== null) dst += k
         }
