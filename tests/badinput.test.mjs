@@ -118,6 +118,15 @@ const cases = {
   shift: [[(m) => m.shift(null), 'ERR_INVALID_ARG_TYPE', TypeError]],
   pop: [[(m) => m.pop(new QueueUnderTest(), { timeout: 0 }), 'ERR_OUT_OF_RANGE', RangeError]],
   pipe: [[(m) => m.pipe(10), 'ERR_OUT_OF_RANGE', RangeError]],
+  getxattr: [
+    [(m) => m.getxattr('/tmp', 5), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.getxattr('/tmp', ''), 'ERR_INVALID_ARG_VALUE', TypeError],
+    [(m) => m.getxattr(0, 'user.x', { size: 0 }), 'ERR_OUT_OF_RANGE', RangeError]
+  ],
+  setxattr: [
+    [(m) => m.setxattr('/tmp', 'user.x', 5), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.setxattr(0, 'user.x', 'v', { flags: 4 }), 'ERR_OUT_OF_RANGE', RangeError]
+  ],
   splice: [
     [(m) => m.splice(0, -5, 1, null, 10), 'ERR_OUT_OF_RANGE', RangeError],
     [(m) => m.splice(0, null, 1, null, 10, { flags: 99 }), 'ERR_OUT_OF_RANGE', RangeError]

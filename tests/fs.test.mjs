@@ -73,3 +73,29 @@ test.serial('ftruncate, fallocate and fadvise on an open file', async (t) => {
   await m.close(fd)
   await t.throwsAsync(m.ftruncate(fd, 1), { code: 'EBADF' })
 })
+
+test.serial('extended attributes by path and by fd', async (t) => {
+  const { Machine } = await import('uring-machine')
+  if (Machine.probe().ops.getxattr !== true) return t.pass('skipped: no IORING_OP_GETXATTR (5.19+)')
+  const m = machine(t)
+  const path = join(tempDir(t), 'x')
+  writeFileSync(path, 'data')
+  try {
+    await m.setxattr(path, 'user.note', 'hello')
+  } catch (err) {
+    if (err.code === 'ENOTSUP' || err.code === 'EOPNOTSUPP') return t.pass('skipped: this filesystem has no user xattrs')
+    throw err
+  }
+  t.is((await m.getxattr(path, 'user.note')).toString(), 'hello')
+  const fd = await m.open(path)
+  await m.setxattr(fd, 'user.bytes', new Uint8Array([1, 2, 3]))
+  t.deepEqual([...await m.getxattr(fd, 'user.bytes')], [1, 2, 3])
+  t.deepEqual([...await m.getxattr(path, 'user.bytes')], [1, 2, 3], 'the same attribute by path')
+  const missing = await t.throwsAsync(m.getxattr(path, 'user.none'), { code: 'ENODATA' })
+  t.is(missing.syscall, 'getxattr')
+  t.is(missing.path, path)
+  await t.throwsAsync(m.setxattr(path, 'user.note', 'x', { flags: C.XATTR_CREATE }), { code: 'EEXIST' })
+  await t.throwsAsync(m.setxattr(fd, 'user.new', 'x', { flags: C.XATTR_REPLACE }), { code: 'ENODATA' })
+  await t.throwsAsync(m.getxattr(path, 'user.note', { size: 2 }), { code: 'ERANGE' })
+  await m.close(fd)
+})

@@ -40,6 +40,9 @@ async function contract (): Promise<void> {
   await m.ftruncate(fd, 10)
   await m.fallocate(fd, 0, 4096, { mode: constants.FALLOC_FL_KEEP_SIZE })
   await m.fadvise(fd, 0, 0, constants.POSIX_FADV_SEQUENTIAL)
+  await m.setxattr('/tmp/h', 'user.a', 'v', { flags: constants.XATTR_CREATE })
+  const xv: Buffer = await m.getxattr(fd, 'user.a', { size: 256 })
+  void xv
   const word = new Int32Array(new SharedArrayBuffer(8))
   const woke: 'ok' | 'not-equal' = await m.futexWait(word, 0, 0, { timeout: 10 })
   const n2: number = await m.futexWake(word, 0, 1)

@@ -109,6 +109,14 @@ pub enum Op {
     /// `tee(2)`: copies up to `len` bytes from one pipe to another without
     /// consuming them.
     Tee { fd_in: RawFd, fd_out: RawFd, len: u32, flags: u32 },
+    /// `getxattr(2)` into `value` (its full length); completes with the size.
+    GetXattr { path: CString, name: CString, value: Vec<u8> },
+    /// `fgetxattr(2)` into `value`; completes with the size.
+    FGetXattr { fd: RawFd, name: CString, value: Vec<u8> },
+    /// `setxattr(2)`; `flags` XATTR_CREATE or XATTR_REPLACE.
+    SetXattr { path: CString, name: CString, value: Vec<u8>, flags: i32 },
+    /// `fsetxattr(2)`.
+    FSetXattr { fd: RawFd, name: CString, value: Vec<u8>, flags: i32 },
 }
 
 /// What a completed op hands back to its caller besides the result.
@@ -182,6 +190,10 @@ impl Op {
             Op::FutexWake { .. } => "futex_wake",
             Op::Splice { .. } => "splice",
             Op::Tee { .. } => "tee",
+            Op::GetXattr { .. } => "getxattr",
+            Op::FGetXattr { .. } => "fgetxattr",
+            Op::SetXattr { .. } => "setxattr",
+            Op::FSetXattr { .. } => "fsetxattr",
         }
     }
 
@@ -219,6 +231,10 @@ impl Op {
             Op::FutexWake { .. } => opcode::FutexWake::CODE,
             Op::Splice { .. } => opcode::Splice::CODE,
             Op::Tee { .. } => opcode::Tee::CODE,
+            Op::GetXattr { .. } => opcode::GetXattr::CODE,
+            Op::FGetXattr { .. } => opcode::FGetXattr::CODE,
+            Op::SetXattr { .. } => opcode::SetXattr::CODE,
+            Op::FSetXattr { .. } => opcode::FSetXattr::CODE,
         }
     }
 
@@ -309,6 +325,22 @@ impl Op {
                 opcode::Splice::new(Fd(*fd_in), *off_in, Fd(*fd_out), *off_out, *len).flags(*flags).build()
             }
             Op::Tee { fd_in, fd_out, len, flags } => opcode::Tee::new(Fd(*fd_in), Fd(*fd_out), *len).flags(*flags).build(),
+            Op::GetXattr { path, name, value } => {
+                opcode::GetXattr::new(name.as_ptr(), value.as_mut_ptr().cast(), path.as_ptr(), value.len() as u32).build()
+            }
+            Op::FGetXattr { fd, name, value } => {
+                opcode::FGetXattr::new(Fd(*fd), name.as_ptr(), value.as_mut_ptr().cast(), value.len() as u32).build()
+            }
+            Op::SetXattr { path, name, value, flags } => {
+                opcode::SetXattr::new(name.as_ptr(), value.as_ptr().cast(), path.as_ptr(), value.len() as u32)
+                    .flags(*flags)
+                    .build()
+            }
+            Op::FSetXattr { fd, name, value, flags } => {
+                opcode::FSetXattr::new(Fd(*fd), name.as_ptr(), value.as_ptr().cast(), value.len() as u32)
+                    .flags(*flags)
+                    .build()
+            }
         }
     }
 
@@ -348,6 +380,7 @@ impl Op {
         let n = result as usize;
         match self {
             Op::Read { buf, .. } | Op::Recv { buf, .. } => Output::Bytes(&buf[..n.min(buf.len())]),
+            Op::GetXattr { value, .. } | Op::FGetXattr { value, .. } => Output::Bytes(&value[..n.min(value.len())]),
             Op::Readv { bufs, .. } => Output::Segments { bufs, total: n },
             Op::Statx { buf, .. } => Output::Stat(buf),
             _ => Output::None,
@@ -358,6 +391,10 @@ impl Op {
     pub fn recycle(self, mut f: impl FnMut(Vec<u8>)) {
         match self {
             Op::Read { buf, .. } | Op::Write { buf, .. } | Op::Send { buf, .. } | Op::Recv { buf, .. } => f(buf),
+            Op::GetXattr { value, .. }
+            | Op::FGetXattr { value, .. }
+            | Op::SetXattr { value, .. }
+            | Op::FSetXattr { value, .. } => f(value),
             Op::Readv { bufs, .. } | Op::Writev { bufs, .. } => bufs.into_iter().for_each(f),
             _ => {}
         }

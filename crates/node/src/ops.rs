@@ -477,6 +477,33 @@ op_fn!(tee(5) |c, e, a| {
     submit(c, Op::Tee { fd_in: i32_arg(e, a[0]), fd_out: i32_arg(e, a[1]), len: u32_arg(e, a[2]), flags: u32_arg(e, a[3]) }, f64_arg(e, a[4]))
 });
 
+// getxattr(path, name, view, offset, length, timeout): the value lands in view[offset..]
+op_fn!(getxattr(6) |c, e, a| match (js::path(e, a[0]), js::path(e, a[1])) {
+    (Some(path), Some(name)) => submit_into(c, u32_arg(e, a[3]), u32_arg(e, a[4]), |value| Op::GetXattr { path, name, value }, f64_arg(e, a[5])),
+    _ => RES_BAD_ARG,
+});
+
+// fgetxattr(fd, name, view, offset, length, timeout)
+op_fn!(fgetxattr(6) |c, e, a| match js::path(e, a[1]) {
+    Some(name) => {
+        let fd = i32_arg(e, a[0]);
+        submit_into(c, u32_arg(e, a[3]), u32_arg(e, a[4]), |value| Op::FGetXattr { fd, name, value }, f64_arg(e, a[5]))
+    }
+    None => RES_BAD_ARG,
+});
+
+// setxattr(path, name, view, offset, length, flags, timeout)
+op_fn!(setxattr(7) |c, e, a| match (js::path(e, a[0]), js::path(e, a[1]), copy_in(c, e, a[2], u32_arg(e, a[3]), u32_arg(e, a[4]))) {
+    (Some(path), Some(name), Some(value)) => submit(c, Op::SetXattr { path, name, value, flags: i32_arg(e, a[5]) }, f64_arg(e, a[6])),
+    _ => RES_BAD_ARG,
+});
+
+// fsetxattr(fd, name, view, offset, length, flags, timeout)
+op_fn!(fsetxattr(7) |c, e, a| match (js::path(e, a[1]), copy_in(c, e, a[2], u32_arg(e, a[3]), u32_arg(e, a[4]))) {
+    (Some(name), Some(value)) => submit(c, Op::FSetXattr { fd: i32_arg(e, a[0]), name, value, flags: i32_arg(e, a[5]) }, f64_arg(e, a[6])),
+    _ => RES_BAD_ARG,
+});
+
 /// flush(): submits what is queued now, instead of when the loop next idles.
 /// For a wake another thread waits for while this one keeps the loop busy.
 unsafe extern "C" fn flush(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
@@ -532,6 +559,10 @@ const FUNCTIONS: &[(&std::ffi::CStr, RawFn)] = &[
     (c"splice", splice),
     (c"tee", tee),
     (c"flush", flush),
+    (c"getxattr", getxattr),
+    (c"fgetxattr", fgetxattr),
+    (c"setxattr", setxattr),
+    (c"fsetxattr", fsetxattr),
 ];
 
 unsafe extern "C" fn release(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {

@@ -77,6 +77,10 @@ export const POSIX_FADV_WILLNEED = 3
 export const POSIX_FADV_DONTNEED = 4
 export const POSIX_FADV_NOREUSE = 5
 
+/** `setxattr(2)` flags. */
+export const XATTR_CREATE = 1
+export const XATTR_REPLACE = 2
+
 /** `splice(2)`/`tee(2)` flags. */
 export const SPLICE_F_MOVE = 1
 export const SPLICE_F_NONBLOCK = 2

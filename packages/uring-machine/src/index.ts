@@ -15,7 +15,7 @@ export { Machine } from './machine'
 export type {
   MachineOptions, Metrics, Probe, ReadOptions, WriteOptions, VectorOptions, StatOptions, FsyncOptions,
   SocketIoOptions, AcceptOptions, OpOptions, SocketAddress, InetAddress, UnixAddress,
-  MkdirOptions, RenameOptions, FallocateOptions, SelectResult, SpliceOptions, CopyOptions
+  MkdirOptions, RenameOptions, FallocateOptions, SelectResult, SpliceOptions, CopyOptions, GetXattrOptions, SetXattrOptions
 } from './machine'
 export { Stats, BigIntStats } from './stats'
 export { Mutex } from './mutex'

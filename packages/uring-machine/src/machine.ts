@@ -134,6 +134,15 @@ export interface CopyOptions extends V.OpOptions {
 // a timer that cancels; the op still settles only when the kernel confirms.
 const SOFT_TIMEOUT = true
 
+export interface GetXattrOptions extends V.OpOptions {
+  /** The largest value expected, in bytes; a larger one fails with ERANGE. Default 65536 (the kernel's limit). */
+  size?: number
+}
+export interface SetXattrOptions extends V.OpOptions {
+  /** XATTR_CREATE (fail if it exists) or XATTR_REPLACE (fail if it does not). Default 0. */
+  flags?: number
+}
+
 /** Bytes one copy moves through its pipe at a time (the pipe is grown to this). */
 const COPY_CHUNK = 1 << 20
 
@@ -810,6 +819,45 @@ export class Machine {
     }
   }
 
+  /** getxattr(2)/fgetxattr(2): the value of the extended attribute `name` of a path or fd (kernel 5.19). */
+  getxattr (pathOrFd: string | Buffer | URL | number, name: string, options?: GetXattrOptions): Promise<Buffer> {
+    const isFd = typeof pathOrFd === 'number'
+    const target = isFd ? V.fd(pathOrFd, 'pathOrFd') : V.path(pathOrFd, 'pathOrFd')
+    const n = xattrName(name)
+    const raw = (options ?? {}) as GetXattrOptions
+    const o = V.options(options)
+    const size = raw.size === undefined ? 65536 : V.int(raw.size, 'options.size', 1, 65536)
+    const syscall = isFd ? 'fgetxattr' : 'getxattr'
+    const info = isFd ? undefined : { path: pathText(target as string | Uint8Array) }
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, syscall)
+    const buf = Buffer.alloc(size)
+    const slot = isFd
+      ? ring.fgetxattr(target as number, n, buf, 0, size, o.timeout ?? 0)
+      : ring.getxattr(target as string | Uint8Array, n, buf, 0, size, o.timeout ?? 0)
+    const done = this.#track(slot, NUMBER, syscall, isFd ? target as number : -1, info, o, buf) as Promise<number>
+    return done.then((len) => buf.subarray(0, len))
+  }
+
+  /** setxattr(2)/fsetxattr(2): sets the extended attribute `name` of a path or fd (kernel 5.19). */
+  setxattr (pathOrFd: string | Buffer | URL | number, name: string, value: string | ArrayBufferView, options?: SetXattrOptions): Promise<void> {
+    const isFd = typeof pathOrFd === 'number'
+    const target = isFd ? V.fd(pathOrFd, 'pathOrFd') : V.path(pathOrFd, 'pathOrFd')
+    const n = xattrName(name)
+    const v = typeof value === 'string' ? Buffer.from(value) : V.bytes(V.view(value, 'value'))
+    if (v.byteLength > 65536) throw E.outOfRange('value', 'at most 65536 bytes', v.byteLength)
+    const o = V.options(options)
+    const flags = o.flags === undefined ? 0 : V.int(o.flags, 'options.flags', 0, 3)
+    const syscall = isFd ? 'fsetxattr' : 'setxattr'
+    const info = isFd ? undefined : { path: pathText(target as string | Uint8Array) }
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, syscall)
+    const slot = isFd
+      ? ring.fsetxattr(target as number, n, v, 0, v.byteLength, flags, o.timeout ?? 0)
+      : ring.setxattr(target as string | Uint8Array, n, v, 0, v.byteLength, flags, o.timeout ?? 0)
+    return this.#track(slot, VOID, syscall, isFd ? target as number : -1, info, o) as Promise<void>
+  }
+
   /** A close-on-exec pipe `[readFd, writeFd]` (a plain syscall): the kernel buffer for splice and tee. */
   pipe (size = 65536): [number, number] {
     V.int(size, 'size', 4096, 1 << 30)
@@ -1036,6 +1084,15 @@ function anySignal (stop: AbortController, other: AbortSignal): AbortSignal {
   if (other.aborted) stop.abort(other.reason)
   else addListener.call(other, 'abort', () => stop.abort(other.reason), { once: true })
   return stop.signal
+}
+
+/** An extended attribute's name: a non-empty string without NUL, at most 255 bytes. */
+function xattrName (name: unknown): string {
+  if (typeof name !== 'string') throw E.invalidArgType('name', 'of type string', name)
+  if (name.length === 0 || name.includes('\u0000') || Buffer.byteLength(name) > 255) {
+    throw E.invalidArgValue('name', name, 'must be 1 to 255 bytes without null bytes')
+  }
+  return name
 }
 
 function pathText (p: string | Uint8Array): string {

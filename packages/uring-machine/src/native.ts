@@ -49,6 +49,10 @@ export interface NativeOps {
   tee (fdIn: number, fdOut: number, len: number, flags: number, timeout: number): number
   /** Submits what is queued now (one io_uring_enter); the count, or a negative code. */
   flush (): number
+  getxattr (path: string | Uint8Array, name: string, view: Uint8Array, offset: number, length: number, timeout: number): number
+  fgetxattr (fd: number, name: string, view: Uint8Array, offset: number, length: number, timeout: number): number
+  setxattr (path: string | Uint8Array, name: string, view: Uint8Array, offset: number, length: number, flags: number, timeout: number): number
+  fsetxattr (fd: number, name: string, view: Uint8Array, offset: number, length: number, flags: number, timeout: number): number
 }
 
 export interface NativeMetrics {
