@@ -118,6 +118,14 @@ const cases = {
   shift: [[(m) => m.shift(null), 'ERR_INVALID_ARG_TYPE', TypeError]],
   pop: [[(m) => m.pop(new QueueUnderTest(), { timeout: 0 }), 'ERR_OUT_OF_RANGE', RangeError]],
   pipe: [[(m) => m.pipe(10), 'ERR_OUT_OF_RANGE', RangeError]],
+  waitid: [[(m) => m.waitid(9, 1), 'ERR_OUT_OF_RANGE', RangeError]],
+  spawn: [
+    [(m) => m.spawn(''), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.spawn('true', [1]), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.spawn('true', [], { stdio: ['pipe', -1, 'inherit'] }), 'ERR_OUT_OF_RANGE', RangeError]
+  ],
+  pidfdOpen: [[(m) => m.pidfdOpen(0), 'ERR_OUT_OF_RANGE', RangeError]],
+  pidfdSendSignal: [[(m) => m.pidfdSendSignal(0, {}), 'ERR_INVALID_ARG_VALUE', TypeError]],
   getxattr: [
     [(m) => m.getxattr('/tmp', 5), 'ERR_INVALID_ARG_TYPE', TypeError],
     [(m) => m.getxattr('/tmp', ''), 'ERR_INVALID_ARG_VALUE', TypeError],

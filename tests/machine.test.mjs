@@ -148,3 +148,12 @@ test('NODE_DEBUG=uring-machine traces submissions and completions', async (t) =>
   const quiet = spawnSync(process.execPath, ['-e', code], { cwd: fileURLToPath(new URL('..', import.meta.url)), env: { ...process.env, NODE_DEBUG: '' }, encoding: 'utf8' })
   t.is(quiet.stderr, '')
 })
+
+test('errnos missing from libuv\'s table still get their names and texts', async (t) => {
+  const m = machine(t)
+  const { constants: C2 } = await import('uring-machine')
+  const err = await t.throwsAsync(m.waitid(C2.P_PID, 1, C2.WEXITED | C2.WNOHANG))
+  t.is(err.code, 'ECHILD')
+  t.is(err.errno, -10)
+  t.is(err.message, 'ECHILD: no child processes, waitid')
+})

@@ -1,6 +1,6 @@
 // Compiled by `npm run test:types` (tsc --noEmit): the public typings accept
 // the contract's calls and reject wrong ones.
-import { Machine, Mutex, Queue, constants, AbortError, Stats, BigIntStats, type SystemError, type Probe, type Metrics } from 'uring-machine'
+import { Machine, Mutex, Queue, Subprocess, type ChildStatus, constants, AbortError, Stats, BigIntStats, type SystemError, type Probe, type Metrics } from 'uring-machine'
 
 async function contract (): Promise<void> {
   const supported: boolean = Machine.isSupported()
@@ -58,7 +58,11 @@ async function contract (): Promise<void> {
   const first: unknown = await m.shift(q)
   const last: unknown = await m.pop(q, { signal: opts.signal })
   const qlen: number = q.length
-  void [woke, n2, r, first, last, qlen]
+  const child: Subprocess = m.spawn('sh', ['-c', 'exit 0'], { stdio: ['ignore', 'pipe', 'inherit'], cwd: '/tmp', env: { A: '1' } })
+  const cst: ChildStatus = await child.wait()
+  const maybe: ChildStatus | null = await m.waitid(constants.P_PID, 1, constants.WEXITED | constants.WNOHANG)
+  child.stdout satisfies number | null
+  void [woke, n2, r, first, last, qlen, cst.exitCode, maybe]
   const metrics: Metrics = m.metrics()
   const pending: number = metrics.pending
   await m.destroy()

@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod op;
 pub mod pool;
 pub mod probe;
+pub mod process;
 pub mod ring;
 pub mod stat;
 mod sys;

@@ -117,6 +117,8 @@ pub enum Op {
     SetXattr { path: CString, name: CString, value: Vec<u8>, flags: i32 },
     /// `fsetxattr(2)`.
     FSetXattr { fd: RawFd, name: CString, value: Vec<u8>, flags: i32 },
+    /// `waitid(2)` (kernel 6.7): `idtype` P_PID, P_PIDFD, P_PGID or P_ALL.
+    WaitId { idtype: u32, id: u32, options: i32, info: Box<libc::siginfo_t> },
 }
 
 /// What a completed op hands back to its caller besides the result.
@@ -131,6 +133,8 @@ pub enum Output<'a> {
     },
     /// A statx result.
     Stat(&'a Stat),
+    /// A waitid result.
+    Child(crate::process::ChildStatus),
 }
 
 fn iovecs(bufs: &mut [Vec<u8>]) -> Vec<libc::iovec> {
@@ -146,6 +150,12 @@ impl Op {
     /// A writev of `bufs`.
     pub fn writev(fd: RawFd, bufs: Vec<Vec<u8>>, position: u64) -> Op {
         Op::Writev { fd, bufs, iov: Vec::new(), position }
+    }
+
+    /// A waitid of `idtype`/`id` with `options` (WEXITED, WNOHANG, WNOWAIT...).
+    pub fn waitid(idtype: u32, id: u32, options: i32) -> Op {
+        // SAFETY: siginfo_t is plain data; all-zero is valid (and means "no child" for WNOHANG).
+        Op::WaitId { idtype, id, options, info: Box::new(unsafe { std::mem::zeroed() }) }
     }
 
     /// A timer of `ns` nanoseconds.
@@ -194,6 +204,7 @@ impl Op {
             Op::FGetXattr { .. } => "fgetxattr",
             Op::SetXattr { .. } => "setxattr",
             Op::FSetXattr { .. } => "fsetxattr",
+            Op::WaitId { .. } => "waitid",
         }
     }
 
@@ -235,6 +246,7 @@ impl Op {
             Op::FGetXattr { .. } => opcode::FGetXattr::CODE,
             Op::SetXattr { .. } => opcode::SetXattr::CODE,
             Op::FSetXattr { .. } => opcode::FSetXattr::CODE,
+            Op::WaitId { .. } => opcode::WaitId::CODE,
         }
     }
 
@@ -341,6 +353,10 @@ impl Op {
                     .flags(*flags)
                     .build()
             }
+            Op::WaitId { idtype, id, options, info } => {
+                let infop: *mut libc::siginfo_t = &mut **info;
+                opcode::WaitId::new(*idtype as libc::idtype_t, *id as libc::id_t, *options).infop(infop).build()
+            }
         }
     }
 
@@ -383,6 +399,7 @@ impl Op {
             Op::GetXattr { value, .. } | Op::FGetXattr { value, .. } => Output::Bytes(&value[..n.min(value.len())]),
             Op::Readv { bufs, .. } => Output::Segments { bufs, total: n },
             Op::Statx { buf, .. } => Output::Stat(buf),
+            Op::WaitId { info, .. } => Output::Child(crate::process::ChildStatus::from_siginfo(info)),
             _ => Output::None,
         }
     }

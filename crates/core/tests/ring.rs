@@ -382,3 +382,41 @@ fn futex_wait_and_wake() {
     assert_eq!(run(&mut r, timed).result, -libc::ETIMEDOUT);
     drop(word);
 }
+
+#[test]
+fn spawn_and_waitid_through_the_ring() {
+    use uring_machine_core::process::{self, Stdio};
+    let mut r = ring();
+    if !r.supports(io_uring::opcode::WaitId::CODE) {
+        eprintln!("skipped: this kernel has no IORING_OP_WAITID (6.7+)");
+        return;
+    }
+    let sh = CString::new("sh").unwrap();
+    let args = |s: &str| vec![CString::new("sh").unwrap(), CString::new("-c").unwrap(), CString::new(s).unwrap()];
+    let child = process::spawn(&sh, &args("exit 3"), None, None, [Stdio::Null, Stdio::Null, Stdio::Inherit]).unwrap();
+    let c = go(&mut r, Op::waitid(libc::P_PIDFD, child.pidfd as u32, libc::WEXITED));
+    assert_eq!(c.result, 0);
+    let Output::Child(st) = c.op.output(0) else { panic!("waitid gives a child status") };
+    assert_eq!((st.pid, st.code, st.status), (child.pid, libc::CLD_EXITED, 3));
+    assert!(!std::path::Path::new(&format!("/proc/{}", child.pid)).exists(), "reaped: no zombie");
+    unsafe { libc::close(child.pidfd) };
+
+    // Signalled through the pidfd; stdout through a pipe; cwd and env.
+    let sleeper = process::spawn(&sh, &args("sleep 30"), None, None, [Stdio::Null; 3]).unwrap();
+    process::pidfd_send_signal(sleeper.pidfd, libc::SIGTERM).unwrap();
+    let c = go(&mut r, Op::waitid(libc::P_PIDFD, sleeper.pidfd as u32, libc::WEXITED));
+    let Output::Child(st) = c.op.output(0) else { panic!() };
+    assert_eq!((st.code, st.status), (libc::CLD_KILLED, libc::SIGTERM));
+    unsafe { libc::close(sleeper.pidfd) };
+
+    let env = [CString::new("GREETING=hi").unwrap()];
+    let echo = process::spawn(&sh, &args("pwd; echo $GREETING"), Some(&env), Some(c"/tmp"), [Stdio::Null, Stdio::Pipe, Stdio::Inherit]).unwrap();
+    let out = echo.stdio[1].unwrap();
+    let c = go(&mut r, Op::waitid(libc::P_PIDFD, echo.pidfd as u32, libc::WEXITED));
+    assert_eq!(c.result, 0);
+    let got = go(&mut r, Op::Read { fd: out, buf: vec![0; 64], position: u64::MAX });
+    let text = String::from_utf8(got.op.output(got.result).bytes()).unwrap();
+    assert_eq!(text, "/tmp\nhi\n");
+    unsafe { libc::close(out); libc::close(echo.pidfd) };
+    assert!(process::spawn(c"/nonexistent/binary", &[CString::new("x").unwrap()], None, None, [Stdio::Null; 3]).is_err());
+}

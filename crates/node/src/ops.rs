@@ -504,6 +504,9 @@ op_fn!(fsetxattr(7) |c, e, a| match (js::path(e, a[1]), copy_in(c, e, a[2], u32_
     _ => RES_BAD_ARG,
 });
 
+// waitid(idtype, id, options, timeout): [pid, code, status] go to the Float64Array at dsts[slot]
+op_fn!(waitid(4) |c, e, a| submit(c, Op::waitid(u32_arg(e, a[0]), u32_arg(e, a[1]), i32_arg(e, a[2])), f64_arg(e, a[3])));
+
 /// flush(): submits what is queued now, instead of when the loop next idles.
 /// For a wake another thread waits for while this one keeps the loop busy.
 unsafe extern "C" fn flush(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
@@ -563,6 +566,7 @@ const FUNCTIONS: &[(&std::ffi::CStr, RawFn)] = &[
     (c"fgetxattr", fgetxattr),
     (c"setxattr", setxattr),
     (c"fsetxattr", fsetxattr),
+    (c"waitid", waitid),
 ];
 
 unsafe extern "C" fn release(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {

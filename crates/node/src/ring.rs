@@ -545,6 +545,20 @@ unsafe fn copy_out(env: sys::napi_env, dsts: sys::napi_value, slot: u32, off: u3
             }
             c.result
         }
+        Output::Child(st) => {
+            // [pid, code, status] into the Float64Array JS put at dsts[slot].
+            let dst = js::element(env, dsts, slot);
+            let mut ty = 0;
+            let mut len = 0usize;
+            let mut data: *mut c_void = ptr::null_mut();
+            let ok = sys::napi_get_typedarray_info(env, dst, &mut ty, &mut len, &mut data, ptr::null_mut(), ptr::null_mut())
+                == sys::Status::napi_ok;
+            if !ok || data.is_null() || len < 3 || ty != sys::TypedarrayType::float64_array {
+                return RES_DETACHED;
+            }
+            std::slice::from_raw_parts_mut(data as *mut f64, 3).copy_from_slice(&[st.pid as f64, st.code as f64, st.status as f64]);
+            c.result
+        }
         Output::Stat(st) => {
             let dst = js::element(env, dsts, slot);
             let mut ty = 0;

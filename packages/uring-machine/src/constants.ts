@@ -86,6 +86,23 @@ export const SPLICE_F_MOVE = 1
 export const SPLICE_F_NONBLOCK = 2
 export const SPLICE_F_MORE = 4
 
+/** `waitid(2)` id types, options and child codes. */
+export const P_ALL = 0
+export const P_PID = 1
+export const P_PGID = 2
+export const P_PIDFD = 3
+export const WNOHANG = 1
+export const WSTOPPED = 2
+export const WEXITED = 4
+export const WCONTINUED = 8
+export const WNOWAIT = 0x01000000
+export const CLD_EXITED = 1
+export const CLD_KILLED = 2
+export const CLD_DUMPED = 3
+export const CLD_TRAPPED = 4
+export const CLD_STOPPED = 5
+export const CLD_CONTINUED = 6
+
 /** File type bits of `mode`. */
 export const S_IFMT = fs.S_IFMT
 export const S_IFREG = fs.S_IFREG

@@ -5,6 +5,32 @@ import { constants as osConstants } from 'node:os'
 
 const systemErrors = getSystemErrorMap()
 
+// Node's map is libuv's, which lacks some errnos the kernel returns here
+// (ECHILD from waitid, ESTALE, ENOEXEC...): their names come from
+// os.constants.errno, their texts from glibc's strerror.
+const moreErrors: Record<string, string> = {
+  EBADMSG: 'bad message',
+  ECHILD: 'no child processes',
+  EDEADLK: 'resource deadlock avoided',
+  EDOM: 'numerical argument out of domain',
+  EDQUOT: 'disk quota exceeded',
+  EIDRM: 'identifier removed',
+  EINPROGRESS: 'operation now in progress',
+  EMULTIHOP: 'multihop attempted',
+  ENETRESET: 'network dropped connection on reset',
+  ENOEXEC: 'exec format error',
+  ENOLCK: 'no locks available',
+  ENOLINK: 'link has been severed',
+  ENOMSG: 'no message of desired type',
+  ENOSR: 'out of streams resources',
+  ENOSTR: 'device not a stream',
+  ESTALE: 'stale file handle',
+  ETIME: 'timer expired'
+}
+for (const [name, n] of Object.entries(osConstants.errno)) {
+  if (!systemErrors.has(-n)) systemErrors.set(-n, [name, moreErrors[name] ?? name.toLowerCase()])
+}
+
 /** Extra fields Node puts on a SystemError where they are known. */
 export interface SystemErrorInfo {
   path?: string | Buffer | undefined

@@ -15,11 +15,13 @@ export { Machine } from './machine'
 export type {
   MachineOptions, Metrics, Probe, ReadOptions, WriteOptions, VectorOptions, StatOptions, FsyncOptions,
   SocketIoOptions, AcceptOptions, OpOptions, SocketAddress, InetAddress, UnixAddress,
-  MkdirOptions, RenameOptions, FallocateOptions, SelectResult, SpliceOptions, CopyOptions, GetXattrOptions, SetXattrOptions
+  MkdirOptions, RenameOptions, FallocateOptions, SelectResult, SpliceOptions, CopyOptions, GetXattrOptions, SetXattrOptions, SpawnOptions, StdioSpec
 } from './machine'
 export { Stats, BigIntStats } from './stats'
 export { Mutex } from './mutex'
 export { Queue } from './queue'
+export { Subprocess } from './process'
+export type { ChildStatus } from './process'
 export type { QueueOptions } from './queue'
 export { AbortError } from './errors'
 export type { SystemError } from './errors'

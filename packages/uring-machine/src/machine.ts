@@ -7,9 +7,10 @@ import { closeSync } from 'node:fs'
 import { binding, loadFailure, type NativeRing, type NativeOps, type NativeMetrics, type NativeFeatures } from './native'
 import * as E from './errors'
 import * as V from './validate'
-import { AT_FDCWD, AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, STATX_BASIC_STATS, STATX_BTIME, SHUT_WR, POLLIN, POLLOUT, POLLPRI, POLLERR, POLLHUP, POLLNVAL, POLLRDHUP } from './constants'
+import { AT_FDCWD, AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, STATX_BASIC_STATS, STATX_BTIME, SHUT_WR, P_PID, P_PIDFD, WEXITED, WNOWAIT, CLD_EXITED, POLLIN, POLLOUT, POLLPRI, POLLERR, POLLHUP, POLLNVAL, POLLRDHUP } from './constants'
 import { Stats, BigIntStats } from './stats'
 import { Mutex, UNLOCKED, LOCKED, CONTENDED } from './mutex'
+import { Subprocess, type ChildStatus } from './process'
 import { Queue, COUNT, HEAD, CAPACITY, NOT_EMPTY, NOT_FULL, WAITING_CONSUMERS, WAITING_PRODUCERS } from './queue'
 
 export type { OpOptions, SocketAddress, InetAddress, UnixAddress } from './validate'
@@ -25,6 +26,7 @@ const VOID = 0
 const NUMBER = 1
 const STAT = 2
 const FUTEX_WAIT = 3
+const CHILD = 4
 const RESOLVED = Promise.resolve()
 
 // NODE_DEBUG=uring-machine traces every submission and completion.
@@ -134,6 +136,19 @@ export interface CopyOptions extends V.OpOptions {
 // a timer that cancels; the op still settles only when the kernel confirms.
 const SOFT_TIMEOUT = true
 
+export interface SpawnOptions {
+  /** The child's working directory. Default: this process's. */
+  cwd?: string
+  /** The child's environment. Default: this process's. */
+  env?: Record<string, string | undefined>
+  /**
+   * stdin, stdout, stderr: 'inherit' (default), 'ignore' (/dev/null), 'pipe'
+   * (the parent's end is on the Subprocess), or an fd. One value for all three.
+   */
+  stdio?: StdioSpec | [StdioSpec, StdioSpec, StdioSpec]
+}
+export type StdioSpec = 'inherit' | 'ignore' | 'pipe' | number
+
 export interface GetXattrOptions extends V.OpOptions {
   /** The largest value expected, in bytes; a larger one fails with ERANGE. Default 65536 (the kernel's limit). */
   size?: number
@@ -216,6 +231,8 @@ export class Machine {
   readonly #dsts: unknown[] = []
   readonly #ops: Array<Pending | undefined> = []
   readonly #batch: Array<Pending | undefined> = []
+  /** Pids this Machine spawned and has not reaped: only these may be reaped by pid. */
+  readonly #children = new Set<number>()
   #pending = 0
   #state: 'open' | 'closing' | 'closed' = 'open'
   #closed: Promise<void> | undefined
@@ -858,6 +875,75 @@ export class Machine {
     return this.#track(slot, VOID, syscall, isFd ? target as number : -1, info, o) as Promise<void>
   }
 
+  /**
+   * waitid(2) through the ring (kernel 6.7): waits for a child to change
+   * state (`flags`: WEXITED by default; WSTOPPED, WCONTINUED, WNOHANG,
+   * WNOWAIT). Resolves with its status, or null (WNOHANG, nothing to report).
+   * Children this Machine did not spawn (node:child_process's, say) are
+   * observed with WNOWAIT added, so their owner still reaps them.
+   */
+  waitid (idtype: number, id: number, flags = WEXITED, options?: V.OpOptions): Promise<ChildStatus | null> {
+    V.int(idtype, 'idtype', 0, 3)
+    V.int(id, 'id', 0, 2 ** 31 - 1)
+    V.int(flags, 'flags', 0, 2 ** 31 - 1)
+    const ours = idtype === P_PIDFD || (idtype === P_PID && this.#children.has(id))
+    const opts = ours ? flags : flags | WNOWAIT
+    const o = V.options(options)
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'waitid')
+    const out = new Float64Array(3)
+    return this.#track(ring.waitid(idtype, id, opts, o.timeout ?? 0), CHILD, 'waitid', -1, undefined, o, out) as Promise<ChildStatus | null>
+  }
+
+  /**
+   * Starts `file` (searched in PATH) with `args`, by posix_spawn. The child
+   * is named by a pidfd; `wait()` reaps it through the ring, `kill()`
+   * signals it through the pidfd.
+   */
+  spawn (file: string, args: readonly string[] = [], options?: SpawnOptions): Subprocess {
+    if (typeof file !== 'string' || file.length === 0) throw E.invalidArgType('file', 'a non-empty string', file)
+    if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) throw E.invalidArgType('args', 'an Array of strings', args)
+    const o = (options ?? {}) as SpawnOptions
+    if (typeof o !== 'object') throw E.invalidArgType('options', 'of type object', o)
+    if (o.cwd !== undefined && typeof o.cwd !== 'string') throw E.invalidArgType('options.cwd', 'of type string', o.cwd)
+    let env: string[] | null = null
+    if (o.env !== undefined) {
+      if (typeof o.env !== 'object' || o.env === null) throw E.invalidArgType('options.env', 'of type object', o.env)
+      env = Object.entries(o.env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${String(v)}`)
+    }
+    const stdio = (Array.isArray(o.stdio) ? o.stdio : [o.stdio, o.stdio, o.stdio]).map((s, i) => {
+      if (s === undefined || s === 'inherit') return -1
+      if (s === 'ignore') return -2
+      if (s === 'pipe') return -3
+      return V.fd(s, `options.stdio[${i}]`)
+    })
+    if (this.#state !== 'open') throw E.destroyed('spawn')
+    if (binding === null) throw E.unavailable(loadFailure ?? 'no binding')
+    const [pid, pidfd, stdin, stdout, stderr] = nativeCall(() => binding!.spawn(file, [file, ...args], env, o.cwd ?? null, stdio), { path: file })
+    this.#children.add(pid)
+    const none = (fd: number): number | null => fd < 0 ? null : fd
+    return new Subprocess(pid, pidfd, none(stdin), none(stdout), none(stderr),
+      (fd, signal) => this.waitid(P_PIDFD, fd, WEXITED, { signal }) as Promise<ChildStatus>,
+      (fd, sig) => this.pidfdSendSignal(fd, sig),
+      (p) => this.#children.delete(p))
+  }
+
+  /** pidfd_open(2): an fd naming process `pid` (close-on-exec). */
+  pidfdOpen (pid: number): number {
+    V.int(pid, 'pid', 1, 2 ** 31 - 1)
+    if (binding === null) throw E.unavailable(loadFailure ?? 'no binding')
+    return nativeCall(() => binding!.pidfdOpen(pid))
+  }
+
+  /** pidfd_send_signal(2): `signal` by name ('SIGTERM') or number; never reaches a recycled pid. */
+  pidfdSendSignal (pidfd: number, signal: string | number): void {
+    V.fd(pidfd, 'pidfd')
+    const sig = typeof signal === 'number' ? V.int(signal, 'signal', 0, 64) : (os.signals as Record<string, number>)[signal]
+    if (sig === undefined) throw E.invalidArgValue('signal', signal, 'must be a signal name or number')
+    if (binding === null) throw E.unavailable(loadFailure ?? 'no binding')
+    nativeCall(() => binding!.pidfdSendSignal(pidfd, sig), { fd: pidfd })
+  }
+
   /** A close-on-exec pipe `[readFd, writeFd]` (a plain syscall): the kernel buffer for splice and tee. */
   pipe (size = 65536): [number, number] {
     V.int(size, 'size', 4096, 1 << 30)
@@ -981,7 +1067,7 @@ export class Machine {
    * that array stays packed (slots are handed out densely from 0).
    */
   #track (slot: number, kind: number, syscall: string, fd: number, info: E.SystemErrorInfo | undefined, o: V.OpOptions, dst?: unknown, soft = false): Promise<unknown> {
-    const op = new Pending(kind, syscall, fd, info, o.timeout ?? 0, kind === STAT ? dst as Float64Array | BigInt64Array : undefined)
+    const op = new Pending(kind, syscall, fd, info, o.timeout ?? 0, kind === STAT || kind === CHILD ? dst as Float64Array | BigInt64Array : undefined)
     if (TRACE) debug('submit %s slot=%d fd=%d%s', syscall, slot, fd, o.timeout !== undefined ? ` timeout=${o.timeout}ms` : '')
     if (slot < 0) return Promise.reject(this.#error(slot, op))
     const promise = new Promise(capture)
@@ -1043,6 +1129,7 @@ export class Machine {
         else op.reject(this.#error(res, op))
       } else if (op.kind === NUMBER) op.resolve(res)
       else if (op.kind === FUTEX_WAIT) op.resolve('ok')
+      else if (op.kind === CHILD) op.resolve(childStatus(op.out as Float64Array))
       else if (op.kind === VOID) op.resolve(undefined)
       else op.resolve(op.out instanceof BigInt64Array ? new BigIntStats(op.out) : new Stats(op.out!))
     }
@@ -1084,6 +1171,27 @@ function anySignal (stop: AbortController, other: AbortSignal): AbortSignal {
   if (other.aborted) stop.abort(other.reason)
   else addListener.call(other, 'abort', () => stop.abort(other.reason), { once: true })
   return stop.signal
+}
+
+const signalNames = new Map(Object.entries(os.signals).map(([name, n]) => [n, name]))
+
+/** A waitid result from the native [pid, code, status]; null when WNOHANG found nothing. */
+function childStatus (f: Float64Array): ChildStatus | null {
+  const [pid, code, status] = [f[0]!, f[1]!, f[2]!]
+  if (pid === 0) return null
+  const exited = code === CLD_EXITED
+  return { pid, code, exitCode: exited ? status : null, signal: exited ? null : signalNames.get(status) ?? String(status) }
+}
+
+/** Runs a synchronous native call whose errors read "<errno>:<syscall>", as a SystemError. */
+function nativeCall<T> (fn: () => T, info?: E.SystemErrorInfo): T {
+  try {
+    return fn()
+  } catch (err) {
+    const m = /^(\d+):(\w+)$/.exec((err as Error).message)
+    if (m === null) throw err
+    throw E.systemError(-Number(m[1]), m[2]!, info)
+  }
 }
 
 /** An extended attribute's name: a non-empty string without NUL, at most 255 bytes. */

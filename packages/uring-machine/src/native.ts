@@ -53,6 +53,7 @@ export interface NativeOps {
   fgetxattr (fd: number, name: string, view: Uint8Array, offset: number, length: number, timeout: number): number
   setxattr (path: string | Uint8Array, name: string, view: Uint8Array, offset: number, length: number, flags: number, timeout: number): number
   fsetxattr (fd: number, name: string, view: Uint8Array, offset: number, length: number, flags: number, timeout: number): number
+  waitid (idtype: number, id: number, options: number, timeout: number): number
 }
 
 export interface NativeMetrics {
@@ -90,6 +91,9 @@ export interface Binding {
   unavailableReason (): string | null
   statFields (): string[]
   pipe (size: number): [number, number]
+  spawn (file: string, args: string[], env: string[] | null, cwd: string | null, stdio: number[]): [number, number, number, number, number]
+  pidfdOpen (pid: number): number
+  pidfdSendSignal (pidfd: number, signal: number): void
   specialResults (): [detached: number, closed: number]
 }
 
