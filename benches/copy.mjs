@@ -16,7 +16,6 @@
 // ~20-25 s in all on a quiet 2-core machine (--quick ~2 s).
 //
 // This file is also the sink worker's entry (run with `workerData.copySink`).
-import { randomFillSync } from 'node:crypto'
 import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
@@ -24,7 +23,7 @@ import { pipeline } from 'node:stream/promises'
 import { fileURLToPath } from 'node:url'
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
 import { Machine, constants as C } from 'uring-machine'
-import { alternate, bounded, dataDir, now } from './lib.mjs'
+import { alternate, bounded, dataDir, ensureFile, now } from './lib.mjs'
 import { blockIndices, warmPageCache } from './read.mjs'
 
 export const FILE_MIB = 512
@@ -35,30 +34,6 @@ const SAMPLES = 512 // bytes the TCP sink samples per connection
 const CHECK_BLOCKS = 16 // 4 KiB blocks compared per file copy (plus the last one)
 const MiB = 2 ** 20
 
-/** Creates `random-<n>m.bin` (random content) once; returns its path. */
-export function ensureFile (size, log) {
-  const file = path.join(dataDir, `random-${size / MiB}m.bin`)
-  try {
-    if (fs.statSync(file).size === size) return file
-  } catch {}
-  log(`creating ${path.relative(process.cwd(), file)} (${size / MiB} MiB of random bytes)`)
-  const t0 = now()
-  fs.mkdirSync(dataDir, { recursive: true })
-  const tmp = `${file}.${process.pid}.tmp`
-  const chunk = Buffer.allocUnsafe(MiB)
-  const fd = fs.openSync(tmp, 'w')
-  try {
-    for (let off = 0; off < size; off += chunk.length) {
-      randomFillSync(chunk)
-      fs.writeSync(fd, chunk, 0, chunk.length, off)
-    }
-  } finally {
-    fs.closeSync(fd)
-  }
-  fs.renameSync(tmp, file)
-  log(`  created in ${((now() - t0) / 1000).toFixed(1)} s`)
-  return file
-}
 
 /** Sorted byte offsets spread pseudo-randomly over `size` bytes (each in a different place of its page). */
 function sampleOffsets (count, size) {

@@ -7,7 +7,8 @@
 // neighbours, page cache) lands on every contender alike. What is reported
 // is the median over rounds, and ratios to a baseline named in the table.
 import { execFile, spawnSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import fs, { existsSync, readFileSync } from 'node:fs'
+import { randomFillSync } from 'node:crypto'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -215,4 +216,31 @@ export function machineInfo () {
     memory: `${Math.round(os.totalmem() / 2 ** 30)} GiB`,
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z')
   }
+}
+
+const MiB = 2 ** 20
+
+/** Creates `random-<n>m.bin` (random content) in benches/.data once; returns its path. */
+export function ensureFile (size, log) {
+  const file = path.join(dataDir, `random-${size / MiB}m.bin`)
+  try {
+    if (fs.statSync(file).size === size) return file
+  } catch {}
+  log(`creating ${path.relative(process.cwd(), file)} (${size / MiB} MiB of random bytes)`)
+  const t0 = now()
+  fs.mkdirSync(dataDir, { recursive: true })
+  const tmp = `${file}.${process.pid}.tmp`
+  const chunk = Buffer.allocUnsafe(MiB)
+  const fd = fs.openSync(tmp, 'w')
+  try {
+    for (let off = 0; off < size; off += chunk.length) {
+      randomFillSync(chunk)
+      fs.writeSync(fd, chunk, 0, chunk.length, off)
+    }
+  } finally {
+    fs.closeSync(fd)
+  }
+  fs.renameSync(tmp, file)
+  log(`  created in ${((now() - t0) / 1000).toFixed(1)} s`)
+  return file
 }

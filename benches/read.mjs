@@ -2,11 +2,10 @@
 // thread: Machine `m.read` vs FileHandle.read vs fs.read (callbacks) vs the
 // Rust floor. Every contender reads the same sequence of block-aligned
 // offsets (xorshift32 from one seed; the floor computes the same sequence).
-import { randomFillSync } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { Machine } from 'uring-machine'
-import { alternate, dataDir, now, runFloor } from './lib.mjs'
+import { alternate, ensureFile, now, runFloor } from './lib.mjs'
 
 export const FILE_SIZE = 256 * 2 ** 20
 export const BLOCK = 4096
@@ -26,27 +25,9 @@ export function blockIndices (count, blocks, seed = SEED) {
   return out
 }
 
-/** Creates the data file (random content) once; returns its path. */
-export function ensureFile (log) {
-  const file = path.join(dataDir, 'random-256m.bin')
-  try {
-    if (fs.statSync(file).size === FILE_SIZE) return file
-  } catch {}
-  log(`creating ${path.relative(process.cwd(), file)} (${FILE_SIZE >> 20} MiB of random bytes)`)
-  fs.mkdirSync(dataDir, { recursive: true })
-  const tmp = `${file}.${process.pid}.tmp`
-  const chunk = Buffer.allocUnsafe(1 << 20)
-  const fd = fs.openSync(tmp, 'w')
-  try {
-    for (let off = 0; off < FILE_SIZE; off += chunk.length) {
-      randomFillSync(chunk)
-      fs.writeSync(fd, chunk, 0, chunk.length, off)
-    }
-  } finally {
-    fs.closeSync(fd)
-  }
-  fs.renameSync(tmp, file)
-  return file
+/** The benchmark's 256 MiB file of random bytes (made once). */
+export function ensureReadFile (log) {
+  return ensureFile(FILE_SIZE, log)
 }
 
 /** Reads the whole file once so that every contender reads from the page cache. */
@@ -142,7 +123,7 @@ async function verify (m, fd, file, idx) {
 }
 
 export async function readBench ({ quick, floor, rounds, log }) {
-  const file = ensureFile(log)
+  const file = ensureReadFile(log)
   log(`warming the page cache (reading ${path.basename(file)} once)`)
   warmPageCache(file)
   // Each run lasts about `maxMs`, over a prefix of one offsets sequence:
