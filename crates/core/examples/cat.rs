@@ -49,13 +49,13 @@ fn main() -> std::io::Result<()> {
             if c.result < 0 {
                 return Err(std::io::Error::from_raw_os_error(-c.result));
             }
-            if let Output::Bytes(bytes) = c.op.output(c.result) {
+            if let Output::Bytes(bytes) = c.output() {
                 if bytes.len() < CHUNK {
                     eof = true;
                 }
                 ready.insert(offset, bytes.to_vec());
             }
-            c.op.recycle(|b| pool.give(b));
+            c.op.unwrap().recycle(|b| pool.give(b));
         }
         while let Some(bytes) = ready.remove(&next_write) {
             next_write += CHUNK as u64;

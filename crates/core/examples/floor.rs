@@ -127,7 +127,9 @@ impl Load for Reads {
             exit(1);
         }
         let pool = &mut self.pool;
-        c.op.recycle(|b| pool.give(b));
+        if let Some(op) = c.op {
+            op.recycle(|b| pool.give(b));
+        }
     }
 }
 
@@ -306,7 +308,7 @@ fn echo(conns: usize, count: u64, msg: usize, max: Duration) -> Outcome {
         batch.extend(done.drain(..).map(|c| (roles[c.id.index() as usize], c)));
         for (role, c) in batch.drain(..) {
             let res = c.result;
-            match (role, c.op) {
+            match (role, c.op.expect("single-shot ops")) {
                 (Role::ClientSend(i), Op::Send { buf, .. }) => {
                     if res < 0 {
                         fail("client send", res);

@@ -23,21 +23,25 @@
 //! (reused buffers), [`stat`], [`metrics`], and `sys` (every raw syscall).
 
 pub mod addr;
+pub mod bufs;
 pub mod metrics;
 pub mod op;
 pub mod pool;
 pub mod probe;
 pub mod process;
+pub mod resolve;
 pub mod ring;
 pub mod stat;
 mod sys;
 
 pub use addr::SockAddr;
 pub use metrics::Metrics;
-pub use op::{FutexWord, Op, Output, CURRENT_POSITION};
+pub use bufs::{FixedBuffers, FixedSlice, Mapping};
+pub use op::{FutexWord, Op, Output, ZcData, CURRENT_POSITION};
+pub use resolve::Lookup;
 pub use pool::BufferPool;
 pub use probe::{probe, unavailable_reason, Features};
-pub use ring::{Completion, Config, OpId, OpOptions, Ring, SubmitError};
+pub use ring::{BufRef, Completion, Config, Message, OpId, OpOptions, Ring, SubmitError, MSG_DATA_MASK};
 pub use stat::{Stat, STAT_FIELDS};
 
 /// A close-on-exec pipe `[read end, write end]`, grown to `size` bytes where

@@ -29,6 +29,10 @@ pub struct Metrics {
     pub timeouts: u64,
     /// Ops done by a plain syscall because the kernel lacks the opcode.
     pub fallbacks: u64,
+    /// Completions of multishot ops other than their last.
+    pub multishot_completions: u64,
+    /// Messages other rings posted to this one.
+    pub messages: u64,
     /// Profile mode only ([`crate::Config::profile`]): nanoseconds spent inside
     /// `io_uring_enter`, summed.
     pub enter_ns: u64,

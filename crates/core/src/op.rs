@@ -9,10 +9,13 @@
 
 use std::ffi::CString;
 use std::os::fd::RawFd;
+use std::sync::Arc;
 
 use io_uring::{opcode, squeue, types};
 
 use crate::addr::SockAddr;
+use crate::bufs::FixedSlice;
+use crate::resolve::Lookup;
 use crate::stat::Stat;
 use crate::sys;
 
@@ -119,6 +122,37 @@ pub enum Op {
     FSetXattr { fd: RawFd, name: CString, value: Vec<u8>, flags: i32 },
     /// `waitid(2)` (kernel 6.7): `idtype` P_PID, P_PIDFD, P_PGID or P_ALL.
     WaitId { idtype: u32, id: u32, options: i32, info: Box<libc::siginfo_t> },
+    /// Multishot `recv(2)` (kernel 6.0): one completion per arrival, each
+    /// with a buffer of the provided-buffer `group`, until end of stream,
+    /// an error, a cancel, or the group running dry (`-ENOBUFS`).
+    RecvMulti { fd: RawFd, group: u16, flags: i32 },
+    /// Multishot `read(2)` of a pollable fd (pipe, socket, tty; kernel 6.7),
+    /// like [`Op::RecvMulti`].
+    ReadMulti { fd: RawFd, group: u16 },
+    /// Multishot `accept4(2)` (kernel 5.19): one completion per connection.
+    AcceptMulti { fd: RawFd, flags: i32 },
+    /// `pread(2)` into a registered buffer (no copy on either side).
+    ReadFixed { fd: RawFd, buf: FixedSlice, position: u64 },
+    /// `pwrite(2)` from a registered buffer.
+    WriteFixed { fd: RawFd, buf: FixedSlice, position: u64 },
+    /// Zero-copy `send(2)` (kernel 6.0): the kernel sends from the buffer
+    /// itself, and the op completes once the kernel has let go of it.
+    SendZc { fd: RawFd, data: ZcData, flags: i32 },
+    /// Posts a completion (`data`, `value`) to another ring (IORING_OP_MSG_RING,
+    /// kernel 5.18); see [`crate::Ring::take_messages`]. With `fd`, the
+    /// message carries that fd (a duplicate this op owns until it is
+    /// delivered; closed if it cannot be).
+    MsgRing { target: RawFd, data: u64, value: i32, fd: Option<RawFd> },
+    /// `getaddrinfo(3)` on the resolver pool, completed through this ring.
+    Resolve { lookup: Arc<Lookup> },
+}
+
+/// The bytes of a zero-copy send.
+pub enum ZcData {
+    /// Our own copy of the caller's bytes.
+    Owned(Vec<u8>),
+    /// A range of a registered buffer.
+    Fixed(FixedSlice),
 }
 
 /// What a completed op hands back to its caller besides the result.
@@ -135,6 +169,8 @@ pub enum Output<'a> {
     Stat(&'a Stat),
     /// A waitid result.
     Child(crate::process::ChildStatus),
+    /// A resolver result.
+    Addresses(&'a [std::net::IpAddr]),
 }
 
 fn iovecs(bufs: &mut [Vec<u8>]) -> Vec<libc::iovec> {
@@ -205,6 +241,14 @@ impl Op {
             Op::SetXattr { .. } => "setxattr",
             Op::FSetXattr { .. } => "fsetxattr",
             Op::WaitId { .. } => "waitid",
+            Op::RecvMulti { .. } => "recv",
+            Op::ReadMulti { .. } => "read",
+            Op::AcceptMulti { .. } => "accept",
+            Op::ReadFixed { .. } => "read",
+            Op::WriteFixed { .. } => "write",
+            Op::SendZc { .. } => "send",
+            Op::MsgRing { .. } => "msg_ring",
+            Op::Resolve { .. } => "getaddrinfo",
         }
     }
 
@@ -247,6 +291,14 @@ impl Op {
             Op::SetXattr { .. } => opcode::SetXattr::CODE,
             Op::FSetXattr { .. } => opcode::FSetXattr::CODE,
             Op::WaitId { .. } => opcode::WaitId::CODE,
+            Op::RecvMulti { .. } => opcode::RecvMulti::CODE,
+            Op::ReadMulti { .. } => opcode::ReadMulti::CODE,
+            Op::AcceptMulti { .. } => opcode::AcceptMulti::CODE,
+            Op::ReadFixed { .. } => opcode::ReadFixed::CODE,
+            Op::WriteFixed { .. } => opcode::WriteFixed::CODE,
+            Op::SendZc { .. } => opcode::SendZc::CODE,
+            // Both complete through a MSG_RING (see crate::resolve).
+            Op::MsgRing { .. } | Op::Resolve { .. } => opcode::MsgRingData::CODE,
         }
     }
 
@@ -357,6 +409,37 @@ impl Op {
                 let infop: *mut libc::siginfo_t = &mut **info;
                 opcode::WaitId::new(*idtype as libc::idtype_t, *id as libc::id_t, *options).infop(infop).build()
             }
+            Op::RecvMulti { fd, group, flags } => opcode::RecvMulti::new(Fd(*fd), *group).flags(*flags).build(),
+            Op::ReadMulti { fd, group } => opcode::ReadMulti::new(Fd(*fd), 0, *group).build(),
+            Op::AcceptMulti { fd, flags } => {
+                opcode::AcceptMulti::new(Fd(*fd)).flags(*flags | libc::SOCK_CLOEXEC).build()
+            }
+            Op::ReadFixed { fd, buf, position } => {
+                opcode::ReadFixed::new(Fd(*fd), buf.ptr(), buf.len, buf.table_index).offset(*position).build()
+            }
+            Op::WriteFixed { fd, buf, position } => {
+                opcode::WriteFixed::new(Fd(*fd), buf.ptr(), buf.len, buf.table_index).offset(*position).build()
+            }
+            Op::SendZc { fd, data, flags } => {
+                let flags = *flags | libc::MSG_NOSIGNAL;
+                match data {
+                    ZcData::Owned(b) => opcode::SendZc::new(Fd(*fd), b.as_ptr(), b.len() as u32).flags(flags).build(),
+                    ZcData::Fixed(s) => opcode::SendZc::new(Fd(*fd), s.ptr(), s.len)
+                        .buf_index(Some(s.table_index))
+                        .flags(flags)
+                        .build(),
+                }
+            }
+            Op::MsgRing { target, data, value, fd } => {
+                use crate::ring::{MSG_DATA_MASK, MSG_FD, TAG_MSG};
+                let (value, carries) = match fd {
+                    Some(fd) => (*fd, MSG_FD),
+                    None => (*value, 0),
+                };
+                opcode::MsgRingData::new(Fd(*target), value, *data & MSG_DATA_MASK | TAG_MSG | carries, None).build()
+            }
+            // Never an SQE of its own: the ring hands it to the resolver pool.
+            Op::Resolve { .. } => opcode::Nop::new().build(),
         }
     }
 
@@ -385,7 +468,20 @@ impl Op {
     /// Whether a non-negative result is a new fd, to be closed if nobody
     /// can receive it any more.
     pub(crate) fn produces_fd(&self) -> bool {
-        matches!(self, Op::Open { .. } | Op::Accept { .. } | Op::Socket { .. })
+        matches!(self, Op::Open { .. } | Op::Accept { .. } | Op::AcceptMulti { .. } | Op::Socket { .. })
+    }
+
+    /// Whether the op completes many times (each CQE but the last flagged MORE).
+    pub fn is_multishot(&self) -> bool {
+        matches!(self, Op::RecvMulti { .. } | Op::ReadMulti { .. } | Op::AcceptMulti { .. })
+    }
+
+    /// The provided-buffer group the op takes buffers from.
+    pub fn buffer_group(&self) -> Option<u16> {
+        match self {
+            Op::RecvMulti { group, .. } | Op::ReadMulti { group, .. } => Some(*group),
+            _ => None,
+        }
     }
 
     /// What the op hands back, given its result.
@@ -400,6 +496,7 @@ impl Op {
             Op::Readv { bufs, .. } => Output::Segments { bufs, total: n },
             Op::Statx { buf, .. } => Output::Stat(buf),
             Op::WaitId { info, .. } => Output::Child(crate::process::ChildStatus::from_siginfo(info)),
+            Op::Resolve { lookup } => Output::Addresses(lookup.addresses()),
             _ => Output::None,
         }
     }
@@ -413,6 +510,7 @@ impl Op {
             | Op::SetXattr { value, .. }
             | Op::FSetXattr { value, .. } => f(value),
             Op::Readv { bufs, .. } | Op::Writev { bufs, .. } => bufs.into_iter().for_each(f),
+            Op::SendZc { data: ZcData::Owned(buf), .. } => f(buf),
             _ => {}
         }
     }

@@ -11,12 +11,14 @@ use std::collections::VecDeque;
 use std::io;
 use std::marker::PhantomData;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use io_uring::{opcode, squeue, types, IoUring};
+use io_uring::{cqueue, opcode, squeue, types, IoUring};
 
+use crate::bufs::{BufGroup, FixedBuffers, Mapping};
 use crate::metrics::Metrics;
-use crate::op::Op;
+use crate::op::{Op, Output};
 use crate::probe::{self, Features};
 use crate::sys;
 
@@ -70,11 +72,51 @@ impl OpId {
     }
 }
 
-/// A finished op: its result (`>= 0`, or `-errno`) and the op handed back.
+/// A finished op, or one completion of a multishot op: its result (`>= 0`,
+/// or `-errno`) and, with the op's final completion, the op handed back.
 pub struct Completion {
     pub id: OpId,
     pub result: i32,
-    pub op: Op,
+    /// The op, with its final completion; `None` while more completions
+    /// of a multishot op are to come.
+    pub op: Option<Op>,
+    /// The provided buffer holding this completion's data: read it with
+    /// [`Ring::buffer`], then give it back with [`Ring::recycle`].
+    pub buffer: Option<BufRef>,
+}
+
+impl Completion {
+    /// Whether more completions of the same op will follow.
+    pub fn more(&self) -> bool {
+        self.op.is_none()
+    }
+
+    /// What the op hands back (see [`Op::output`]); nothing for a multishot
+    /// op's intermediate completions.
+    pub fn output(&self) -> Output<'_> {
+        match &self.op {
+            Some(op) => op.output(self.result),
+            None => Output::None,
+        }
+    }
+}
+
+/// A buffer of a provided-buffer group, lent to the caller by a completion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BufRef {
+    pub group: u16,
+    pub id: u16,
+}
+
+/// A completion another ring posted to this one (see [`Op::MsgRing`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Message {
+    /// The sender's 60 bits.
+    pub data: u64,
+    /// The sender's value, or the fd the message carries.
+    pub value: i32,
+    /// Whether `value` is an fd, now owned by the receiver.
+    pub fd: bool,
 }
 
 /// Why an op could not be queued.
@@ -100,12 +142,19 @@ impl std::fmt::Display for SubmitError {
 
 impl std::error::Error for SubmitError {}
 
-// user_data layout: bits 0..32 slot index, 32..62 generation, bit 62 marks
-// the CQE of an op's linked timeout, bit 63 marks internal requests
-// (cancels) whose CQEs carry nothing for anyone.
-const GEN_MASK: u64 = (1 << 30) - 1;
+// user_data layout: bits 0..32 slot index, 32..61 generation, bit 61 marks
+// a message from another ring, bit 62 the CQE of an op's linked timeout,
+// bit 63 internal requests (cancels) whose CQEs carry nothing for anyone.
+// A message's own bits: 0..60 the sender's data, 60 "value is an fd".
+const GEN_MASK: u64 = (1 << 29) - 1;
+pub(crate) const TAG_MSG: u64 = 1 << 61;
 const TAG_TIMEOUT: u64 = 1 << 62;
 const TAG_INTERNAL: u64 = 1 << 63;
+pub(crate) const MSG_FD: u64 = 1 << 60;
+/// The bits of a message's data the sender chooses.
+pub const MSG_DATA_MASK: u64 = (1 << 60) - 1;
+/// Registered-buffer table size (slots are handed out per registration).
+const FIXED_TABLE: u32 = 1024;
 
 // io_uring_enter flags (include/uapi/linux/io_uring.h).
 const ENTER_SQ_WAKEUP: u32 = 1 << 1;
@@ -119,6 +168,8 @@ fn user_data(index: u32, gen: u32) -> u64 {
 const F_LINKED_TIMEOUT: u8 = 1;
 const F_ABORTED: u8 = 2;
 const F_ORPHANED: u8 = 4;
+/// Completed outside the kernel (the resolver pool), posted by MSG_RING.
+const F_EXTERNAL: u8 = 8;
 
 #[derive(Default)]
 struct Slot {
@@ -132,6 +183,8 @@ struct Slot {
     flags: u8,
     /// When the op was queued (profile mode).
     queued_at: Option<Instant>,
+    /// A zero-copy send's result, held until the kernel's notification.
+    partial: i32,
 }
 
 /// One io_uring instance and the ops in flight on it.
@@ -143,12 +196,15 @@ pub struct Ring {
     slots: Vec<Slot>,
     free: Vec<u32>,
     in_use: usize,
-    /// Completions made without the kernel (syscall fallbacks), as CQEs.
+    /// Completions made without the kernel (syscall fallbacks, cancelled
+    /// pool ops), as CQEs.
     inline: VecDeque<(u64, i32)>,
     /// CQEs taken off the CQ while making room in the SQ, for the next reap.
     /// Kept raw: their slots must stay held until the reap hands them out.
-    stash: VecDeque<(u64, i32)>,
-    cqe_buf: Vec<(u64, i32)>,
+    stash: VecDeque<(u64, i32, u32)>,
+    cqe_buf: Vec<(u64, i32, u32)>,
+    /// Messages other rings posted, until taken.
+    messages: VecDeque<Message>,
     eventfd: Option<OwnedFd>,
     probe: io_uring::Probe,
     disabled: Vec<u8>,
@@ -156,6 +212,13 @@ pub struct Ring {
     closing: bool,
     profile: bool,
     metrics: Metrics,
+    /// Provided-buffer groups by id. Declared after `uring`: a group's
+    /// memory is unmapped only after the ring is gone.
+    groups: Vec<Option<BufGroup>>,
+    /// Registered-buffer table: per slot, the registration holding it (0:
+    /// free). Made sparse on first use.
+    fixed: Option<Vec<u32>>,
+    fixed_serial: u32,
     _thread_bound: PhantomData<*const ()>,
 }
 
@@ -186,6 +249,7 @@ impl Ring {
             inline: VecDeque::new(),
             stash: VecDeque::new(),
             cqe_buf: Vec::with_capacity(256),
+            messages: VecDeque::new(),
             eventfd,
             probe: p,
             disabled: config.disabled_opcodes.clone(),
@@ -193,6 +257,9 @@ impl Ring {
             closing: false,
             profile: config.profile,
             metrics: Metrics::default(),
+            groups: Vec::new(),
+            fixed: None,
+            fixed_serial: 0,
             _thread_bound: PhantomData,
         })
     }
@@ -272,10 +339,43 @@ impl Ring {
             return Ok(id);
         }
 
+        // A multishot op has no single end for a timeout to bound.
+        let invalid = (op.is_multishot() && opts.timeout.is_some())
+            || op.buffer_group().is_some_and(|g| !matches!(self.groups.get(g as usize), Some(Some(g)) if !g.released));
+        if invalid {
+            self.release(index);
+            return Err(SubmitError::Io(io::Error::from_raw_os_error(libc::EINVAL)));
+        }
+        if let Op::Resolve { lookup } = &op {
+            let target = match sys::dup_cloexec(self.uring.as_raw_fd()) {
+                // SAFETY: a fresh duplicate that nothing else owns.
+                fd if fd >= 0 => unsafe { OwnedFd::from_raw_fd(fd) },
+                e => {
+                    self.release(index);
+                    return Err(SubmitError::Io(io::Error::from_raw_os_error(-e)));
+                }
+            };
+            if let Err(e) = crate::resolve::submit(lookup.clone(), target, ud) {
+                self.release(index);
+                return Err(SubmitError::Io(e));
+            }
+            let slot = &mut self.slots[index as usize];
+            slot.op = Some(op);
+            slot.awaiting = 1;
+            slot.flags |= F_EXTERNAL;
+            self.metrics.ops_submitted += 1;
+            return Ok(id);
+        }
+
         let need = if opts.timeout.is_some() { 2 } else { 1 };
         if let Err(e) = self.make_room(need) {
             self.release(index);
             return Err(SubmitError::Io(e));
+        }
+        if let Some(g) = op.buffer_group() {
+            if let Some(Some(g)) = self.groups.get_mut(g as usize) {
+                g.users += 1;
+            }
         }
         let slot = &mut self.slots[index as usize];
         let entry = slot.op.insert(op).entry().user_data(ud);
@@ -320,6 +420,11 @@ impl Ring {
         if self.slots[id.index as usize].flags & F_ABORTED != 0 {
             return true;
         }
+        if self.slots[id.index as usize].flags & F_EXTERNAL != 0 {
+            self.cancel_external(id.index);
+            self.metrics.cancels += 1;
+            return true;
+        }
         // Marked only once the cancel is queued, so a failed push can be retried.
         if self.push_internal(opcode::AsyncCancel::new(user_data(id.index, id.gen)).build()).is_err() {
             return false;
@@ -340,9 +445,144 @@ impl Ring {
                 continue;
             }
             slot.flags |= F_ORPHANED;
+            if slot.flags & F_EXTERNAL != 0 {
+                if slot.flags & F_ABORTED == 0 {
+                    self.cancel_external(index as u32);
+                }
+                continue;
+            }
             let ud = user_data(index as u32, slot.gen);
             let _ = self.push_internal(opcode::AsyncCancel::new(ud).build());
         }
+    }
+
+    /// An op the pool runs cannot be stopped; it completes now with
+    /// `-ECANCELED` and its slot moves on to a new generation, so the pool's
+    /// late post finds nothing.
+    fn cancel_external(&mut self, index: u32) {
+        let slot = &mut self.slots[index as usize];
+        slot.flags |= F_ABORTED;
+        self.inline.push_back((user_data(index, slot.gen), -libc::ECANCELED));
+        if let Some(fd) = self.eventfd() {
+            let _ = sys::eventfd_signal(fd);
+        }
+    }
+
+    /// This ring's fd: where other rings post messages (see [`Op::MsgRing`]).
+    pub fn fd(&self) -> RawFd {
+        self.uring.as_raw_fd()
+    }
+
+    /// Moves the messages other rings have posted into `out`.
+    pub fn take_messages(&mut self, out: &mut Vec<Message>) -> usize {
+        let n = self.messages.len();
+        out.extend(self.messages.drain(..));
+        n
+    }
+
+    /// Makes and registers a provided-buffer group of `count` (a power of
+    /// two up to 32768) buffers of `size` bytes (kernel 5.19); returns its id.
+    pub fn register_buf_group(&mut self, count: u16, size: u32) -> io::Result<u16> {
+        if self.closing {
+            return Err(io::Error::from_raw_os_error(libc::EBADF));
+        }
+        let id = match self.groups.iter().position(Option::is_none) {
+            Some(i) => i,
+            None if self.groups.len() < u16::MAX as usize => {
+                self.groups.push(None);
+                self.groups.len() - 1
+            }
+            None => return Err(io::Error::from_raw_os_error(libc::ENOSPC)),
+        };
+        let g = BufGroup::new(count, size)?;
+        // SAFETY: the ring memory lives in `g`, which the table keeps until
+        // the group is unregistered (or the ring is gone).
+        unsafe { self.uring.submitter().register_buf_ring_with_flags(g.ring_addr(), g.count(), id as u16, 0) }?;
+        self.groups[id] = Some(g);
+        Ok(id as u16)
+    }
+
+    /// The group goes once no op selects from it and every lent buffer is back.
+    pub fn release_buf_group(&mut self, group: u16) {
+        if let Some(Some(g)) = self.groups.get_mut(group as usize) {
+            g.released = true;
+        }
+        self.free_group_if_done(group);
+    }
+
+    fn free_group_if_done(&mut self, group: u16) {
+        let done = matches!(self.groups.get(group as usize), Some(Some(g)) if g.released && g.users == 0 && g.lent == 0);
+        if done {
+            let _ = self.uring.submitter().unregister_buf_ring(group);
+            self.groups[group as usize] = None;
+        }
+    }
+
+    /// The first `len` bytes of a lent buffer.
+    pub fn buffer(&self, b: BufRef, len: usize) -> &[u8] {
+        match self.groups.get(b.group as usize) {
+            Some(Some(g)) => g.data(b.id, len),
+            _ => &[],
+        }
+    }
+
+    /// Gives a lent buffer back to its group, for the kernel to fill again.
+    pub fn recycle(&mut self, b: BufRef) {
+        if let Some(Some(g)) = self.groups.get_mut(b.group as usize) {
+            g.lent = g.lent.saturating_sub(1);
+            if !g.released {
+                g.push(b.id);
+                g.publish();
+            }
+        }
+        self.free_group_if_done(b.group);
+    }
+
+    /// Maps `count` buffers of `size` bytes and registers them (kernel 5.19)
+    /// for [`Op::ReadFixed`], [`Op::WriteFixed`] and [`Op::SendZc`].
+    pub fn register_buffers(&mut self, count: u32, size: u32) -> io::Result<FixedBuffers> {
+        let einval = || io::Error::from_raw_os_error(libc::EINVAL);
+        if count == 0 || size == 0 || count > FIXED_TABLE || size > 1 << 30 {
+            return Err(einval());
+        }
+        if self.fixed.is_none() {
+            self.uring.submitter().register_buffers_sparse(FIXED_TABLE)?;
+            self.fixed = Some(vec![0; FIXED_TABLE as usize]);
+        }
+        let table = self.fixed.as_mut().expect("made above");
+        let n = count as usize;
+        let first = (0..=table.len() - n)
+            .find(|&i| table[i..i + n].iter().all(|&t| t == 0))
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOSPC))?;
+        let len = (n * size as usize).checked_next_multiple_of(4096).ok_or_else(einval)?;
+        let map = Arc::new(Mapping::new(len)?);
+        let iov: Vec<libc::iovec> = (0..n)
+            // SAFETY: every buffer is inside the mapping.
+            .map(|i| libc::iovec { iov_base: unsafe { map.as_ptr().add(i * size as usize) }.cast(), iov_len: size as usize })
+            .collect();
+        // SAFETY: the kernel pins these pages; the mapping is unmapped only
+        // after the registration is dropped (and an unmapped range is never
+        // reused under a pinned page: see crate::bufs).
+        unsafe { self.uring.submitter().register_buffers_update(first as u32, &iov, None) }?;
+        self.fixed_serial += 1;
+        let serial = self.fixed_serial;
+        table[first..first + n].iter_mut().for_each(|t| *t = serial);
+        Ok(FixedBuffers { map, first: first as u32, count, size, serial })
+    }
+
+    /// Drops the registration of `bufs` (ops in flight keep their pages);
+    /// the memory goes with the last clone of `bufs`.
+    pub fn unregister_buffers(&mut self, bufs: &FixedBuffers) -> io::Result<()> {
+        let Some(table) = self.fixed.as_mut() else { return Ok(()) };
+        let range = bufs.first as usize..(bufs.first + bufs.count) as usize;
+        if table.get(range.clone()).is_none_or(|r| r.iter().any(|&t| t != bufs.serial)) {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        let empty = vec![libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; bufs.count as usize];
+        // SAFETY: empty iovecs reference no memory; they clear the slots.
+        unsafe { self.uring.submitter().register_buffers_update(bufs.first, &empty, None) }?;
+        table[range].iter_mut().for_each(|t| *t = 0);
+        Ok(())
     }
 
     /// Submits queued SQEs, and runs deferred completion work when the kernel
@@ -379,8 +619,12 @@ impl Ring {
         let start = out.len();
         let room = |out: &Vec<Completion>| max.saturating_sub(out.len() - start);
         while room(out) > 0 {
-            let Some((ud, res)) = self.inline.pop_front().or_else(|| self.stash.pop_front()) else { break };
-            self.on_cqe(ud, res, out);
+            let Some((ud, res, flags)) =
+                self.inline.pop_front().map(|(u, r)| (u, r, 0)).or_else(|| self.stash.pop_front())
+            else {
+                break;
+            };
+            self.on_cqe(ud, res, flags, out);
         }
         let mut batch = std::mem::take(&mut self.cqe_buf);
         while room(out) > 0 {
@@ -395,13 +639,13 @@ impl Ring {
                 let mut cq = self.uring.completion();
                 cq.sync();
                 // A CQE yields at most one completion, so this never overshoots.
-                batch.extend(cq.take(room(out)).map(|c| (c.user_data(), c.result())));
+                batch.extend(cq.take(room(out)).map(|c| (c.user_data(), c.result(), c.flags())));
             }
             if batch.is_empty() {
                 break;
             }
-            for &(ud, res) in &batch {
-                self.on_cqe(ud, res, out);
+            for &(ud, res, flags) in &batch {
+                self.on_cqe(ud, res, flags, out);
             }
         }
         self.cqe_buf = batch;
@@ -488,7 +732,7 @@ impl Ring {
                     // can post more.
                     let mut cq = self.uring.completion();
                     cq.sync();
-                    self.stash.extend(cq.map(|c| (c.user_data(), c.result())));
+                    self.stash.extend(cq.map(|c| (c.user_data(), c.result(), c.flags())));
                 }
                 Err(e) => return Err(e),
             }
@@ -503,23 +747,71 @@ impl Ring {
             .map_err(|_| io::Error::from_raw_os_error(libc::EBUSY))
     }
 
-    fn on_cqe(&mut self, ud: u64, res: i32, out: &mut Vec<Completion>) {
+    fn on_cqe(&mut self, ud: u64, res: i32, flags: u32, out: &mut Vec<Completion>) {
         if ud & TAG_INTERNAL != 0 {
+            return;
+        }
+        if ud & TAG_MSG != 0 && ud & TAG_TIMEOUT == 0 {
+            self.metrics.messages += 1;
+            self.messages.push_back(Message { data: ud & MSG_DATA_MASK, value: res, fd: ud & MSG_FD != 0 });
             return;
         }
         let index = (ud & 0xffff_ffff) as u32;
         let gen = ((ud >> 32) & GEN_MASK) as u32;
         let Some(slot) = self.slots.get_mut(index as usize) else { return };
         if (slot.gen as u64 & GEN_MASK) != gen as u64 || slot.awaiting == 0 {
-            return; // cannot happen while the table is intact; never trust it blindly
+            // A pool op's post after its cancel; otherwise cannot happen
+            // while the table is intact. Never trust it blindly.
+            return;
         }
-        slot.awaiting -= 1;
+        let more = cqueue::more(flags);
         if ud & TAG_TIMEOUT != 0 {
             if res == -libc::ETIME {
                 self.metrics.timeouts += 1;
             }
             slot.link_ts = None;
-        } else if let Some(op) = slot.op.take() {
+            slot.awaiting -= 1;
+            if slot.awaiting == 0 {
+                self.release(index);
+            }
+            return;
+        }
+        {
+            match &slot.op {
+                // One completion of many: the op stays in its slot.
+                Some(op) if more && op.is_multishot() => {
+                    let (group, gen) = (op.buffer_group(), slot.gen);
+                    let mut result = res;
+                    if slot.flags & F_ORPHANED != 0 && res >= 0 && op.produces_fd() {
+                        sys::close(res);
+                        result = -libc::ECANCELED;
+                    }
+                    let buffer = self.lend(group, flags);
+                    self.metrics.multishot_completions += 1;
+                    out.push(Completion { id: OpId { index, gen }, result, op: None, buffer });
+                    return;
+                }
+                // A zero-copy send's result: the op ends with the kernel's
+                // notification that it no longer reads the buffer.
+                Some(Op::SendZc { .. }) if more => {
+                    slot.partial = res;
+                    return;
+                }
+                Some(Op::SendZc { .. }) if cqueue::notif(flags) => {
+                    let partial = slot.partial;
+                    return self.finish(index, partial, 0, out);
+                }
+                _ => {}
+            }
+        }
+        self.finish(index, res, flags, out)
+    }
+
+    /// An op's last CQE (or its linked timeout's).
+    fn finish(&mut self, index: u32, res: i32, flags: u32, out: &mut Vec<Completion>) {
+        let slot = &mut self.slots[index as usize];
+        slot.awaiting -= 1;
+        if let Some(op) = slot.op.take() {
             // An op cancelled while it blocked in an io-wq worker (a splice on
             // a socket, seen on 6.18) can complete with the kernel-internal
             // ERESTARTSYS family (512-516): it is an interrupted call.
@@ -537,17 +829,39 @@ impl Ring {
                 sys::close(result);
                 result = -libc::ECANCELED;
             }
+            if let Op::MsgRing { fd: Some(fd), .. } = op {
+                if res < 0 {
+                    sys::close(fd); // not delivered: the duplicate is still ours
+                }
+            }
             self.metrics.ops_completed += 1;
             if let Some(t) = slot.queued_at.take() {
                 let ns = t.elapsed().as_nanos() as u64;
                 self.metrics.op_latency_ns += ns;
                 self.metrics.op_latency_max_ns = self.metrics.op_latency_max_ns.max(ns);
             }
-            out.push(Completion { id: OpId { index, gen: slot.gen }, result, op });
+            let gen = slot.gen;
+            let group = op.buffer_group();
+            let buffer = self.lend(group, flags);
+            if let Some(g) = group {
+                if let Some(Some(grp)) = self.groups.get_mut(g as usize) {
+                    grp.users -= 1;
+                }
+                self.free_group_if_done(g);
+            }
+            out.push(Completion { id: OpId { index, gen }, result, op: Some(op), buffer });
         }
-        if slot.awaiting == 0 {
+        if self.slots[index as usize].awaiting == 0 {
             self.release(index);
         }
+    }
+
+    /// The buffer a CQE says the kernel filled, now lent to the caller.
+    fn lend(&mut self, group: Option<u16>, flags: u32) -> Option<BufRef> {
+        let (group, id) = (group?, cqueue::buffer_select(flags)?);
+        let Some(Some(g)) = self.groups.get_mut(group as usize) else { return None };
+        g.lent += 1;
+        Some(BufRef { group, id })
     }
 
     fn alloc_slot(&mut self) -> u32 {
@@ -568,6 +882,7 @@ impl Ring {
         slot.op = None;
         slot.link_ts = None;
         slot.queued_at = None;
+        slot.partial = 0;
         self.in_use -= 1;
         self.free.push(index);
     }
@@ -578,6 +893,11 @@ impl Drop for Ring {
     /// kernel to let go of it. Memory of ops the kernel still holds after
     /// that is leaked, never freed under it.
     fn drop(&mut self) {
+        for m in self.messages.drain(..) {
+            if m.fd {
+                sys::close(m.value); // posted to us, never taken
+            }
+        }
         if self.in_use == 0 {
             return;
         }
@@ -595,6 +915,8 @@ impl Drop for Ring {
                     std::mem::forget(slot);
                 }
             }
+            // Buffer groups the stuck ops may still fill go with them.
+            std::mem::forget(std::mem::take(&mut self.groups));
         }
     }
 }

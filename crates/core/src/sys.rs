@@ -117,3 +117,86 @@ fn neg_errno(res: i32) -> i32 {
         res
     }
 }
+
+/// `len` bytes of zeroed, private, anonymous memory.
+pub fn mmap_anon(len: usize) -> io::Result<*mut u8> {
+    // SAFETY: a fresh anonymous mapping at an address the kernel picks
+    // touches no existing memory.
+    let p = unsafe {
+        libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+    };
+    if p == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(p.cast())
+}
+
+/// Unmaps what [`mmap_anon`] mapped.
+pub fn munmap(p: *mut u8, len: usize) {
+    // SAFETY: callers pass a mapping of theirs that nothing references any more.
+    unsafe { libc::munmap(p.cast(), len) };
+}
+
+/// A close-on-exec duplicate of `fd`, or `-errno`.
+pub fn dup_cloexec(fd: RawFd) -> i32 {
+    // SAFETY: no pointers.
+    neg_errno(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) })
+}
+
+/// `getaddrinfo(3)` of `host` (SOCK_STREAM, like Node's `dns.lookup`): the
+/// addresses in the resolver's order, or a libuv-style code (`UV_EAI_*`,
+/// or `-errno` for EAI_SYSTEM).
+pub fn getaddrinfo(host: &CStr, family: i32) -> Result<Vec<std::net::IpAddr>, i32> {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    // SAFETY: an all-zero addrinfo is the documented "no hints" value.
+    let mut hints: libc::addrinfo = unsafe { std::mem::zeroed() };
+    hints.ai_family = family;
+    hints.ai_socktype = libc::SOCK_STREAM;
+    let mut list: *mut libc::addrinfo = std::ptr::null_mut();
+    // SAFETY: host is NUL-terminated; hints and list outlive the call.
+    let rc = unsafe { libc::getaddrinfo(host.as_ptr(), std::ptr::null(), &hints, &mut list) };
+    if rc != 0 {
+        // glibc's EAI_* values, as libuv numbers them (uv-errno.h).
+        return Err(match rc {
+            -1 => -3002,  // EAI_BADFLAGS
+            -2 => -3008,  // EAI_NONAME
+            -3 => -3001,  // EAI_AGAIN
+            -4 => -3004,  // EAI_FAIL
+            -5 => -3007,  // EAI_NODATA
+            -6 => -3005,  // EAI_FAMILY
+            -7 => -3011,  // EAI_SOCKTYPE
+            -8 => -3010,  // EAI_SERVICE
+            -9 => -3000,  // EAI_ADDRFAMILY
+            -10 => -3006, // EAI_MEMORY
+            -12 => -3009, // EAI_OVERFLOW
+            -11 => -io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO), // EAI_SYSTEM
+            _ => -3004,
+        });
+    }
+    let mut out = Vec::new();
+    let mut p = list;
+    while !p.is_null() {
+        // SAFETY: p walks the list getaddrinfo returned, freed only below;
+        // each ai_addr points to a sockaddr of the family it says.
+        unsafe {
+            let ai = &*p;
+            if !ai.ai_addr.is_null() {
+                match ai.ai_family {
+                    libc::AF_INET => {
+                        let sa = &*(ai.ai_addr as *const libc::sockaddr_in);
+                        out.push(IpAddr::V4(Ipv4Addr::from(u32::from_be(sa.sin_addr.s_addr))));
+                    }
+                    libc::AF_INET6 => {
+                        let sa = &*(ai.ai_addr as *const libc::sockaddr_in6);
+                        out.push(IpAddr::V6(Ipv6Addr::from(sa.sin6_addr.s6_addr)));
+                    }
+                    _ => {}
+                }
+            }
+            p = ai.ai_next;
+        }
+    }
+    // SAFETY: list came from a successful getaddrinfo and is freed once.
+    unsafe { libc::freeaddrinfo(list) };
+    Ok(out)
+}

@@ -88,7 +88,7 @@ fn open_read_write_statx_fsync_close() {
 
     let c = go(&mut r, Op::Read { fd, buf: vec![0; 5], position: 7 });
     assert_eq!(c.result, 4);
-    match c.op.output(c.result) {
+    match c.output() {
         Output::Bytes(b) => assert_eq!(b, b"ring"),
         _ => panic!("read gives bytes"),
     }
@@ -96,7 +96,7 @@ fn open_read_write_statx_fsync_close() {
     let a = go(&mut r, Op::Read { fd, buf: vec![0; 5], position: CURRENT_POSITION });
     let b = go(&mut r, Op::Read { fd, buf: vec![0; 5], position: CURRENT_POSITION });
     assert_eq!((a.result, b.result), (5, 5));
-    assert_eq!(&b.op.output(5).bytes()[..], b", rin");
+    assert_eq!(&b.op.as_ref().unwrap().output(5).bytes()[..], b", rin");
 
     assert_eq!(go(&mut r, Op::Write { fd, buf: b"HELLO".to_vec(), position: 0 }).result, 5);
     assert_eq!(go(&mut r, Op::Fsync { fd, datasync: true }).result, 0);
@@ -117,7 +117,7 @@ fn open_read_write_statx_fsync_close() {
         },
     );
     assert_eq!(c.result, 0);
-    let Output::Stat(st) = c.op.output(0) else { panic!("statx gives a stat") };
+    let Output::Stat(st) = c.output() else { panic!("statx gives a stat") };
     assert_eq!(st.fields()[7], 15.0);
     assert_eq!(go(&mut r, Op::Close { fd }).result, 0);
     assert_eq!(go(&mut r, Op::Close { fd }).result, -libc::EBADF);
@@ -167,7 +167,7 @@ fn tcp_loopback_send_recv_shutdown() {
     let (s, c, a) = tcp_pair(&mut r);
     assert_eq!(go(&mut r, Op::Send { fd: c, buf: b"ping".to_vec(), flags: 0 }).result, 4);
     let got = go(&mut r, Op::Recv { fd: a, buf: vec![0; 64], flags: 0 });
-    assert_eq!(got.op.output(got.result).bytes(), b"ping");
+    assert_eq!(got.output().bytes(), b"ping");
     let poll = go(&mut r, Op::Poll { fd: a, events: libc::POLLOUT as u32 });
     assert!(poll.result & libc::POLLOUT as i32 != 0);
     assert_eq!(go(&mut r, Op::Shutdown { fd: c, how: libc::SHUT_WR }).result, 0);
@@ -396,7 +396,7 @@ fn spawn_and_waitid_through_the_ring() {
     let child = process::spawn(&sh, &args("exit 3"), None, None, [Stdio::Null, Stdio::Null, Stdio::Inherit]).unwrap();
     let c = go(&mut r, Op::waitid(libc::P_PIDFD, child.pidfd as u32, libc::WEXITED));
     assert_eq!(c.result, 0);
-    let Output::Child(st) = c.op.output(0) else { panic!("waitid gives a child status") };
+    let Output::Child(st) = c.output() else { panic!("waitid gives a child status") };
     assert_eq!((st.pid, st.code, st.status), (child.pid, libc::CLD_EXITED, 3));
     assert!(!std::path::Path::new(&format!("/proc/{}", child.pid)).exists(), "reaped: no zombie");
     unsafe { libc::close(child.pidfd) };
@@ -405,7 +405,7 @@ fn spawn_and_waitid_through_the_ring() {
     let sleeper = process::spawn(&sh, &args("sleep 30"), None, None, [Stdio::Null; 3]).unwrap();
     process::pidfd_send_signal(sleeper.pidfd, libc::SIGTERM).unwrap();
     let c = go(&mut r, Op::waitid(libc::P_PIDFD, sleeper.pidfd as u32, libc::WEXITED));
-    let Output::Child(st) = c.op.output(0) else { panic!() };
+    let Output::Child(st) = c.output() else { panic!() };
     assert_eq!((st.code, st.status), (libc::CLD_KILLED, libc::SIGTERM));
     unsafe { libc::close(sleeper.pidfd) };
 
@@ -415,8 +415,211 @@ fn spawn_and_waitid_through_the_ring() {
     let c = go(&mut r, Op::waitid(libc::P_PIDFD, echo.pidfd as u32, libc::WEXITED));
     assert_eq!(c.result, 0);
     let got = go(&mut r, Op::Read { fd: out, buf: vec![0; 64], position: u64::MAX });
-    let text = String::from_utf8(got.op.output(got.result).bytes()).unwrap();
+    let text = String::from_utf8(got.output().bytes()).unwrap();
     assert_eq!(text, "/tmp\nhi\n");
     unsafe { libc::close(out); libc::close(echo.pidfd) };
     assert!(process::spawn(c"/nonexistent/binary", &[CString::new("x").unwrap()], None, None, [Stdio::Null; 3]).is_err());
+}
+
+fn socketpair() -> (std::os::unix::net::UnixStream, std::os::unix::net::UnixStream) {
+    std::os::unix::net::UnixStream::pair().unwrap()
+}
+
+/// Reaps until `pred` holds or 10 s pass; returns every completion reaped.
+fn reap_until(r: &mut Ring, mut pred: impl FnMut(&[Completion]) -> bool) -> Vec<Completion> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut all = Vec::new();
+    while !pred(&all) {
+        assert!(Instant::now() < deadline, "completions did not arrive");
+        r.wait(Some(Duration::from_millis(20))).unwrap();
+        r.reap(&mut all);
+    }
+    all
+}
+
+#[test]
+fn multishot_recv_lends_and_recycles_provided_buffers() {
+    let mut r = ring();
+    let (mut a, b) = socketpair();
+    let group = r.register_buf_group(4, 8).unwrap();
+    let id = r.submit(Op::RecvMulti { fd: b.as_raw_fd(), group, flags: 0 }, &OpOptions::default()).unwrap();
+    r.flush().unwrap();
+    // More messages than buffers: recycling keeps the stream going.
+    let mut got = Vec::new();
+    for i in 0..10u8 {
+        a.write_all(&[i; 5]).unwrap();
+        let cs = reap_until(&mut r, |c| !c.is_empty());
+        for c in cs {
+            assert_eq!(c.id, id);
+            assert!(c.more(), "the stream goes on");
+            let b = c.buffer.expect("data comes in a provided buffer");
+            got.extend_from_slice(r.buffer(b, c.result as usize));
+            r.recycle(b);
+        }
+    }
+    let want: Vec<u8> = (0..10u8).flat_map(|i| [i; 5]).collect();
+    assert_eq!(got, want);
+    drop(a); // end of stream: the final completion, 0 bytes
+    let end = reap_until(&mut r, |c| c.iter().any(|c| !c.more()));
+    let last = end.last().unwrap();
+    assert_eq!(last.result, 0);
+    assert!(last.op.is_some());
+    r.release_buf_group(group);
+    assert_eq!(r.in_flight(), 0);
+    // The id is free again once released.
+    assert_eq!(r.register_buf_group(4, 8).unwrap(), group);
+}
+
+#[test]
+fn multishot_recv_runs_dry_with_enobufs_and_cancels() {
+    let mut r = ring();
+    let (mut a, b) = socketpair();
+    let group = r.register_buf_group(2, 4).unwrap();
+    r.submit(Op::RecvMulti { fd: b.as_raw_fd(), group, flags: 0 }, &OpOptions::default()).unwrap();
+    r.flush().unwrap();
+    a.write_all(b"abcdefghijklmnop").unwrap(); // 4 buffers' worth, 2 buffers, none recycled
+    let cs = reap_until(&mut r, |c| c.iter().any(|c| !c.more()));
+    assert_eq!(cs.last().unwrap().result, -libc::ENOBUFS);
+    for c in &cs {
+        if let Some(b) = c.buffer {
+            r.recycle(b);
+        }
+    }
+    // A new stream on the same group, then a cancel ends it.
+    let id = r.submit(Op::RecvMulti { fd: b.as_raw_fd(), group, flags: 0 }, &OpOptions::default()).unwrap();
+    let cs = reap_until(&mut r, |c| c.len() >= 2);
+    for c in &cs {
+        r.recycle(c.buffer.unwrap());
+    }
+    assert!(r.cancel(id));
+    let cs = reap_until(&mut r, |c| c.iter().any(|c| !c.more()));
+    assert_eq!(cs.last().unwrap().result, -libc::ECANCELED);
+    r.release_buf_group(group);
+    // A released group takes no new ops.
+    assert!(r.submit(Op::RecvMulti { fd: b.as_raw_fd(), group, flags: 0 }, &OpOptions::default()).is_err());
+}
+
+#[test]
+fn multishot_accept_yields_a_connection_per_completion() {
+    let mut r = ring();
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let id = r.submit(Op::AcceptMulti { fd: l.as_raw_fd(), flags: 0 }, &OpOptions::default()).unwrap();
+    r.flush().unwrap();
+    let clients: Vec<_> = (0..3).map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).unwrap()).collect();
+    let cs = reap_until(&mut r, |c| c.len() >= 3);
+    for c in &cs {
+        assert!(c.more() && c.result >= 0);
+        unsafe_dup(c.result); // closes the fd when dropped
+        unsafe { libc::close(c.result) };
+    }
+    r.cancel(id);
+    let end = reap_until(&mut r, |c| c.iter().any(|c| !c.more()));
+    assert_eq!(end.last().unwrap().result, -libc::ECANCELED);
+    drop(clients);
+}
+
+#[test]
+fn fixed_buffers_read_and_write_without_copies() {
+    let mut r = ring();
+    let (_d, path) = temp_file(b"fixed buffers hold this");
+    let f = std::fs::OpenOptions::new().read(true).write(true).open(&path).unwrap();
+    let bufs = r.register_buffers(2, 4096).unwrap();
+    let c = go(&mut r, Op::ReadFixed { fd: f.as_raw_fd(), buf: bufs.slice(1, 10, 100).unwrap(), position: 0 });
+    assert_eq!(c.result, 23);
+    let base = bufs.mapping().as_ptr();
+    let got = unsafe { std::slice::from_raw_parts(base.add(4096 + 10), 23) };
+    assert_eq!(got, b"fixed buffers hold this");
+    unsafe { std::ptr::copy_nonoverlapping(b"FIXED".as_ptr(), base, 5) };
+    let c = go(&mut r, Op::WriteFixed { fd: f.as_raw_fd(), buf: bufs.slice(0, 0, 5).unwrap(), position: 0 });
+    assert_eq!(c.result, 5);
+    assert_eq!(std::fs::read(&path).unwrap(), b"FIXED buffers hold this");
+    assert!(bufs.slice(2, 0, 1).is_none() && bufs.slice(0, 4000, 100).is_none());
+    // Unregistered, a fixed op on the old slots fails cleanly.
+    let slice = bufs.slice(0, 0, 5).unwrap();
+    r.unregister_buffers(&bufs).unwrap();
+    assert!(r.unregister_buffers(&bufs).is_err(), "twice is refused");
+    let c = go(&mut r, Op::WriteFixed { fd: f.as_raw_fd(), buf: slice, position: 0 });
+    assert!(c.result < 0, "no registered buffer there any more: {}", c.result);
+}
+
+#[test]
+fn zero_copy_send_completes_after_the_notification() {
+    let mut r = ring();
+    let (fd, a, b) = tcp_pair(&mut r);
+    let _keep = (unsafe_dup(fd), unsafe_dup(a), unsafe_dup(b));
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    // On loopback the kernel lets go of the pages once the peer has read them.
+    let mut f = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(libc::dup(b)) };
+    let reader = std::thread::spawn(move || {
+        let mut got = vec![0u8; 200_000];
+        std::io::Read::read_exact(&mut f, &mut got).map(|_| got)
+    });
+    let mut sent = 0;
+    while sent < data.len() {
+        let c = go(&mut r, Op::SendZc { fd: a, data: uring_machine_core::ZcData::Owned(data[sent..].to_vec()), flags: 0 });
+        assert!(c.result > 0, "sent: {}", c.result);
+        sent += c.result as usize;
+    }
+    assert_eq!(reader.join().unwrap().unwrap(), data);
+}
+
+#[test]
+fn msg_ring_posts_values_and_fds_between_rings() {
+    let mut a = ring();
+    let mut b = ring();
+    let c = go(&mut a, Op::MsgRing { target: b.fd(), data: 42, value: -7, fd: None });
+    assert_eq!(c.result, 0);
+    let (x, mut y) = socketpair();
+    let dup = unsafe { libc::fcntl(x.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
+    let c = go(&mut a, Op::MsgRing { target: b.fd(), data: 43, value: dup, fd: Some(dup) });
+    assert_eq!(c.result, 0);
+    drop(x);
+    let mut msgs = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while msgs.len() < 2 {
+        assert!(Instant::now() < deadline);
+        b.wait(Some(Duration::from_millis(20))).unwrap();
+        b.reap(&mut Vec::new());
+        b.take_messages(&mut msgs);
+    }
+    assert_eq!((msgs[0].data, msgs[0].value, msgs[0].fd), (42, -7, false));
+    assert_eq!((msgs[1].data, msgs[1].fd), (43, true));
+    // The passed fd is a live end of the pair.
+    let n = unsafe { libc::write(msgs[1].value, b"hi".as_ptr().cast(), 2) };
+    assert_eq!(n, 2);
+    let mut got = [0u8; 2];
+    std::io::Read::read_exact(&mut y, &mut got).unwrap();
+    assert_eq!(&got, b"hi");
+    unsafe { libc::close(msgs[1].value) };
+    // A post to something that is not a ring fails and closes the duplicate.
+    let dup = unsafe { libc::fcntl(y.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
+    let c = go(&mut a, Op::MsgRing { target: y.as_raw_fd(), data: 1, value: dup, fd: Some(dup) });
+    assert!(c.result < 0);
+    assert_eq!(unsafe { libc::fcntl(dup, libc::F_GETFD) }, -1, "the duplicate was closed");
+}
+
+#[test]
+fn resolve_runs_on_the_pool_and_completes_through_the_ring() {
+    use uring_machine_core::Lookup;
+    let mut r = ring();
+    let l = Lookup::new(CString::new("127.0.0.1").unwrap(), libc::AF_UNSPEC);
+    let c = go(&mut r, Op::Resolve { lookup: l.clone() });
+    assert_eq!(c.result, 1);
+    assert_eq!(l.addresses(), &["127.0.0.1".parse::<std::net::IpAddr>().unwrap()]);
+    let c = go(&mut r, Op::Resolve { lookup: Lookup::new(CString::new("localhost").unwrap(), libc::AF_INET) });
+    assert!(c.result >= 1);
+    let Output::Addresses(a) = c.output() else { panic!("addresses") };
+    assert!(a.iter().all(|a| a.is_loopback()));
+    // Cancelled, it completes at once; the pool's late post is ignored.
+    let id = r.submit(Op::Resolve { lookup: Lookup::new(CString::new("localhost").unwrap(), 0) }, &OpOptions::default()).unwrap();
+    assert!(r.cancel(id));
+    let c = run(&mut r, id);
+    assert_eq!(c.result, -libc::ECANCELED);
+    std::thread::sleep(Duration::from_millis(100));
+    let mut rest = Vec::new();
+    r.wait(Some(Duration::from_millis(20))).unwrap();
+    r.reap(&mut rest);
+    assert!(rest.is_empty());
+    assert_eq!(r.in_flight(), 0);
 }
