@@ -90,5 +90,16 @@ pub fn stat_fields() -> Vec<&'static str> {
 /// Result codes beyond errno: [detached destination, closed ring].
 #[napi]
 pub fn special_results() -> Vec<i32> {
-    vec![ring::RES_DETACHED, ring::RES_CLOSED]
+    vec![ring::RES_DETACHED, ring::RES_CLOSED, ring::SLOT_MORE, ring::SLOT_MESSAGE, ring::SLOT_MESSAGE_FD]
+}
+
+/// A close-on-exec duplicate of `fd`, or `-errno`.
+pub(crate) fn dup_cloexec(fd: i32) -> i32 {
+    // SAFETY: no pointers.
+    let r = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if r < 0 {
+        -std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+    } else {
+        r
+    }
 }

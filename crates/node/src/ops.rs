@@ -20,7 +20,7 @@ use std::rc::Rc;
 use napi::bindgen_prelude::*;
 use napi::sys;
 
-use uring_machine_core::{FutexWord, Op, SockAddr, SubmitError};
+use uring_machine_core::{FixedSlice, FutexWord, Lookup, Op, SockAddr, SubmitError, ZcData};
 
 use crate::js;
 use crate::ring::{position, timeout, Inner, Shared, RES_BAD_ARG, RES_CLOSED};
@@ -507,6 +507,66 @@ op_fn!(fsetxattr(7) |c, e, a| match (js::path(e, a[1]), copy_in(c, e, a[2], u32_
 // waitid(idtype, id, options, timeout): [pid, code, status] go to the Float64Array at dsts[slot]
 op_fn!(waitid(4) |c, e, a| submit(c, Op::waitid(u32_arg(e, a[0]), u32_arg(e, a[1]), i32_arg(e, a[2])), f64_arg(e, a[3])));
 
+// recvMulti(fd, group, flags) / readMulti(fd, group) / acceptMulti(fd, flags):
+// multishot; each completion but the last is flagged MORE in the pairs, and
+// a data chunk is pushed (as a new Buffer) onto the array at dsts[slot].
+op_fn!(recv_multi(3) |c, e, a| submit(c, Op::RecvMulti { fd: i32_arg(e, a[0]), group: u32_arg(e, a[1]) as u16, flags: i32_arg(e, a[2]) }, 0.0));
+op_fn!(read_multi(2) |c, e, a| submit(c, Op::ReadMulti { fd: i32_arg(e, a[0]), group: u32_arg(e, a[1]) as u16 }, 0.0));
+op_fn!(accept_multi(2) |c, e, a| submit(c, Op::AcceptMulti { fd: i32_arg(e, a[0]), flags: i32_arg(e, a[1]) }, 0.0));
+
+/// A range of registered buffer `index` of registration `id`.
+fn fixed_slice(cell: &Cell, id: u32, index: u32, offset: u32, length: u32) -> Option<FixedSlice> {
+    let inner = cell.try_borrow().ok()?;
+    inner.fixed.get(id as usize)?.as_ref()?.slice(index, offset, length)
+}
+
+// readFixed/writeFixed(fd, id, index, offset, length, position, timeout)
+op_fn!(read_fixed(7) |c, e, a| match fixed_slice(c, u32_arg(e, a[1]), u32_arg(e, a[2]), u32_arg(e, a[3]), u32_arg(e, a[4])) {
+    Some(buf) => submit(c, Op::ReadFixed { fd: i32_arg(e, a[0]), buf, position: position(f64_arg(e, a[5])) }, f64_arg(e, a[6])),
+    None => RES_BAD_ARG,
+});
+op_fn!(write_fixed(7) |c, e, a| match fixed_slice(c, u32_arg(e, a[1]), u32_arg(e, a[2]), u32_arg(e, a[3]), u32_arg(e, a[4])) {
+    Some(buf) => submit(c, Op::WriteFixed { fd: i32_arg(e, a[0]), buf, position: position(f64_arg(e, a[5])) }, f64_arg(e, a[6])),
+    None => RES_BAD_ARG,
+});
+
+// sendZc(fd, view, offset, length, flags, timeout): the bytes are copied in
+// now; the kernel then sends from that copy without copying again.
+op_fn!(send_zc(6) |c, e, a| match copy_in(c, e, a[1], u32_arg(e, a[2]), u32_arg(e, a[3])) {
+    Some(b) => submit(c, Op::SendZc { fd: i32_arg(e, a[0]), data: ZcData::Owned(b), flags: i32_arg(e, a[4]) }, f64_arg(e, a[5])),
+    None => RES_BAD_ARG,
+});
+// sendZcFixed(fd, id, index, offset, length, flags, timeout)
+op_fn!(send_zc_fixed(7) |c, e, a| match fixed_slice(c, u32_arg(e, a[1]), u32_arg(e, a[2]), u32_arg(e, a[3]), u32_arg(e, a[4])) {
+    Some(s) => submit(c, Op::SendZc { fd: i32_arg(e, a[0]), data: ZcData::Fixed(s), flags: i32_arg(e, a[5]) }, f64_arg(e, a[6])),
+    None => RES_BAD_ARG,
+});
+
+// msgRing(targetFd, targetId, value, timeout): posts `value` to another Machine.
+op_fn!(msg_ring(4) |c, e, a| submit(c, Op::MsgRing { target: i32_arg(e, a[0]), data: u32_arg(e, a[1]) as u64, value: i32_arg(e, a[2]), fd: None }, f64_arg(e, a[3])));
+// msgRingFd(targetFd, targetId, fd, timeout): posts a duplicate of `fd`,
+// which the receiver owns; closed here if it cannot be posted.
+op_fn!(msg_ring_fd(4) |c, e, a| {
+    let dup = crate::dup_cloexec(i32_arg(e, a[2]));
+    if dup < 0 {
+        dup
+    } else {
+        let slot = submit(c, Op::MsgRing { target: i32_arg(e, a[0]), data: u32_arg(e, a[1]) as u64, value: 0, fd: Some(dup) }, f64_arg(e, a[3]));
+        if slot < 0 {
+            // SAFETY: the duplicate is ours and was never posted.
+            unsafe { libc::close(dup) };
+        }
+        slot
+    }
+});
+
+// resolve(host, family, timeout): getaddrinfo on the pool; the addresses (as
+// strings) are pushed onto the array at dsts[slot].
+op_fn!(resolve(3) |c, e, a| match js::path(e, a[0]) {
+    Some(host) => submit(c, Op::Resolve { lookup: Lookup::new(host, i32_arg(e, a[1])) }, f64_arg(e, a[2])),
+    None => RES_BAD_ARG,
+});
+
 /// flush(): submits what is queued now, instead of when the loop next idles.
 /// For a wake another thread waits for while this one keeps the loop busy.
 unsafe extern "C" fn flush(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
@@ -567,6 +627,16 @@ const FUNCTIONS: &[(&std::ffi::CStr, RawFn)] = &[
     (c"setxattr", setxattr),
     (c"fsetxattr", fsetxattr),
     (c"waitid", waitid),
+    (c"recvMulti", recv_multi),
+    (c"readMulti", read_multi),
+    (c"acceptMulti", accept_multi),
+    (c"readFixed", read_fixed),
+    (c"writeFixed", write_fixed),
+    (c"sendZc", send_zc),
+    (c"sendZcFixed", send_zc_fixed),
+    (c"msgRing", msg_ring),
+    (c"msgRingFd", msg_ring_fd),
+    (c"resolve", resolve),
 ];
 
 unsafe extern "C" fn release(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {

@@ -25,7 +25,7 @@ use napi::bindgen_prelude::*;
 use napi::{sys, JsValue};
 use napi_derive::napi;
 
-use uring_machine_core::{BufferPool, Completion, Config, OpOptions, Output, Ring as CoreRing, CURRENT_POSITION};
+use uring_machine_core::{BufferPool, Completion, Config, FixedBuffers, Mapping, Message, OpOptions, Output, Ring as CoreRing, CURRENT_POSITION};
 
 #[allow(unused_imports)]
 use napi::bindgen_prelude::FromNapiValue;
@@ -38,6 +38,12 @@ pub const RES_DETACHED: i32 = -(1 << 20);
 pub const RES_CLOSED: i32 = -(1 << 20) - 1;
 /// An argument the JS layer should have rejected (never expected).
 pub(crate) const RES_BAD_ARG: i32 = -libc::EINVAL;
+/// Set on a pair's slot when more completions of the op follow (multishot).
+pub const SLOT_MORE: i32 = 1 << 30;
+/// A pair's slot for a message another Machine posted (the result is its value).
+pub const SLOT_MESSAGE: i32 = -2;
+/// A pair's slot for an fd another Machine passed (the result is the fd).
+pub const SLOT_MESSAGE_FD: i32 = -3;
 
 /// Completion rounds per wake: reap, settle, let continuations queue more,
 /// submit, reap again. Bounded so other loop work is not starved.
@@ -67,6 +73,15 @@ pub(crate) struct Inner {
     pub(crate) referenced: bool,
     pub(crate) closing: bool,
     pub(crate) dead: bool,
+    /// Registered buffers by registration id.
+    pub(crate) fixed: Vec<Option<FixedBuffers>>,
+    /// Who messages are for: posts carrying another id (a ring fd number
+    /// reused after its Machine closed) are dropped.
+    pub(crate) id: u32,
+    /// JS waiters (message receivers) that keep the loop alive with no op in flight.
+    pub(crate) holds: u32,
+    /// Messages reaped and not yet handed to JS.
+    msgs: Vec<Message>,
 }
 
 pub(crate) type Shared = Rc<RefCell<Inner>>;
@@ -106,6 +121,24 @@ pub(crate) fn position(p: f64) -> u64 {
     } else {
         p as u64
     }
+}
+
+/// A process-unique Machine id (never 0).
+fn next_id() -> u32 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+unsafe extern "C" fn release_mapping(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
+    drop(Box::from_raw(hint as *mut std::sync::Arc<Mapping>));
+}
+
+/// What `registerBuffers` returns: the registration's id and its memory.
+#[napi(object)]
+pub struct Registration<'a> {
+    pub id: u32,
+    pub memory: Unknown<'a>,
 }
 
 /// One io_uring on this thread's event loop (wrapped by `Machine` in JS).
@@ -150,6 +183,10 @@ impl Ring {
             referenced: false,
             closing: false,
             dead: false,
+            fixed: Vec::new(),
+            id: next_id(),
+            holds: 0,
+            msgs: Vec::new(),
         }));
         // SAFETY: napi calls on the live env of this call.
         unsafe {
@@ -281,6 +318,100 @@ impl Ring {
         Ok(self.inner.try_borrow().map_err(|_| busy())?.ring.as_ref().map(|r| Features::from(r.features())))
     }
 
+    /// [ring fd, id]: where another Machine posts messages to this one.
+    #[napi]
+    pub fn address(&self) -> Result<Vec<u32>> {
+        let inner = self.inner.try_borrow().map_err(|_| busy())?;
+        let fd = inner.ring.as_ref().map(|r| r.fd()).unwrap_or(-1);
+        Ok(vec![fd as u32, inner.id])
+    }
+
+    /// Waiters for messages: while > 0 the loop stays alive without ops.
+    #[napi]
+    pub fn hold(&self, delta: i32) -> Result<()> {
+        let mut inner = self.inner.try_borrow_mut().map_err(|_| busy())?;
+        inner.holds = inner.holds.saturating_add_signed(delta);
+        let busy = inner.holds > 0 || inner.ring.as_ref().is_some_and(|r| r.in_flight() > 0);
+        if busy != inner.referenced && !inner.dead {
+            inner.referenced = busy;
+            // SAFETY: the poll handle is open while the ring is live.
+            unsafe { uv::set_ref(inner.poll, busy) };
+        }
+        Ok(())
+    }
+
+    /// A provided-buffer group of `count` buffers of `size` bytes: its id, or -errno.
+    #[napi]
+    pub fn buf_group(&self, count: u32, size: u32) -> i32 {
+        let Ok(mut inner) = self.inner.try_borrow_mut() else { return -libc::EBUSY };
+        let Some(ring) = inner.ring.as_mut() else { return RES_CLOSED };
+        if count > 32768 {
+            return -libc::EINVAL;
+        }
+        match ring.register_buf_group(count as u16, size) {
+            Ok(id) => id as i32,
+            Err(e) => -e.raw_os_error().unwrap_or(libc::EIO),
+        }
+    }
+
+    /// The group goes once its ops have ended and its buffers are back.
+    #[napi]
+    pub fn release_group(&self, id: u32) {
+        if let Ok(mut inner) = self.inner.try_borrow_mut() {
+            if let Some(ring) = inner.ring.as_mut() {
+                ring.release_buf_group(id as u16);
+            }
+        }
+    }
+
+    /// Registers `count` buffers of `size` bytes; JS sees their memory as
+    /// one external ArrayBuffer that holds a count of the mapping, so the
+    /// memory outlives both the registration and every view of it.
+    #[napi]
+    pub fn register_buffers<'a>(&self, env: &'a Env, count: u32, size: u32) -> Result<Registration<'a>> {
+        let mut inner = self.inner.try_borrow_mut().map_err(|_| busy())?;
+        let ring = inner.ring.as_mut().ok_or_else(|| Error::new(Status::GenericFailure, format!("{}:register_buffers", libc::EBADF)))?;
+        let bufs = ring
+            .register_buffers(count, size)
+            .map_err(|e| Error::new(Status::GenericFailure, format!("{}:register_buffers", e.raw_os_error().unwrap_or(libc::EIO))))?;
+        let map = bufs.mapping().clone();
+        let id = match inner.fixed.iter().position(Option::is_none) {
+            Some(i) => i,
+            None => {
+                inner.fixed.push(None);
+                inner.fixed.len() - 1
+            }
+        };
+        inner.fixed[id] = Some(bufs);
+        drop(inner);
+        let raw = env.raw();
+        // SAFETY: the ArrayBuffer views memory the boxed Arc keeps mapped
+        // until its finalizer runs.
+        unsafe {
+            let len = count as usize * size as usize;
+            let hint = Box::into_raw(Box::new(map.clone())) as *mut c_void;
+            let mut ab = ptr::null_mut();
+            let status = sys::napi_create_external_arraybuffer(raw, map.as_ptr() as *mut c_void, len, Some(release_mapping), hint, &mut ab);
+            if status != sys::Status::napi_ok {
+                drop(Box::from_raw(hint as *mut std::sync::Arc<Mapping>));
+                let _ = self.unregister_buffers(id as u32);
+                return Err(Error::new(Status::GenericFailure, "external ArrayBuffers are not available here"));
+            }
+            Ok(Registration { id: id as u32, memory: Unknown::from_napi_value(raw, ab)? })
+        }
+    }
+
+    /// Ends registration `id`; false if there is none.
+    #[napi]
+    pub fn unregister_buffers(&self, id: u32) -> bool {
+        let Ok(mut inner) = self.inner.try_borrow_mut() else { return false };
+        let Some(bufs) = inner.fixed.get_mut(id as usize).and_then(Option::take) else { return false };
+        if let Some(ring) = inner.ring.as_mut() {
+            let _ = ring.unregister_buffers(&bufs);
+        }
+        true
+    }
+
     /// The op functions, as raw Node-API functions (see `ops.rs`): napi-rs's
     /// method glue costs 200-700 ns per call on Node 20, a raw call ~30 ns.
     #[napi]
@@ -400,6 +531,13 @@ fn teardown_inner(inner: &mut Inner, hook: Option<*mut c_void>) -> Option<(sys::
     // Dropping the core ring cancels and waits for anything still in flight.
     inner.ring = None;
     inner.done.clear();
+    for m in inner.msgs.drain(..) {
+        if m.fd {
+            // SAFETY: an fd passed to us that JS never received.
+            unsafe { libc::close(m.value) };
+        }
+    }
+    inner.fixed.clear();
     Some((inner.callback, inner.async_ctx))
 }
 
@@ -437,7 +575,9 @@ fn turn(shared: &Shared) {
             let _ = ring.flush();
             // At most one delivery's worth: a reaped op's slot is free for
             // reuse, so everything reaped must reach JS before JS can submit.
-            ring.reap_max(&mut inner.done, BATCH) > 0
+            let ops = ring.reap_max(&mut inner.done, BATCH) > 0;
+            let msgs = ring.take_messages(&mut inner.msgs) > 0;
+            ops || msgs || !inner.msgs.is_empty()
         };
         if !any {
             break;
@@ -456,7 +596,7 @@ fn turn(shared: &Shared) {
             if inner.closing && idle {
                 let hook = Rc::as_ptr(shared) as *mut c_void;
                 closed = teardown_inner(&mut inner, Some(hook));
-            } else if idle && inner.referenced {
+            } else if idle && inner.referenced && inner.holds == 0 {
                 inner.referenced = false;
                 // SAFETY: the poll handle is open while the ring is live.
                 unsafe { uv::set_ref(inner.poll, false) };
@@ -476,40 +616,94 @@ fn turn(shared: &Shared) {
 
 /// Writes the reaped completions into the pairs buffer (copying read data
 /// into the destination views) and calls JS once. No borrow of the state is
-/// held while Node-API runs: nothing JS could do from there can alias it.
+/// held while Node-API runs code that could reach JS: nothing JS could do
+/// from there can alias it.
 fn deliver(shared: &Shared, env: sys::napi_env) {
     let (mut done, results, dsts_ref, cb, ctx) = {
         let Ok(mut inner) = shared.try_borrow_mut() else { return };
-        if inner.done.is_empty() || inner.dead {
+        if (inner.done.is_empty() && inner.msgs.is_empty()) || inner.dead {
             return;
         }
         (std::mem::take(&mut inner.done), inner.results.clone(), inner.dsts, inner.callback, inner.async_ctx)
     };
     let k = done.len().min(BATCH);
+    let mut n = k;
     // SAFETY: a handle scope is open (we are inside `turn`); `results` owns
     // 2 * BATCH i32s; the references are live until teardown, which cannot
     // run while this function holds `shared`.
     unsafe {
-        let pairs = std::slice::from_raw_parts_mut(results.ptr(), 2 * k);
+        let pairs = std::slice::from_raw_parts_mut(results.ptr(), 2 * BATCH);
         let dsts = js::deref(env, dsts_ref);
         for (i, c) in done.iter().take(k).enumerate() {
             let slot = c.id.index();
             let off = shared.try_borrow().ok().and_then(|s| s.dst_offset.get(slot as usize).copied()).unwrap_or(0);
-            pairs[2 * i] = slot as i32;
-            pairs[2 * i + 1] = copy_out(env, dsts, slot, off, c);
+            pairs[2 * i] = slot as i32 | if c.more() { SLOT_MORE } else { 0 };
+            pairs[2 * i + 1] = match c.buffer {
+                Some(b) => push_chunk(shared, env, dsts, slot, b, c.result),
+                None => copy_out(env, dsts, slot, off, c),
+            };
+        }
+        // Messages from other Machines fill what room is left.
+        if let Ok(mut inner) = shared.try_borrow_mut() {
+            let id = inner.id as u64;
+            let take = inner.msgs.len().min(BATCH - n);
+            for m in inner.msgs.drain(..take).collect::<Vec<_>>() {
+                if m.data != id {
+                    if m.fd {
+                        libc::close(m.value); // not for us: nobody else can take it
+                    }
+                    continue;
+                }
+                pairs[2 * n] = if m.fd { SLOT_MESSAGE_FD } else { SLOT_MESSAGE };
+                pairs[2 * n + 1] = m.value;
+                n += 1;
+            }
         }
     }
     if let Ok(mut inner) = shared.try_borrow_mut() {
         let pool = &mut inner.pool;
         for c in done.drain(..) {
-            c.op.recycle(|b| pool.give(b));
+            if let Some(op) = c.op {
+                op.recycle(|b| pool.give(b));
+            }
         }
         if inner.done.is_empty() {
             inner.done = done; // keep the allocation
         }
     }
+    if n == 0 {
+        return;
+    }
     // SAFETY: a handle scope is open; no borrow is held while JS runs.
-    unsafe { call(env, cb, ctx, k as i32) };
+    unsafe { call(env, cb, ctx, n as i32) };
+}
+
+/// A multishot completion's data: copied out of its provided buffer into a
+/// new Buffer pushed onto the array at `dsts[slot]`, and the provided buffer
+/// recycled at once. Returns the result to report.
+///
+/// # Safety
+/// A handle scope is open and `dsts` is the live destination array.
+unsafe fn push_chunk(shared: &Shared, env: sys::napi_env, dsts: sys::napi_value, slot: u32, b: uring_machine_core::BufRef, result: i32) -> i32 {
+    let mut chunk = ptr::null_mut();
+    {
+        let Ok(mut inner) = shared.try_borrow_mut() else { return -libc::EBUSY };
+        let Some(ring) = inner.ring.as_mut() else { return RES_CLOSED };
+        if result > 0 {
+            let bytes = ring.buffer(b, result as usize);
+            let mut data = ptr::null_mut();
+            // Runs no JS: only allocates.
+            sys::napi_create_buffer_copy(env, bytes.len(), bytes.as_ptr().cast(), &mut data, &mut chunk);
+        }
+        ring.recycle(b);
+    }
+    if chunk.is_null() {
+        return result;
+    }
+    let arr = js::element(env, dsts, slot);
+    let Some(len) = js::array_len(env, arr) else { return RES_DETACHED };
+    sys::napi_set_element(env, arr, len, chunk);
+    result
 }
 
 /// Copies an op's output into its destination; returns the result to report.
@@ -517,7 +711,7 @@ fn deliver(shared: &Shared, env: sys::napi_env) {
 /// # Safety
 /// A handle scope is open and `dsts` is the live destination array.
 unsafe fn copy_out(env: sys::napi_env, dsts: sys::napi_value, slot: u32, off: u32, c: &Completion) -> i32 {
-    match c.op.output(c.result) {
+    match c.output() {
         Output::None => c.result,
         Output::Bytes(bytes) => {
             let dst = js::element(env, dsts, slot);
@@ -557,6 +751,19 @@ unsafe fn copy_out(env: sys::napi_env, dsts: sys::napi_value, slot: u32, off: u3
                 return RES_DETACHED;
             }
             std::slice::from_raw_parts_mut(data as *mut f64, 3).copy_from_slice(&[st.pid as f64, st.code as f64, st.status as f64]);
+            c.result
+        }
+        Output::Addresses(addrs) => {
+            let arr = js::element(env, dsts, slot);
+            if js::array_len(env, arr).is_none() {
+                return RES_DETACHED;
+            }
+            for (i, a) in addrs.iter().enumerate() {
+                let text = a.to_string();
+                let mut v = ptr::null_mut();
+                sys::napi_create_string_utf8(env, text.as_ptr().cast(), text.len() as isize, &mut v);
+                sys::napi_set_element(env, arr, i as u32, v);
+            }
             c.result
         }
         Output::Stat(st) => {
@@ -623,6 +830,8 @@ pub struct Metrics {
     pub cancels: f64,
     pub timeouts: f64,
     pub fallbacks: f64,
+    pub multishot_completions: f64,
+    pub messages: f64,
     pub enter_ns: f64,
     pub op_latency_ns: f64,
     pub op_latency_max_ns: f64,
@@ -644,6 +853,8 @@ impl From<uring_machine_core::Metrics> for Metrics {
             cancels: m.cancels as f64,
             timeouts: m.timeouts as f64,
             fallbacks: m.fallbacks as f64,
+            multishot_completions: m.multishot_completions as f64,
+            messages: m.messages as f64,
             enter_ns: m.enter_ns as f64,
             op_latency_ns: m.op_latency_ns as f64,
             op_latency_max_ns: m.op_latency_max_ns as f64,

@@ -148,3 +148,40 @@ export function timedOut (syscall: string, ms: number, info?: SystemErrorInfo): 
   err.message = `ETIMEDOUT: operation timed out after ${ms} ms, ${syscall}` + (info?.path !== undefined ? ` '${String(info.path)}'` : '')
   return err
 }
+
+// libuv's getaddrinfo codes (UV_EAI_*), as the resolver pool reports them.
+const eaiCodes: Record<number, string> = {
+  [-3000]: 'EAI_ADDRFAMILY',
+  [-3001]: 'EAI_AGAIN',
+  [-3002]: 'EAI_BADFLAGS',
+  [-3003]: 'EAI_CANCELED',
+  [-3004]: 'EAI_FAIL',
+  [-3005]: 'EAI_FAMILY',
+  [-3006]: 'EAI_MEMORY',
+  [-3007]: 'ENOTFOUND', // EAI_NODATA: Node reports both "no such name" codes as ENOTFOUND
+  [-3008]: 'ENOTFOUND', // EAI_NONAME
+  [-3009]: 'EAI_OVERFLOW',
+  [-3010]: 'EAI_SERVICE',
+  [-3011]: 'EAI_SOCKTYPE'
+}
+
+/** Whether `res` is a getaddrinfo failure code. */
+export function isEai (res: number): boolean {
+  return res <= -3000 && res >= -3011
+}
+
+/** A lookup failure shaped like `dns.lookup`'s: `getaddrinfo ENOTFOUND host`, with errno, code, syscall, hostname. */
+export function dnsError (res: number, hostname: string): Error & { errno: number, code: string, syscall: string, hostname: string } {
+  const code = eaiCodes[res] ?? 'EAI_FAIL'
+  const err = new Error(`getaddrinfo ${code} ${hostname}`) as Error & { errno: number, code: string, syscall: string, hostname: string }
+  err.errno = res
+  err.code = code
+  err.syscall = 'getaddrinfo'
+  err.hostname = hostname
+  return err
+}
+
+/** A fixed op on buffers that are no longer registered, or another Machine's (`ERR_INVALID_STATE`). */
+export function notRegistered (what: string): Error {
+  return withCode(new Error(`Invalid state: ${what}`), 'ERR_INVALID_STATE')
+}

@@ -15,8 +15,10 @@ export { Machine } from './machine'
 export type {
   MachineOptions, Metrics, Probe, ReadOptions, WriteOptions, VectorOptions, StatOptions, FsyncOptions,
   SocketIoOptions, AcceptOptions, OpOptions, SocketAddress, InetAddress, UnixAddress,
-  MkdirOptions, RenameOptions, FallocateOptions, SelectResult, SpliceOptions, CopyOptions, GetXattrOptions, SetXattrOptions, SpawnOptions, StdioSpec
+  MkdirOptions, RenameOptions, FallocateOptions, SelectResult, SpliceOptions, CopyOptions, GetXattrOptions, SetXattrOptions, SpawnOptions, StdioSpec,
+  MultishotOptions, AcceptMultiOptions, ResolveOptions, LookupAddress, MachineAddress, MachineMessage
 } from './machine'
+export { RegisteredBuffers } from './registered'
 export { Stats, BigIntStats } from './stats'
 export { Mutex } from './mutex'
 export { Queue } from './queue'

@@ -12,11 +12,14 @@ import { Stats, BigIntStats } from './stats'
 import { Mutex, UNLOCKED, LOCKED, CONTENDED } from './mutex'
 import { Subprocess, type ChildStatus } from './process'
 import { Queue, COUNT, HEAD, CAPACITY, NOT_EMPTY, NOT_FULL, WAITING_CONSUMERS, WAITING_PRODUCERS } from './queue'
+import { Multishot, type StreamHost, type AnyStream } from './multishot'
+import { RegisteredBuffers } from './registered'
+import { isIP } from 'node:net'
 
 export type { OpOptions, SocketAddress, InetAddress, UnixAddress } from './validate'
 export type { Stats, BigIntStats } from './stats'
 
-const [RES_DETACHED, RES_CLOSED] = binding !== null ? binding.specialResults() : [0, 0]
+const [RES_DETACHED, RES_CLOSED, SLOT_MORE, , SLOT_MESSAGE_FD] = binding !== null ? binding.specialResults() : [0, 0, 1 << 30, -2, -3]
 const ECANCELED = -os.errno.ECANCELED
 const EAGAIN = -os.errno.EAGAIN
 const ETIMEDOUT = -os.errno.ETIMEDOUT
@@ -27,6 +30,8 @@ const NUMBER = 1
 const STAT = 2
 const FUTEX_WAIT = 3
 const CHILD = 4
+const STREAM = 5
+const RESOLVE = 6
 const RESOLVED = Promise.resolve()
 
 // NODE_DEBUG=uring-machine traces every submission and completion.
@@ -44,6 +49,11 @@ class Pending {
   /** A timer standing in for the kernel's linked timeout (see SOFT_TIMEOUT). */
   timer: ReturnType<typeof setTimeout> | undefined = undefined
   timedOut = false
+  /** The multishot stream this op feeds (kind STREAM). */
+  stream: AnyStream | undefined = undefined
+  /** A lookup's address list (kind RESOLVE) and its name. */
+  list: string[] | undefined = undefined
+  hostname = ''
   constructor (
     readonly kind: number,
     readonly syscall: string,
@@ -158,6 +168,46 @@ export interface SetXattrOptions extends V.OpOptions {
   flags?: number
 }
 
+export interface MultishotOptions {
+  /** Ends the stream: the pending `next()` rejects with an AbortError once the kernel has let go. */
+  signal?: AbortSignal | undefined
+  /** Each provided buffer's size: the largest chunk one completion yields. Default 16384. */
+  bufferSize?: number
+  /** Provided buffers (a power of two, at most 32768). Default 64. */
+  buffers?: number
+  /** Bytes queued unread before the kernel request is paused (data waits in the socket). Default buffers x bufferSize. */
+  highWaterMark?: number
+  /** MSG_* flags (recvMulti). Default 0. */
+  flags?: number
+}
+export interface AcceptMultiOptions {
+  signal?: AbortSignal | undefined
+  /** SOCK_NONBLOCK (SOCK_CLOEXEC is always set). Default 0. */
+  flags?: number
+  /** Connections accepted and not yet taken before accepting pauses (they wait in the backlog). Default 128. */
+  highWaterMark?: number
+}
+
+export interface ResolveOptions extends V.OpOptions {
+  /** 4 or 6 for one address family; 0 (default) for both. */
+  family?: 0 | 4 | 6
+}
+/** One address `resolve` found (the shape of `dns.lookup`'s `all: true` results). */
+export interface LookupAddress {
+  address: string
+  family: 4 | 6
+}
+
+/** Where another Machine (on any thread of this process) posts messages to this one: structured-clonable. */
+export interface MachineAddress {
+  readonly fd: number
+  readonly id: number
+}
+/** What `receive()` resolves with: a posted value, or an fd now owned by the receiver. */
+export type MachineMessage = { type: 'value', value: number } | { type: 'fd', fd: number }
+
+export { RegisteredBuffers }
+
 /** Bytes one copy moves through its pipe at a time (the pipe is grown to this). */
 const COPY_CHUNK = 1 << 20
 
@@ -234,6 +284,11 @@ export class Machine {
   /** Pids this Machine spawned and has not reaped: only these may be reaped by pid. */
   readonly #children = new Set<number>()
   #pending = 0
+  /** Messages posted to this Machine that nobody has received yet. */
+  readonly #inbox: MachineMessage[] = []
+  readonly #receivers: Receiver[] = []
+  /** Registered buffers by registration id. */
+  readonly #registered = new Map<RegisteredBuffers, number>()
   #state: 'open' | 'closing' | 'closed' = 'open'
   #closed: Promise<void> | undefined
   #resolveClosed: (() => void) | undefined
@@ -1033,6 +1088,270 @@ export class Machine {
   }
 
   /**
+   * Multishot recv(2) (kernel 6.0) as an async iterator of Buffers: one
+   * kernel request yields chunk after chunk, into provided buffers the
+   * kernel picks from. Ends at end of stream; break, `return()` or the
+   * signal end it early, and nothing is left in flight once they settle.
+   */
+  recvMulti (fd: number, options?: MultishotOptions): AsyncIterableIterator<Buffer> {
+    return this.#multishot('recv', fd, options) as Multishot<Buffer>
+  }
+
+  /** Multishot read(2) of a pipe, socket or tty (kernel 6.7), like `recvMulti`. */
+  readMulti (fd: number, options?: Omit<MultishotOptions, 'flags'>): AsyncIterableIterator<Buffer> {
+    return this.#multishot('read', fd, options) as Multishot<Buffer>
+  }
+
+  /**
+   * Multishot accept4(2) (kernel 5.19) as an async iterator of connected
+   * fds (close-on-exec), one kernel request for all. Connections accepted
+   * but not yet taken when the iteration ends are closed.
+   */
+  acceptMulti (fd: number, options?: AcceptMultiOptions): AsyncIterableIterator<number> {
+    return this.#multishot('accept', fd, options) as Multishot<number>
+  }
+
+  #multishot (kind: 'recv' | 'read' | 'accept', fd: number, options: unknown): AnyStream {
+    V.fd(fd)
+    const o = V.options(options)
+    if (o.timeout !== undefined) throw E.invalidArgValue('options.timeout', o.timeout, 'is not supported by a stream (use signal)')
+    const flags = o.flags === undefined ? 0 : V.int(o.flags, 'options.flags', 0, 2 ** 31 - 1)
+    let size = 0
+    let count = 0
+    let hwm: number
+    if (kind === 'accept') {
+      hwm = o.highWaterMark === undefined ? 128 : V.int(o.highWaterMark, 'options.highWaterMark', 1, 2 ** 31 - 1)
+    } else {
+      if (kind === 'read' && o.flags !== undefined) throw E.invalidArgValue('options.flags', o.flags, 'is not supported by readMulti')
+      size = o.bufferSize === undefined ? 16384 : V.int(o.bufferSize, 'options.bufferSize', 1, 1 << 24)
+      count = o.buffers === undefined ? 64 : V.int(o.buffers, 'options.buffers', 1, 32768)
+      if ((count & (count - 1)) !== 0) throw E.outOfRange('options.buffers', 'a power of two from 1 to 32768', count)
+      hwm = o.highWaterMark === undefined ? count * size : V.int(o.highWaterMark, 'options.highWaterMark', 1, Number.MAX_SAFE_INTEGER)
+    }
+    return new Multishot(this.#streamHost, kind, fd, kind, flags, hwm, count, size, o.signal).start()
+  }
+
+  readonly #streamHost: StreamHost = {
+    arm: (st) => {
+      if (this.#state !== 'open') return RES_CLOSED
+      if (st.kind !== 'accept' && st.group < 0) {
+        const g = this.#ring.bufGroup(st.bufferCount, st.bufferSize)
+        if (g < 0) return g
+        st.group = g
+      }
+      const fn = this.#fn
+      const slot = st.kind === 'recv'
+        ? fn.recvMulti(st.fd, st.group, st.flags)
+        : st.kind === 'read' ? fn.readMulti(st.fd, st.group) : fn.acceptMulti(st.fd, st.flags)
+      if (slot < 0) return slot
+      const op = new Pending(STREAM, st.syscall, st.fd, undefined, 0, undefined)
+      op.stream = st
+      this.#ops[slot] = op
+      this.#dsts[slot] = st.kind === 'accept' ? undefined : st.queue
+      if (this.#pending++ === 0) live.add(this)
+      if (TRACE) debug('submit %s multishot slot=%d fd=%d', st.syscall, slot, st.fd)
+      return slot
+    },
+    cancel: (slot) => { this.#ring.cancel(slot) },
+    release: (st) => { if (this.#state !== 'closed') this.#ring.releaseGroup(st.group) },
+    error: (res, st) => this.#error(res, new Pending(STREAM, st.syscall, st.fd, undefined, 0, undefined))
+  }
+
+  /**
+   * Resolves `hostname` with getaddrinfo(3) on a native thread pool, the
+   * answer coming back through the ring. Results and errors are shaped like
+   * `dns.promises.lookup(hostname, { all: true })`'s (ENOTFOUND for an
+   * unknown name). The pool cannot interrupt getaddrinfo: an abort or
+   * timeout rejects at once and the lookup's late answer is dropped.
+   */
+  resolve (hostname: string, options?: ResolveOptions): Promise<LookupAddress[]> {
+    if (typeof hostname !== 'string') throw E.invalidArgType('hostname', 'of type string', hostname)
+    if (hostname.includes('\u0000')) throw E.invalidArgValue('hostname', hostname, 'must not contain null bytes')
+    const o = V.options(options)
+    const family = o.family === undefined ? 0 : o.family
+    if (family !== 0 && family !== 4 && family !== 6) throw E.invalidArgValue('options.family', family, 'must be one of: 0, 4, 6')
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'getaddrinfo')
+    const list: string[] = []
+    // AF_INET, AF_INET6 (Linux), or AF_UNSPEC.
+    const slot = ring.resolve(hostname, family === 4 ? 2 : family === 6 ? 10 : 0, o.timeout ?? 0)
+    return this.#track(slot, RESOLVE, 'getaddrinfo', -1, undefined, o, list, false, hostname) as Promise<LookupAddress[]>
+  }
+
+  /** Where other Machines post to this one (`post`, `sendFd`): pass it to another thread with postMessage. */
+  get address (): MachineAddress {
+    const [fd, id] = this.#ring.address()
+    return Object.freeze({ fd, id })
+  }
+
+  /**
+   * Posts an int32 `value` to the Machine at `target` (any thread of this
+   * process) with IORING_OP_MSG_RING (kernel 5.18): it arrives there as a
+   * completion, for `receive()`. Resolves once it is delivered.
+   */
+  post (target: MachineAddress, value: number, options?: V.OpOptions): Promise<void> {
+    const [fd, id] = machineAddress(target)
+    V.int(value, 'value', -(2 ** 31), 2 ** 31 - 1)
+    const o = V.options(options)
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'msg_ring')
+    return this.#track(ring.msgRing(fd, id, value, o.timeout ?? 0), VOID, 'msg_ring', fd, undefined, o) as Promise<void>
+  }
+
+  /**
+   * Passes a duplicate of `fd` to the Machine at `target`, whose `receive()`
+   * gets it as its own (close-on-exec); `fd` stays open here. The basis of
+   * accept on one thread, serve on many.
+   */
+  sendFd (target: MachineAddress, fd: number, options?: V.OpOptions): Promise<void> {
+    const [ringFd, id] = machineAddress(target)
+    V.fd(fd)
+    const o = V.options(options)
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'msg_ring')
+    return this.#track(ring.msgRingFd(ringFd, id, fd, o.timeout ?? 0), VOID, 'msg_ring', ringFd, undefined, o) as Promise<void>
+  }
+
+  /**
+   * The next message another Machine posted here, in arrival order:
+   * `{ type: 'value', value }` or `{ type: 'fd', fd }`. Waits (keeping the
+   * event loop alive) until one arrives, the signal aborts, or `timeout`.
+   */
+  receive (options?: V.OpOptions): Promise<MachineMessage> {
+    const o = V.options(options)
+    if (this.#state !== 'open') return Promise.reject(E.destroyed('receive'))
+    if (o.signal?.aborted === true) return Promise.reject(new E.AbortError(undefined, { cause: o.signal.reason }))
+    if (this.#inbox.length > 0) return Promise.resolve(this.#inbox.shift()!)
+    return new Promise<MachineMessage>((resolve, reject) => {
+      const r: Receiver = { resolve, reject, signal: o.signal, onAbort: undefined, timer: undefined }
+      const drop = (err: Error): void => {
+        const i = this.#receivers.indexOf(r)
+        if (i < 0) return
+        this.#receivers.splice(i, 1)
+        this.#settleReceiver(r)
+        reject(err)
+      }
+      if (o.signal !== undefined) {
+        const signal = o.signal
+        r.onAbort = () => drop(new E.AbortError(undefined, { cause: signal.reason }))
+        addListener.call(signal, 'abort', r.onAbort, { once: true })
+      }
+      if (o.timeout !== undefined) {
+        const ms = o.timeout
+        r.timer = setTimeout(() => drop(E.timedOut('receive', ms)), ms)
+      }
+      this.#receivers.push(r)
+      this.#ring.hold(1)
+    })
+  }
+
+  #settleReceiver (r: Receiver): void {
+    if (r.timer !== undefined) clearTimeout(r.timer)
+    if (r.onAbort !== undefined) {
+      try { removeListener.call(r.signal!, 'abort', r.onAbort) } catch {}
+    }
+    if (this.#state !== 'closed') this.#ring.hold(-1)
+  }
+
+  #onMessage (kind: number, value: number): void {
+    const msg: MachineMessage = kind === SLOT_MESSAGE_FD ? { type: 'fd', fd: value } : { type: 'value', value }
+    if (TRACE) debug('message %s %d', msg.type, value)
+    const r = this.#receivers.shift()
+    if (r === undefined) {
+      this.#inbox.push(msg)
+      return
+    }
+    this.#settleReceiver(r)
+    r.resolve(msg)
+  }
+
+  /**
+   * Registers `count` buffers of `size` bytes with the kernel (kernel 5.19):
+   * fixed reads and writes (`readFixed`, `writeFixed`, `sendZcFixed`) then
+   * move data straight between them and the file or socket, with no copy
+   * on either side. The kernel pins the memory while registered.
+   */
+  registerBuffers (count: number, size: number): RegisteredBuffers {
+    V.int(count, 'count', 1, 1024)
+    V.int(size, 'size', 1, 1 << 30)
+    if (count * size > 2 ** 31) throw E.outOfRange('count * size', '<= 2 GiB', count * size)
+    if (this.#state !== 'open') throw E.destroyed('register_buffers')
+    const { id, memory } = nativeCall(() => this.#ring.registerBuffers(count, size))
+    const views = Array.from({ length: count }, (_, i) => Buffer.from(memory, i * size, size))
+    const reg: RegisteredBuffers = new RegisteredBuffers(count, size, views, () => {
+      this.#registered.delete(reg)
+      return this.#state !== 'closed' && this.#ring.unregisterBuffers(id)
+    })
+    this.#registered.set(reg, id)
+    return reg
+  }
+
+  #fixed (buffers: unknown, index: unknown): [number, number, Buffer] {
+    if (!(buffers instanceof RegisteredBuffers)) throw E.invalidArgType('buffers', 'an instance of RegisteredBuffers', buffers)
+    const id = this.#registered.get(buffers)
+    if (id === undefined) throw E.notRegistered(buffers.registered ? 'the buffers are registered with another Machine' : 'the buffers are no longer registered')
+    const i = V.int(index, 'index', 0, buffers.count - 1)
+    return [id, i, buffers.buffers[i]!]
+  }
+
+  /** pread(2) straight into registered buffer `index` (no copy); resolves with the bytes read. */
+  readFixed (fd: number, buffers: RegisteredBuffers, index: number, options?: ReadOptions): Promise<number> {
+    V.fd(fd)
+    const [id, i, b] = this.#fixed(buffers, index)
+    const o = V.options(options)
+    const [off, len] = V.range(b, 'buffer', o.offset, o.length)
+    const pos = V.position(o.position)
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'read')
+    return this.#track(ring.readFixed(fd, id, i, off, len, pos, o.timeout ?? 0), NUMBER, 'read', fd, undefined, o) as Promise<number>
+  }
+
+  /** pwrite(2) straight from registered buffer `index` (no copy); resolves with the bytes written. */
+  writeFixed (fd: number, buffers: RegisteredBuffers, index: number, options?: WriteOptions): Promise<number> {
+    V.fd(fd)
+    const [id, i, b] = this.#fixed(buffers, index)
+    const o = V.options(options)
+    const [off, len] = V.range(b, 'buffer', o.offset, o.length)
+    const pos = V.position(o.position)
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'write')
+    return this.#track(ring.writeFixed(fd, id, i, off, len, pos, o.timeout ?? 0), NUMBER, 'write', fd, undefined, o) as Promise<number>
+  }
+
+  /**
+   * Zero-copy send(2) (kernel 6.0): `buffer` is copied once at the call and
+   * the kernel sends from that copy without copying it again. Resolves with
+   * the bytes sent once the kernel has released the memory (on loopback,
+   * when the peer has read the data).
+   */
+  sendZc (fd: number, buffer: ArrayBufferView, options?: SocketIoOptions): Promise<number> {
+    V.fd(fd)
+    const v = V.bytes(V.view(buffer, 'buffer'))
+    const o = V.options(options)
+    const [off, len] = V.range(v, 'buffer', o.offset, o.length)
+    const flags = o.flags === undefined ? 0 : V.int(o.flags, 'options.flags', 0, 2 ** 31 - 1)
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'send')
+    return this.#track(ring.sendZc(fd, v, off, len, flags, o.timeout ?? 0), NUMBER, 'send', fd, undefined, o) as Promise<number>
+  }
+
+  /**
+   * Zero-copy send(2) straight from registered buffer `index`: no copy at
+   * all. Resolves once the kernel has released the buffer; do not change
+   * it before then.
+   */
+  sendZcFixed (fd: number, buffers: RegisteredBuffers, index: number, options?: SocketIoOptions): Promise<number> {
+    V.fd(fd)
+    const [id, i, b] = this.#fixed(buffers, index)
+    const o = V.options(options)
+    const [off, len] = V.range(b, 'buffer', o.offset, o.length)
+    const flags = o.flags === undefined ? 0 : V.int(o.flags, 'options.flags', 0, 2 ** 31 - 1)
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'send')
+    return this.#track(ring.sendZcFixed(fd, id, i, off, len, flags, o.timeout ?? 0), NUMBER, 'send', fd, undefined, o) as Promise<number>
+  }
+
+  /**
    * Refuses new ops, cancels those in flight (their promises reject with
    * `ERR_MACHINE_DESTROYED`, or resolve if they had already completed),
    * waits until the kernel has let go of their memory, and frees the ring.
@@ -1066,8 +1385,12 @@ export class Machine {
    * readv's views, a statx array); every op writes its slot of `#dsts`, so
    * that array stays packed (slots are handed out densely from 0).
    */
-  #track (slot: number, kind: number, syscall: string, fd: number, info: E.SystemErrorInfo | undefined, o: V.OpOptions, dst?: unknown, soft = false): Promise<unknown> {
+  #track (slot: number, kind: number, syscall: string, fd: number, info: E.SystemErrorInfo | undefined, o: V.OpOptions, dst?: unknown, soft = false, hostname?: string): Promise<unknown> {
     const op = new Pending(kind, syscall, fd, info, o.timeout ?? 0, kind === STAT || kind === CHILD ? dst as Float64Array | BigInt64Array : undefined)
+    if (kind === RESOLVE) {
+      op.list = dst as string[]
+      op.hostname = hostname!
+    }
     if (TRACE) debug('submit %s slot=%d fd=%d%s', syscall, slot, fd, o.timeout !== undefined ? ` timeout=${o.timeout}ms` : '')
     if (slot < 0) return Promise.reject(this.#error(slot, op))
     const promise = new Promise(capture)
@@ -1108,17 +1431,37 @@ export class Machine {
     // ops, which can get the slots of this batch.
     const batch = this.#batch
     for (let i = 0; i < n; i++) {
-      const slot = results[2 * i]!
-      batch[i] = ops[slot]
-      ops[slot] = undefined
-      dsts[slot] = undefined
+      const raw = results[2 * i]!
+      if (raw < 0) continue // a message
+      if (raw >= SLOT_MORE) {
+        batch[i] = ops[raw - SLOT_MORE] // one of many: the op stays
+        continue
+      }
+      batch[i] = ops[raw]
+      ops[raw] = undefined
+      dsts[raw] = undefined
     }
     for (let i = 0; i < n; i++) {
+      const raw = results[2 * i]!
+      if (raw < 0) {
+        this.#onMessage(raw, results[2 * i + 1]!)
+        continue
+      }
       const op = batch[i]
       if (op === undefined) continue
       batch[i] = undefined
-      this.#pending--
       const res = results[2 * i + 1]!
+      if (op.kind === STREAM) {
+        if (raw >= SLOT_MORE) {
+          op.stream!.item(res)
+          continue
+        }
+        if (TRACE) debug('complete %s multishot slot=%d res=%d', op.syscall, raw, res)
+        this.#pending--
+        op.stream!.end(res)
+        continue
+      }
+      this.#pending--
       if (TRACE) debug('complete %s slot=%d res=%d', op.syscall, results[2 * i]!, res)
       if (op.timer !== undefined) clearTimeout(op.timer)
       if (op.onAbort !== undefined) {
@@ -1126,11 +1469,13 @@ export class Machine {
       }
       if (res < 0) {
         if (op.kind === FUTEX_WAIT && res === EAGAIN) op.resolve('not-equal')
+        else if (op.kind === RESOLVE && E.isEai(res)) op.reject(E.dnsError(res, op.hostname))
         else op.reject(this.#error(res, op))
       } else if (op.kind === NUMBER) op.resolve(res)
       else if (op.kind === FUTEX_WAIT) op.resolve('ok')
       else if (op.kind === CHILD) op.resolve(childStatus(op.out as Float64Array))
       else if (op.kind === VOID) op.resolve(undefined)
+      else if (op.kind === RESOLVE) op.resolve(op.list!.map((address) => ({ address, family: isIP(address) as 4 | 6 })))
       else op.resolve(op.out instanceof BigInt64Array ? new BigIntStats(op.out) : new Stats(op.out!))
     }
     if (this.#pending === 0) live.delete(this)
@@ -1151,6 +1496,17 @@ export class Machine {
 
   #onClosed (): void {
     this.#state = 'closed'
+    for (const r of this.#receivers.splice(0)) {
+      this.#settleReceiver(r)
+      r.reject(E.destroyed('receive'))
+    }
+    for (const m of this.#inbox.splice(0)) {
+      if (m.type === 'fd') {
+        try { closeSync(m.fd) } catch {}
+      }
+    }
+    for (const reg of this.#registered.keys()) reg.markGone()
+    this.#registered.clear()
     // Every op settled before the ring closed; this only guards the invariant.
     for (let slot = 0; slot < this.#ops.length; slot++) {
       const op = this.#ops[slot]
@@ -1209,4 +1565,20 @@ function pathText (p: string | Uint8Array): string {
 
 function addressInfo (host: string | Uint8Array, port: number): E.SystemErrorInfo {
   return port < 0 ? { path: pathText(host) } : { address: host as string, port }
+}
+
+/** A message receiver waiting in `receive()`. */
+interface Receiver {
+  resolve: (m: MachineMessage) => void
+  reject: (e: unknown) => void
+  signal: AbortSignal | undefined
+  onAbort: (() => void) | undefined
+  timer: ReturnType<typeof setTimeout> | undefined
+}
+
+/** [ring fd, id] of a MachineAddress. */
+function machineAddress (target: unknown): [number, number] {
+  if (typeof target !== 'object' || target === null) throw E.invalidArgType('target', 'a MachineAddress (machine.address)', target)
+  const { fd, id } = target as MachineAddress
+  return [V.int(fd, 'target.fd', 0, 2 ** 31 - 1), V.int(id, 'target.id', 1, 2 ** 32 - 1)]
 }

@@ -12,6 +12,16 @@ export interface NativeRing {
   functions (): NativeOps
   /** The Int32Array of (slot, result) pairs, over memory the native side owns. */
   results (): Int32Array
+  /** [ring fd, machine id]: where other Machines post messages to this one. */
+  address (): [number, number]
+  /** Message waiters: the loop stays alive while their count is above 0. */
+  hold (delta: number): void
+  /** A provided-buffer group: its id, or a negative code. */
+  bufGroup (count: number, size: number): number
+  releaseGroup (id: number): void
+  /** Registered buffers: the registration's id and its memory. Throws "<errno>:register_buffers". */
+  registerBuffers (count: number, size: number): { id: number, memory: ArrayBuffer }
+  unregisterBuffers (id: number): boolean
 }
 
 /** The op functions (crates/node/src/ops.rs); each returns a slot or a negative code. */
@@ -54,6 +64,16 @@ export interface NativeOps {
   setxattr (path: string | Uint8Array, name: string, view: Uint8Array, offset: number, length: number, flags: number, timeout: number): number
   fsetxattr (fd: number, name: string, view: Uint8Array, offset: number, length: number, flags: number, timeout: number): number
   waitid (idtype: number, id: number, options: number, timeout: number): number
+  recvMulti (fd: number, group: number, flags: number): number
+  readMulti (fd: number, group: number): number
+  acceptMulti (fd: number, flags: number): number
+  readFixed (fd: number, id: number, index: number, offset: number, length: number, position: number, timeout: number): number
+  writeFixed (fd: number, id: number, index: number, offset: number, length: number, position: number, timeout: number): number
+  sendZc (fd: number, view: ArrayBufferView, offset: number, length: number, flags: number, timeout: number): number
+  sendZcFixed (fd: number, id: number, index: number, offset: number, length: number, flags: number, timeout: number): number
+  msgRing (targetFd: number, targetId: number, value: number, timeout: number): number
+  msgRingFd (targetFd: number, targetId: number, fd: number, timeout: number): number
+  resolve (host: string, family: number, timeout: number): number
 }
 
 export interface NativeMetrics {
@@ -70,6 +90,10 @@ export interface NativeMetrics {
   cancels: number
   timeouts: number
   fallbacks: number
+  /** Completions of multishot ops other than their last. */
+  multishotCompletions: number
+  /** Messages other Machines posted to this one. */
+  messages: number
   /** Profile mode only: ns spent inside io_uring_enter. */
   enterNs: number
   /** Profile mode only: ns from queueing to completion, summed over completed ops. */
@@ -94,7 +118,7 @@ export interface Binding {
   spawn (file: string, args: string[], env: string[] | null, cwd: string | null, stdio: number[]): [number, number, number, number, number]
   pidfdOpen (pid: number): number
   pidfdSendSignal (pidfd: number, signal: number): void
-  specialResults (): [detached: number, closed: number]
+  specialResults (): [detached: number, closed: number, slotMore: number, slotMessage: number, slotMessageFd: number]
 }
 
 function platformTag (): string | null {

@@ -156,6 +156,10 @@ export interface Options extends OpOptions {
   mode?: unknown
   entries?: unknown
   sqpoll?: unknown
+  bufferSize?: unknown
+  buffers?: unknown
+  highWaterMark?: unknown
+  family?: unknown
 }
 
 const NO_OPTIONS: Options = Object.freeze({})
@@ -179,7 +183,11 @@ export function options (value: unknown, name = 'options'): Options {
     bigint: v.bigint,
     followSymlinks: v.followSymlinks,
     datasync: v.datasync,
-    mode: v.mode
+    mode: v.mode,
+    bufferSize: v.bufferSize,
+    buffers: v.buffers,
+    highWaterMark: v.highWaterMark,
+    family: v.family
   }
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
     throw invalidArgType(`${name}.signal`, 'an instance of AbortSignal', o.signal)
