@@ -22,9 +22,19 @@ function freePort () {
   })
 }
 
-/** Server and clients on one Machine. */
+/**
+ * Server and clients on one Machine. `multishot`: every connection (server
+ * and client side) receives through one multishot recv with provided
+ * buffers (`m.recvMulti`) instead of a recv op per message.
+ */
 export class MachineEcho {
+  constructor ({ multishot = false } = {}) {
+    this.multishot = multishot
+  }
+
   m = undefined
+  /** Per client fd, its recvMulti iterator (multishot mode). */
+  streams = new Map()
   listenFd = -1
   clients = []
   accepting = new AbortController()
@@ -75,6 +85,12 @@ export class MachineEcho {
     const m = this.m
     const buf = Buffer.alloc(4096)
     try {
+      if (this.multishot) {
+        for await (const chunk of m.recvMulti(fd, { buffers: 16, bufferSize: 4096 })) {
+          for (let off = 0; off < chunk.length;) off += await m.send(fd, chunk, { offset: off, length: chunk.length - off })
+        }
+        return
+      }
       for (;;) {
         const n = await m.recv(fd, buf)
         if (n <= 0) break
@@ -94,11 +110,24 @@ export class MachineEcho {
     const client = async (fd, i) => {
       const out = Buffer.alloc(MSG, 0x41 + (i % 26)) // one letter per connection
       const back = Buffer.alloc(MSG)
+      let stream = this.streams.get(fd)
+      if (this.multishot && stream === undefined) {
+        stream = m.recvMulti(fd, { buffers: 16, bufferSize: 4096 })
+        this.streams.set(fd, stream)
+      }
       while (!stop && issued < count) {
         issued++
         if ((issued & 1023) === 0 && now() > deadline) stop = true
         for (let off = 0; off < MSG;) off += await m.send(fd, out, { offset: off, length: MSG - off })
         for (let got = 0; got < MSG;) {
+          if (stream !== undefined) {
+            const { value, done } = await stream.next()
+            if (done) throw new Error('echo server closed the connection')
+            if (got + value.length > MSG) throw new Error(`echo sent back ${got + value.length} bytes for ${MSG}`)
+            value.copy(back, got)
+            got += value.length
+            continue
+          }
           const n = await m.recv(fd, back, { offset: got, length: MSG - got })
           if (n === 0) throw new Error('echo server closed the connection')
           got += n
@@ -123,6 +152,7 @@ export class MachineEcho {
       // Clients go first: each server loop then reads EOF and closes its
       // side. shutdown() also ends a client recv left pending by a failed run.
       await Promise.all(this.clients.map(async (fd) => {
+        await this.streams.get(fd)?.return()
         await m.shutdown(fd, C.SHUT_RDWR).catch(() => {})
         await m.close(fd)
       }))
@@ -220,6 +250,7 @@ export async function echoBench ({ quick, floor, rounds, log }) {
   const count = quick ? 20_000 : 100_000
   const maxMs = quick ? 1_000 : 3_000
   const me = new MachineEcho()
+  const mm = new MachineEcho({ multishot: true })
   const ne = new NetEcho()
   log('tcp echo')
   return [await alternate({
@@ -235,6 +266,13 @@ export async function echoBench ({ quick, floor, rounds, log }) {
         setup: () => me.setup(),
         run: () => me.run(count, maxMs),
         teardown: () => me.teardown()
+      },
+      {
+        name: 'Machine, multishot recv',
+        note: 'the same, but every connection (both ends) receives through one m.recvMulti stream (16 provided buffers of 4 KiB) instead of a recv op per message',
+        setup: () => mm.setup(),
+        run: () => mm.run(count, maxMs),
+        teardown: () => mm.teardown()
       },
       {
         name: 'node:net',

@@ -144,7 +144,50 @@ const cases = {
   select: [
     [(m) => m.select('3', []), 'ERR_INVALID_ARG_TYPE', TypeError],
     [(m) => m.select([1.5], []), 'ERR_OUT_OF_RANGE', RangeError]
-  ]
+  ],
+  recvMulti: [
+    [(m) => m.recvMulti('1'), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.recvMulti(1, { buffers: 6 }), 'ERR_OUT_OF_RANGE', RangeError],
+    [(m) => m.recvMulti(1, { bufferSize: 0 }), 'ERR_OUT_OF_RANGE', RangeError],
+    [(m) => m.recvMulti(1, { highWaterMark: 'x' }), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.recvMulti(1, { signal: 1 }), 'ERR_INVALID_ARG_TYPE', TypeError]
+  ],
+  readMulti: [[(m) => m.readMulti(1, { buffers: 65536 }), 'ERR_OUT_OF_RANGE', RangeError]],
+  acceptMulti: [
+    [(m) => m.acceptMulti(null), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.acceptMulti(1, { highWaterMark: 0 }), 'ERR_OUT_OF_RANGE', RangeError]
+  ],
+  resolve: [
+    [(m) => m.resolve(), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.resolve('x', { family: '4' }), 'ERR_INVALID_ARG_VALUE', TypeError]
+  ],
+  post: [
+    [(m) => m.post(null, 1), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.post({ fd: 3, id: 0 }, 1), 'ERR_OUT_OF_RANGE', RangeError],
+    [(m) => m.post(m.address, 2 ** 31), 'ERR_OUT_OF_RANGE', RangeError],
+    [(m) => m.post(m.address, 1.5), 'ERR_OUT_OF_RANGE', RangeError]
+  ],
+  sendFd: [
+    [(m) => m.sendFd({ fd: '3', id: 1 }, 0), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.sendFd(m.address, -1), 'ERR_OUT_OF_RANGE', RangeError]
+  ],
+  receive: [[(m) => m.receive({ timeout: 0 }), 'ERR_OUT_OF_RANGE', RangeError]],
+  registerBuffers: [
+    [(m) => m.registerBuffers('1', 4096), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.registerBuffers(1, 0), 'ERR_OUT_OF_RANGE', RangeError],
+    [(m) => m.registerBuffers(1025, 4096), 'ERR_OUT_OF_RANGE', RangeError],
+    [(m) => m.registerBuffers(1024, 1 << 30), 'ERR_OUT_OF_RANGE', RangeError]
+  ],
+  readFixed: [
+    [(m) => m.readFixed(0, buf, 0), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.readFixed(0, m.registerBuffers(1, 8), 0, { length: 9 }), 'ERR_OUT_OF_RANGE', RangeError]
+  ],
+  writeFixed: [[(m) => m.writeFixed(0, m.registerBuffers(1, 8), -1), 'ERR_OUT_OF_RANGE', RangeError]],
+  sendZc: [
+    [(m) => m.sendZc(0, 'x'), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.sendZc(0, buf, { offset: 9 }), 'ERR_OUT_OF_RANGE', RangeError]
+  ],
+  sendZcFixed: [[(m) => m.sendZcFixed(0, m.registerBuffers(1, 8), 0, { flags: -1 }), 'ERR_OUT_OF_RANGE', RangeError]]
 }
 
 // synchronize and select are async functions: their bad arguments reject rather than throw.

@@ -48,15 +48,17 @@ test('Mutex in one thread: uncontended in JS, contended waits in the ring while 
   t.is(m.metrics().opsSubmitted, 0, 'no kernel op when uncontended')
   const order = []
   const b = m.lock(mu).then(() => { order.push('b got it'); m.unlock(mu) })
-  let ticks = 0
-  const timer = setInterval(() => { ticks++ }, 1)
-  await sleep(30)
+  // The loop keeps running while b waits: ten timer ticks pass (however
+  // slowly a loaded machine runs them), and b still waits.
+  await new Promise((resolve) => {
+    let ticks = 0
+    const timer = setInterval(() => { if (++ticks === 10) { clearInterval(timer); resolve() } }, 1)
+  })
+  t.deepEqual(order, [], 'b still waits after ten ticks of the loop')
   order.push('a releases')
   m.unlock(mu)
   await b
-  clearInterval(timer)
   t.deepEqual(order, ['a releases', 'b got it'])
-  t.true(ticks > 5, 'the event loop kept running while b waited')
   t.false(mu.locked)
   t.throws(() => m.unlock(mu), { code: 'ERR_INVALID_STATE' })
 })

@@ -30,6 +30,8 @@ const moreErrors: Record<string, string> = {
 for (const [name, n] of Object.entries(osConstants.errno)) {
   if (!systemErrors.has(-n)) systemErrors.set(-n, [name, moreErrors[name] ?? name.toLowerCase()])
 }
+// Linux errnos os.constants.errno does not list either (x86-64/arm64 numbers).
+if (process.platform === 'linux' && !systemErrors.has(-77)) systemErrors.set(-77, ['EBADFD', 'file descriptor in bad state'])
 
 /** Extra fields Node puts on a SystemError where they are known. */
 export interface SystemErrorInfo {

@@ -1172,6 +1172,7 @@ export class Machine {
     if (family !== 0 && family !== 4 && family !== 6) throw E.invalidArgValue('options.family', family, 'must be one of: 0, 4, 6')
     const ring = this.#ready(o)
     if (ring === null) return this.#refuse(o, 'getaddrinfo')
+    if (hostname === '') return Promise.resolve([]) // as dns.lookup answers an empty name
     const list: string[] = []
     // AF_INET, AF_INET6 (Linux), or AF_UNSPEC.
     const slot = ring.resolve(hostname, family === 4 ? 2 : family === 6 ? 10 : 0, o.timeout ?? 0)
