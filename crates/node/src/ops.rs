@@ -509,9 +509,24 @@ op_fn!(waitid(4) |c, e, a| submit(c, Op::waitid(u32_arg(e, a[0]), u32_arg(e, a[1
 
 // recvMulti(fd, group, flags) / readMulti(fd, group) / acceptMulti(fd, flags):
 // multishot; each completion but the last is flagged MORE in the pairs, and
-// a data chunk is pushed (as a new Buffer) onto the array at dsts[slot].
-op_fn!(recv_multi(3) |c, e, a| submit(c, Op::RecvMulti { fd: i32_arg(e, a[0]), group: u32_arg(e, a[1]) as u16, flags: i32_arg(e, a[2]) }, 0.0));
-op_fn!(read_multi(2) |c, e, a| submit(c, Op::ReadMulti { fd: i32_arg(e, a[0]), group: u32_arg(e, a[1]) as u16 }, 0.0));
+// a data chunk is staged into the view at dsts[slot].
+op_fn!(recv_multi(3) |c, e, a| submit_stream(c, Op::RecvMulti { fd: i32_arg(e, a[0]), group: u32_arg(e, a[1]) as u16, flags: i32_arg(e, a[2]) }));
+op_fn!(read_multi(2) |c, e, a| submit_stream(c, Op::ReadMulti { fd: i32_arg(e, a[0]), group: u32_arg(e, a[1]) as u16 }));
+
+/// Submits a multishot op whose chunks are staged into the view at
+/// dsts[slot] from offset 0 in each delivery (see `ring::stage_chunk`).
+fn submit_stream(cell: &Cell, op: Op) -> i32 {
+    let slot = submit(cell, op, 0.0);
+    if slot >= 0 {
+        let mut inner = cell.borrow_mut();
+        let i = slot as usize;
+        if inner.dst_offset.len() <= i {
+            inner.dst_offset.resize(i + 1, 0);
+        }
+        inner.dst_offset[i] = 0;
+    }
+    slot
+}
 op_fn!(accept_multi(2) |c, e, a| submit(c, Op::AcceptMulti { fd: i32_arg(e, a[0]), flags: i32_arg(e, a[1]) }, 0.0));
 
 /// A range of registered buffer `index` of registration `id`.

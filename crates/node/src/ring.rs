@@ -634,17 +634,27 @@ fn deliver(shared: &Shared, env: sys::napi_env) {
     unsafe {
         let pairs = std::slice::from_raw_parts_mut(results.ptr(), 2 * BATCH);
         let dsts = js::deref(env, dsts_ref);
+        // Stream slots given chunks in this delivery: their staging cursor
+        // (kept in dst_offset) goes back to 0 after it, as JS's does.
+        let mut staged: Vec<u32> = Vec::new();
         for (i, c) in done.iter().take(k).enumerate() {
             let slot = c.id.index();
-            let off = shared.try_borrow().ok().and_then(|s| s.dst_offset.get(slot as usize).copied()).unwrap_or(0);
             pairs[2 * i] = slot as i32 | if c.more() { SLOT_MORE } else { 0 };
             pairs[2 * i + 1] = match c.buffer {
-                Some(b) => push_chunk(shared, env, dsts, slot, b, c.result),
-                None => copy_out(env, dsts, slot, off, c),
+                Some(b) => stage_chunk(shared, env, dsts, slot, b, c.result, &mut staged),
+                None => {
+                    let off = shared.try_borrow().ok().and_then(|s| s.dst_offset.get(slot as usize).copied()).unwrap_or(0);
+                    copy_out(env, dsts, slot, off, c)
+                }
             };
         }
         // Messages from other Machines fill what room is left.
         if let Ok(mut inner) = shared.try_borrow_mut() {
+            for slot in staged {
+                if let Some(c) = inner.dst_offset.get_mut(slot as usize) {
+                    *c = 0;
+                }
+            }
             let id = inner.id as u64;
             let take = inner.msgs.len().min(BATCH - n);
             for m in inner.msgs.drain(..take).collect::<Vec<_>>() {
@@ -678,32 +688,46 @@ fn deliver(shared: &Shared, env: sys::napi_env) {
     unsafe { call(env, cb, ctx, n as i32) };
 }
 
-/// A multishot completion's data: copied out of its provided buffer into a
-/// new Buffer pushed onto the array at `dsts[slot]`, and the provided buffer
-/// recycled at once. Returns the result to report.
+/// A multishot completion's data: copied out of its provided buffer into
+/// the stream's staging view (`dsts[slot]`) after the chunks before it in
+/// this delivery, and the provided buffer recycled at once. JS copies each
+/// chunk out of the staging view while handling this delivery. Returns the
+/// result to report.
 ///
 /// # Safety
 /// A handle scope is open and `dsts` is the live destination array.
-unsafe fn push_chunk(shared: &Shared, env: sys::napi_env, dsts: sys::napi_value, slot: u32, b: uring_machine_core::BufRef, result: i32) -> i32 {
-    let mut chunk = ptr::null_mut();
-    {
-        let Ok(mut inner) = shared.try_borrow_mut() else { return -libc::EBUSY };
-        let Some(ring) = inner.ring.as_mut() else { return RES_CLOSED };
-        if result > 0 {
-            let bytes = ring.buffer(b, result as usize);
-            let mut data = ptr::null_mut();
-            // Runs no JS: only allocates.
-            sys::napi_create_buffer_copy(env, bytes.len(), bytes.as_ptr().cast(), &mut data, &mut chunk);
+unsafe fn stage_chunk(
+    shared: &Shared,
+    env: sys::napi_env,
+    dsts: sys::napi_value,
+    slot: u32,
+    b: uring_machine_core::BufRef,
+    result: i32,
+    staged: &mut Vec<u32>,
+) -> i32 {
+    let at = shared.try_borrow().ok().and_then(|s| s.dst_offset.get(slot as usize).copied()).unwrap_or(0);
+    let staging = if result > 0 { js::view_range(env, js::element(env, dsts, slot), at, result as u32) } else { None };
+    let Ok(mut inner) = shared.try_borrow_mut() else { return -libc::EBUSY };
+    let inner = &mut *inner;
+    let Some(ring) = inner.ring.as_mut() else { return RES_CLOSED };
+    let res = match staging {
+        Some(dst) => {
+            dst.copy_from_slice(ring.buffer(b, result as usize));
+            let i = slot as usize;
+            if inner.dst_offset.len() <= i {
+                inner.dst_offset.resize(i + 1, 0);
+            }
+            if at == 0 {
+                staged.push(slot);
+            }
+            inner.dst_offset[i] = at + result as u32;
+            result
         }
-        ring.recycle(b);
-    }
-    if chunk.is_null() {
-        return result;
-    }
-    let arr = js::element(env, dsts, slot);
-    let Some(len) = js::array_len(env, arr) else { return RES_DETACHED };
-    sys::napi_set_element(env, arr, len, chunk);
-    result
+        None if result > 0 => RES_DETACHED,
+        None => result,
+    };
+    ring.recycle(b);
+    res
 }
 
 /// Copies an op's output into its destination; returns the result to report.

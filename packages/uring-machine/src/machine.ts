@@ -284,6 +284,8 @@ export class Machine {
   /** Pids this Machine spawned and has not reaped: only these may be reaped by pid. */
   readonly #children = new Set<number>()
   #pending = 0
+  /** Counts deliveries: a stream's staged chunks belong to one. */
+  #epoch = 0
   /** Messages posted to this Machine that nobody has received yet. */
   readonly #inbox: MachineMessage[] = []
   readonly #receivers: Receiver[] = []
@@ -1147,7 +1149,7 @@ export class Machine {
       const op = new Pending(STREAM, st.syscall, st.fd, undefined, 0, undefined)
       op.stream = st
       this.#ops[slot] = op
-      this.#dsts[slot] = st.kind === 'accept' ? undefined : st.queue
+      this.#dsts[slot] = st.staging
       if (this.#pending++ === 0) live.add(this)
       if (TRACE) debug('submit %s multishot slot=%d fd=%d', st.syscall, slot, st.fd)
       return slot
@@ -1431,6 +1433,7 @@ export class Machine {
     // code that runs while settling (an abort listener's removal) may start
     // ops, which can get the slots of this batch.
     const batch = this.#batch
+    const epoch = ++this.#epoch
     for (let i = 0; i < n; i++) {
       const raw = results[2 * i]!
       if (raw < 0) continue // a message
@@ -1454,12 +1457,12 @@ export class Machine {
       const res = results[2 * i + 1]!
       if (op.kind === STREAM) {
         if (raw >= SLOT_MORE) {
-          op.stream!.item(res)
+          op.stream!.item(res, epoch)
           continue
         }
         if (TRACE) debug('complete %s multishot slot=%d res=%d', op.syscall, raw, res)
         this.#pending--
-        op.stream!.end(res)
+        op.stream!.end(res, epoch)
         continue
       }
       this.#pending--

@@ -35,8 +35,12 @@ const addListener = EventTarget.prototype.addEventListener
 const removeListener = EventTarget.prototype.removeEventListener
 
 export class Multishot<T> implements AsyncIterableIterator<T> {
-  /** Items the native side or `item()` appended; consumed from `head`. */
+  /** Items (chunks or fds) not yet taken, from `head`. */
   readonly queue: T[] = []
+  /** Where the native side stages this delivery's chunks, one after another. */
+  readonly staging: Buffer | undefined
+  #cursor = 0
+  #epoch = -1
   #head = 0
   /** Bytes (chunks) or items (fds) queued. */
   #queued = 0
@@ -69,6 +73,7 @@ export class Multishot<T> implements AsyncIterableIterator<T> {
     readonly signal: AbortSignal | undefined
   ) {
     this.yieldsFds = kind === 'accept'
+    this.staging = kind === 'accept' ? undefined : Buffer.allocUnsafeSlow(bufferCount * bufferSize)
     if (signal !== undefined) {
       this.#onAbort = () => this.#stop(new AbortError(undefined, { cause: signal.reason }))
       if (!signal.aborted) addListener.call(signal, 'abort', this.#onAbort, { once: true })
@@ -92,14 +97,28 @@ export class Multishot<T> implements AsyncIterableIterator<T> {
     }
   }
 
-  /** A completion with more to follow: `res` bytes chunked onto the queue, or an fd. */
-  item (res: number): void {
+  /**
+   * A completion with more to follow: an fd, or `res` bytes staged in
+   * delivery `epoch` after the chunks before it, copied out here (the
+   * staging view is reused by the next delivery).
+   */
+  item (res: number, epoch: number): void {
     if (res < 0) return
     if (this.yieldsFds) {
       if (this.#stopping) { closeQuietly(res); return }
       this.queue.push(res as T)
       this.#queued += 1
     } else {
+      if (epoch !== this.#epoch) {
+        this.#epoch = epoch
+        this.#cursor = 0
+      }
+      const at = this.#cursor
+      this.#cursor += res
+      if (this.#stopping) return
+      const chunk = Buffer.allocUnsafe(res)
+      this.staging!.copy(chunk, 0, at, at + res)
+      this.queue.push(chunk as T)
       this.#queued += res
     }
     if (this.#queued >= this.highWaterMark && !this.#pausing && this.slot >= 0) {
@@ -110,14 +129,13 @@ export class Multishot<T> implements AsyncIterableIterator<T> {
   }
 
   /** The request's final completion. */
-  end (res: number): void {
+  end (res: number, epoch: number): void {
     this.slot = -1
     const pausing = this.#pausing
     this.#pausing = false
     if (res > 0 || (res === 0 && this.yieldsFds)) {
       // A last item (data or a connection); the request ended without end of stream.
-      if (this.yieldsFds) this.item(res)
-      else this.#queued += res
+      this.item(res, epoch)
       if (!this.#stopping && !this.#full()) this.#arm()
     } else if (res === 0) {
       this.#ended = true // end of stream
