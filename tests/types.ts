@@ -1,6 +1,6 @@
 // Compiled by `npm run test:types` (tsc --noEmit): the public typings accept
 // the contract's calls and reject wrong ones.
-import { Machine, Mutex, Queue, Subprocess, type ChildStatus, constants, AbortError, Stats, BigIntStats, type SystemError, type Probe, type Metrics } from 'uring-machine'
+import { Machine, Mutex, Queue, Subprocess, type ChildStatus, constants, AbortError, Stats, BigIntStats, type SystemError, type Probe, type Metrics, RegisteredBuffers, type LookupAddress, type MachineAddress, type MachineMessage } from 'uring-machine'
 
 async function contract (): Promise<void> {
   const supported: boolean = Machine.isSupported()
@@ -63,7 +63,28 @@ async function contract (): Promise<void> {
   const maybe: ChildStatus | null = await m.waitid(constants.P_PID, 1, constants.WEXITED | constants.WNOHANG)
   child.stdout satisfies number | null
   void [woke, n2, r, first, last, qlen, cst.exitCode, maybe]
+  for await (const chunk of m.recvMulti(c, { buffers: 8, bufferSize: 4096, highWaterMark: 65536, signal: opts.signal })) {
+    const b: Buffer = chunk
+    void b
+  }
+  for await (const conn of m.acceptMulti(fd, { highWaterMark: 16 })) m.close(conn)
+  const piped: AsyncIterableIterator<Buffer> = m.readMulti(fd)
+  const found: LookupAddress[] = await m.resolve('localhost', { family: 4, timeout: 1000 })
+  const addr: MachineAddress = m.address
+  await m.post(addr, 1)
+  await m.sendFd(addr, fd, { signal: opts.signal })
+  const msg: MachineMessage = await m.receive({ timeout: 10 })
+  if (msg.type === 'fd') void msg.fd
+  else void msg.value
+  const reg: RegisteredBuffers = m.registerBuffers(4, 4096)
+  const nf: number = await m.readFixed(fd, reg, 0, { position: 0 }) + await m.writeFixed(fd, reg, 1, { length: 10 })
+  const zs: number = await m.sendZc(c, Buffer.alloc(4)) + await m.sendZcFixed(c, reg, 2, { flags: 0 })
+  const views: readonly Buffer[] = reg.buffers
+  reg.unregister()
+  void [piped, found[0]?.family, nf, zs, views, reg.registered]
   const metrics: Metrics = m.metrics()
+  const multi: number = metrics.multishotCompletions + metrics.messages
+  void multi
   const pending: number = metrics.pending
   await m.destroy()
   await m[Symbol.asyncDispose]()

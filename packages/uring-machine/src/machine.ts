@@ -1299,26 +1299,25 @@ export class Machine {
 
   /** pread(2) straight into registered buffer `index` (no copy); resolves with the bytes read. */
   readFixed (fd: number, buffers: RegisteredBuffers, index: number, options?: ReadOptions): Promise<number> {
-    V.fd(fd)
-    const [id, i, b] = this.#fixed(buffers, index)
-    const o = V.options(options)
-    const [off, len] = V.range(b, 'buffer', o.offset, o.length)
-    const pos = V.position(o.position)
-    const ring = this.#ready(o)
-    if (ring === null) return this.#refuse(o, 'read')
-    return this.#track(ring.readFixed(fd, id, i, off, len, pos, o.timeout ?? 0), NUMBER, 'read', fd, undefined, o) as Promise<number>
+    return this.#fixedOp('read', fd, buffers, index, options)
   }
 
   /** pwrite(2) straight from registered buffer `index` (no copy); resolves with the bytes written. */
   writeFixed (fd: number, buffers: RegisteredBuffers, index: number, options?: WriteOptions): Promise<number> {
+    return this.#fixedOp('write', fd, buffers, index, options)
+  }
+
+  #fixedOp (op: 'read' | 'write' | 'send', fd: number, buffers: RegisteredBuffers, index: number, options: unknown): Promise<number> {
     V.fd(fd)
     const [id, i, b] = this.#fixed(buffers, index)
     const o = V.options(options)
     const [off, len] = V.range(b, 'buffer', o.offset, o.length)
-    const pos = V.position(o.position)
+    // A send's last argument is its flags; a read's or write's, the position.
+    const last = op !== 'send' ? V.position(o.position) : o.flags === undefined ? 0 : V.int(o.flags, 'options.flags', 0, 2 ** 31 - 1)
     const ring = this.#ready(o)
-    if (ring === null) return this.#refuse(o, 'write')
-    return this.#track(ring.writeFixed(fd, id, i, off, len, pos, o.timeout ?? 0), NUMBER, 'write', fd, undefined, o) as Promise<number>
+    if (ring === null) return this.#refuse(o, op)
+    const submit = op === 'read' ? ring.readFixed : op === 'write' ? ring.writeFixed : ring.sendZcFixed
+    return this.#track(submit(fd, id, i, off, len, last, o.timeout ?? 0), NUMBER, op, fd, undefined, o) as Promise<number>
   }
 
   /**
@@ -1344,15 +1343,9 @@ export class Machine {
    * it before then.
    */
   sendZcFixed (fd: number, buffers: RegisteredBuffers, index: number, options?: SocketIoOptions): Promise<number> {
-    V.fd(fd)
-    const [id, i, b] = this.#fixed(buffers, index)
-    const o = V.options(options)
-    const [off, len] = V.range(b, 'buffer', o.offset, o.length)
-    const flags = o.flags === undefined ? 0 : V.int(o.flags, 'options.flags', 0, 2 ** 31 - 1)
-    const ring = this.#ready(o)
-    if (ring === null) return this.#refuse(o, 'send')
-    return this.#track(ring.sendZcFixed(fd, id, i, off, len, flags, o.timeout ?? 0), NUMBER, 'send', fd, undefined, o) as Promise<number>
+    return this.#fixedOp('send', fd, buffers, index, options)
   }
+
 
   /**
    * Refuses new ops, cancels those in flight (their promises reject with

@@ -103,7 +103,12 @@ export class Multishot<T> implements AsyncIterableIterator<T> {
    * staging view is reused by the next delivery).
    */
   item (res: number, epoch: number): void {
-    if (res < 0) return
+    if (res < 0) {
+      // An accept that failed (the peer gave up first) leaves the stream
+      // going; a chunk that could not be staged must not vanish silently.
+      if (!this.yieldsFds && !this.#stopping) this.#stop(this.host.error(res, this))
+      return
+    }
     if (this.yieldsFds) {
       if (this.#stopping) { closeQuietly(res); return }
       this.queue.push(res as T)
