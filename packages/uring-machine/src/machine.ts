@@ -1177,8 +1177,9 @@ export class Machine {
     if (hostname === '') return Promise.resolve([]) // as dns.lookup answers an empty name
     const list: string[] = []
     // AF_INET, AF_INET6 (Linux), or AF_UNSPEC.
-    const slot = ring.resolve(hostname, family === 4 ? 2 : family === 6 ? 10 : 0, o.timeout ?? 0)
-    return this.#track(slot, RESOLVE, 'getaddrinfo', -1, undefined, o, list, false, hostname) as Promise<LookupAddress[]>
+    const slot = ring.resolve(hostname, family === 4 ? 2 : family === 6 ? 10 : 0, 0)
+    // No kernel op to link a timeout to: a timer cancels it (see SOFT_TIMEOUT).
+    return this.#track(slot, RESOLVE, 'getaddrinfo', -1, undefined, o, list, SOFT_TIMEOUT, hostname) as Promise<LookupAddress[]>
   }
 
   /** Where other Machines post to this one (`post`, `sendFd`): pass it to another thread with postMessage. */
