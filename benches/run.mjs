@@ -2,7 +2,7 @@
 //
 //   node benches/run.mjs                 all benchmarks, full size; writes benches/RESULTS.md
 //   node benches/run.mjs --quick         shorter rounds; prints only
-//   node benches/run.mjs read echo       only these (nop, read, echo, mutex, copy); prints only
+//   node benches/run.mjs read echo       only these (nop, read, echo, mutex, copy, queue, spawn); prints only
 //   node benches/run.mjs --rounds 9      rounds per benchmark (default 7, --quick 3)
 //
 // Each benchmark alternates its contenders over rounds (see lib.mjs) and
@@ -17,8 +17,10 @@ import { readBench } from './read.mjs'
 import { echoBench } from './echo.mjs'
 import { mutexBench } from './mutex.mjs'
 import { copyBench } from './copy.mjs'
+import { queueBench } from './queue.mjs'
+import { spawnBench } from './spawn.mjs'
 
-export const BENCHES = { nop: nopBench, read: readBench, echo: echoBench, mutex: mutexBench, copy: copyBench }
+export const BENCHES = { nop: nopBench, read: readBench, echo: echoBench, mutex: mutexBench, copy: copyBench, queue: queueBench, spawn: spawnBench }
 
 function usage (message) {
   return Object.assign(new Error(`${message}\nusage: node benches/run.mjs [--quick] [--rounds N] [--verbose] [${Object.keys(BENCHES).join('|')} ...]`), { usage: true })
@@ -57,6 +59,10 @@ export function targets (tables) {
     const fl = ratio(echo, 'Rust floor', 'node:net')
     const ref = Number.isFinite(fl) ? `; the Rust floor on the same load: ${fmtRatio(fl)} node:net, Machine = ${fmtRatio(x / fl)} of it` : ''
     out.push({ target: 'TCP echo: Machine >= 2x node:net', measured: `${fmtRatio(x)} (${fmtRate(row(echo, 'Machine').opsPerSec)} vs ${fmtRate(row(echo, 'node:net').opsPerSec)} msgs/s${ref})`, met: x >= 2 })
+    const ms = ratio(echo, 'Machine, multishot recv', 'Machine')
+    if (Number.isFinite(ms)) {
+      out.push({ target: 'TCP echo: multishot recv >= 1.2x single-shot recv', measured: `${fmtRatio(ms)} (${fmtRate(row(echo, 'Machine, multishot recv').opsPerSec)} vs ${fmtRate(row(echo, 'Machine').opsPerSec)} msgs/s)`, met: ms >= 1.2 })
+    }
   }
   const mutexU = byTitle('Mutex, uncontended')
   if (mutexU !== undefined) {
@@ -82,6 +88,34 @@ export function targets (tables) {
     const measured = `${fmtRatio(x)} (${fmtRate(row(copyTcp, 'Machine `m.copy`').opsPerSec)} vs ${fmtRate(row(copyTcp, 'stream.pipeline')?.opsPerSec)} MiB/s; ` +
       `the Machine read/send loop: ${fmtRatio(rw)})`
     out.push({ target: 'Copy: file to TCP >= 3x stream.pipeline', measured, met: x >= 3 })
+  }
+  const queueT = byTitle('Queue, throughput')
+  if (queueT !== undefined) {
+    const q = row(queueT, 'Machine Queue')
+    for (const [other, label] of [['MessagePort', 'MessagePort'], ['Atomics.waitAsync queue', 'the Atomics.waitAsync queue']]) {
+      const x = ratio(queueT, 'Machine Queue', other)
+      const o = row(queueT, other)
+      out.push({ target: `Queue throughput: Queue >= 2x ${label}`, measured: `${fmtRatio(x)} (${fmtRate(q.opsPerSec)} vs ${fmtRate(o?.opsPerSec)} msgs/s; ${fmtNs(q.nsPerOp)} vs ${fmtNs(o?.nsPerOp)} ns per message)`, met: x >= 2 })
+    }
+  }
+  const queueR = byTitle('Queue, round trip')
+  if (queueR !== undefined) {
+    // Faster is a shorter round trip: the other's median over the Queue's, paired by round.
+    const q = row(queueR, 'Machine Queue')
+    const us = (ns) => Number.isFinite(ns) ? (ns / 1000).toFixed(1) : 'n/a'
+    for (const [other, label] of [['MessagePort', 'MessagePort'], ['Atomics.waitAsync queue', 'the Atomics.waitAsync queue']]) {
+      const o = row(queueR, other)
+      const x = pairedRatio(o?.rtts ?? [], q.rtts ?? [])
+      out.push({ target: `Queue round trip: Queue >= 2x ${label}`, measured: `${fmtRatio(x)} (median round trip ${us(q.medianRtt)} vs ${us(o?.medianRtt)} us; mean ${us(q.nsPerOp)} vs ${us(o?.nsPerOp)} us)`, met: x >= 2 })
+    }
+  }
+  const spawnT = byTitle('Processes: spawn + wait')
+  if (spawnT !== undefined) {
+    const x = ratio(spawnT, 'Machine `m.spawn`', 'child_process.spawn')
+    const a = row(spawnT, 'Machine `m.spawn`')
+    const b = row(spawnT, 'child_process.spawn')
+    const us = (ns) => Number.isFinite(ns) ? (ns / 1000).toFixed(0) : 'n/a'
+    out.push({ target: 'Processes: m.spawn >= 1.5x child_process.spawn', measured: `${fmtRatio(x)} (${fmtRate(a.opsPerSec)} vs ${fmtRate(b?.opsPerSec)} spawns/s; ${us(a.nsPerOp)} vs ${us(b?.nsPerOp)} us per spawn, 16 at once; no zombie left)`, met: x >= 1.5 })
   }
   for (const t of tables.filter((t) => t.title.startsWith('NOP round trip'))) {
     const r = row(t, 'Machine')
@@ -135,9 +169,14 @@ const WHY = {
   'Random reads: Machine >= 3x fs.read': 'Across full runs 2.3x-3.3x. fs.read runs on libuv\'s 4 pool threads on this 2-core machine and swings 110 k-290 k reads/s within one run, so this ratio is the noisiest of the three; the causes of the Machine\'s own cost are those above.',
   'Random reads: Machine >= 0.5x Rust floor': 'Across full runs 0.48x-0.62x; see above for where the Machine\'s extra ~0.8 us per read goes.',
   'TCP echo: Machine >= 2x node:net': 'The load is kernel-bound: the Rust floor, doing the same socket ops on a bare ring with no JS, spends 94% of its time in the kernel and reaches only 1.6x-2.7x node:net across runs; the Machine reaches 0.6-1.0x of the floor (1.4x-1.8x node:net). Two one-shot ops (send, recv) per message per side are the ceiling here; multishot recv with provided buffers (kernel-features issue) removes the recv re-submission.',
+  'TCP echo: multishot recv >= 1.2x single-shot recv': 'A ping-pong of 64-byte messages gives multishot little to save: both variants make the same number of io_uring_enter calls and completion batches per message (counted: 11,373 enters for 60,000 messages either way), because every message still needs its send and a loop turn. What multishot removes is the recv SQE and, in the kernel, the failed first attempt and poll re-arm of each single-shot recv; what it adds in JS is an iterator step and a copy out of the staging view per chunk (the chunk must outlive the provided buffer, which goes straight back to the kernel). Back-to-back runs measured 0.97x-1.15x. Multishot pays more where data arrives in bursts on many sockets, which this lockstep load does not have.',
   'Mutex: uncontended lock+unlock < 50 ns': 'Not reachable with an `await` per lock on Node 20: awaiting an already-resolved promise costs 80-90 ns on its own here (a loop of `await p`), before any locking, and the synchronous floor (compareExchange + store, no await) is already 30-48 ns, because V8 calls Atomics.compareExchange, sub and load as builtins (~15 ns each around the locked instruction) instead of inlining them. perf of `await m.lock(mu); m.unlock(mu)` (145 ns per pair in that run): ~50% V8\'s await machinery (AsyncFunctionAwait, PerformPromiseThen, EnqueueMicrotask, RunMicrotasks, resuming the function), ~33% the three Atomics builtins (compareExchange in lock; sub, then a load that checks for unlocking a free mutex, in unlock), ~4% scavenges; no ring op (checked every run). The Atomics.waitAsync mutex is 10-40 ns faster: it has no load in unlock (~11 ns) and no argument checks (instanceof in lock and unlock, options). Only a synchronous path can be under 50 ns (`mu.tryLock()` + `m.unlock(mu)` measured ~46 ns).',
   'Mutex: contended >= 2x the Atomics.waitAsync mutex': 'A handoff costs about what it costs through Atomics.waitAsync: two workers ping-ponging through waits and wakes measured 49-66 us per handoff with m.futexWait/m.futexWake, 34-48 us with Atomics.waitAsync/notify and 18-24 us with blocking Atomics.wait on this 2-vCPU machine, so 2x the Atomics.waitAsync mutex is not to be expected from the same protocol; measured 1.2x with a fair split between the workers. (An earlier build queued the contended unlock\'s wake until the loop idled, and a holder looping on lock/unlock never idles: the other worker starved, 100%/0%. The wake is now submitted at unlock; the starvation check in this target guards against a relapse.)',
   'Copy: file to TCP >= 3x stream.pipeline': 'The receiver sets the pace, not m.copy: sending without a copy leaves the receiver\'s copy (tcp_recvmsg copies every byte into the sink\'s 64 KiB reads), and the node:net sink thread runs at ~100% of a core. Three full runs measured 1.8x-2.1x (m.copy 1.4-1.8 k MiB/s, stream.pipeline 780-920 MiB/s), and the Machine read/send loop, with two more copies in the sender, as fast or faster (1.9x-2.1x). Checked with throwaway C programs on the same machine (not part of this harness): into a node:net sink like this one, a synchronous C splice loop (file, pipe, socket, 1 MiB a step) reached 1.4-1.7 k MiB/s and a C read/write loop 1.8-2.4 k MiB/s, so no splice sender can pass ~2.2x stream.pipeline into this sink. Spliced data cost the sink more per byte than written data: 0.6-0.7 vs 0.45 ms of CPU per MiB; perf samples of the sink per 512 MiB: 6.2 k vs 4.1 k, its copy to user space (_copy_to_iter) +23% (it reads page-cache pages that are cold in the cache rather than socket buffers the sender has just written) and ~10x the softirq time. Into a C sink reading 1 MiB at a time, m.copy reached 2.8-3.7 k MiB/s against 0.6-0.9 k MiB/s for stream.pipeline (>= 3x) and 0.9-1.6 k MiB/s for the Machine read/send loop; a synchronous C splice loop reached 4.5-5.1 k MiB/s there. The gap to it: m.copy runs its splices one at a time (file to pipe, then pipe to socket; 1025 ops per 512 MiB, ~130-165 us each, each in an io-wq worker), so reading the file never overlaps sending; the Machine profile put 91-97% of the wall time inside the ops and 7-13 us per op outside them. On a host with ~50% CPU steal, one run measured 4.7x (650 vs 117 MiB/s): the JS-bound stream.pipeline suffered more.',
+  'Queue throughput: Queue >= 2x MessagePort': 'Two full runs measured 0.94x-1.03x (240-260 k msgs/s each; the Atomics.waitAsync SPSC ring 1.0-1.1 M msgs/s). Counted with a throwaway script wrapping m.futexWait/m.futexWake (100 k messages, ~0.6 s): the main thread submitted 49-64 k futex wakes, each at once (an io_uring_enter: 69-80 k enters), and 92-94% of them woke nobody; the worker 33 k, 97% nobody. A Queue waiter stays counted (WAITING_CONSUMERS, or the mutex left CONTENDED) until its own JS resumes after the wake, so every push or unlock meanwhile wakes again; and a waiter\'s futex wait only reaches the kernel at its loop\'s next idle turn, while the wake is submitted at once, so the wake finds nobody and the wait comes back \'not-equal\' a loop turn later. The queue\'s mutex was contended on 13-15% of the operations of each side, ~8-9 us each (99% \'not-equal\'): ~20% of the producer\'s time; the producer slept on a full queue ~34% of the run, the consumer on an empty one 45-50%. On one thread, no waiter, a push+shift pair costs 1.8-2.4 us against 1.0 us for the SPSC ring (two lock/unlock pairs ~450 ns; a 64-byte slice out of a SharedArrayBuffer ~150 ns).',
+  'Queue throughput: Queue >= 2x the Atomics.waitAsync queue': 'Two full runs measured 0.23x-0.25x. The SPSC ring has no lock, and its sleeping side is flagged only while it waits, so once a round is under way each side rarely sleeps (<= 0.01 waits per message) and a notify without a sleeper costs no syscall; the Queue pays the wakes, ring round trips and mutex contention described for the MessagePort target above.',
+  'Queue round trip: Queue >= 2x MessagePort': 'Two full runs measured 1.01x-1.02x (median round trip 33-34 us for both). A round trip is two cross-thread wake-ups of a sleeping thread (2 ring ops per round trip on each side: a futex wait, a futex wake), and the wake-up dominates: two threads ping-ponging with blocking Atomics.wait/notify (no event loop, no promise) measured 18.3-18.5 us median per round trip on this 2-vCPU machine, so 2x MessagePort (~17 us) is below what any channel that sleeps can do here.',
+  'Queue round trip: Queue >= 2x the Atomics.waitAsync queue': 'Two full runs measured 0.83x-0.85x (median 33-34 us vs 28 us): bound by the same two wake-ups (see above); the ring adds the Queue\'s lock and its wait registration to each.',
   'NOP round trip >= 2 M ops/s': 'Met at 2.6-3.5 M ops/s in most full runs; when missed, the Rust floor on the same run was also 20-35% below its usual 14 M ops/s (host load). The cost over the floor is JS: one promise, one await and one slot per op.'
 }
 
