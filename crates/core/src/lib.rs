@@ -49,3 +49,19 @@ pub use stat::{Stat, STAT_FIELDS};
 pub fn pipe(size: i32) -> std::io::Result<[std::os::fd::RawFd; 2]> {
     sys::pipe(size)
 }
+
+/// A close-on-exec AF_UNIX stream socket pair (a plain syscall).
+pub fn socketpair() -> std::io::Result<[std::os::fd::RawFd; 2]> {
+    sys::socketpair()
+}
+
+/// Sets or clears O_NONBLOCK on `fd` (a plain syscall).
+pub fn set_nonblocking(fd: std::os::fd::RawFd, on: bool) -> std::io::Result<()> {
+    sys::set_nonblocking(fd, on)
+}
+
+/// `poll(2)` with a zero timeout: the ready events of each `(fd, events)`.
+/// For code that cannot wait in a ring (a fallback without io_uring).
+pub fn poll_now(fds: &[(std::os::fd::RawFd, i16)]) -> std::io::Result<Vec<i16>> {
+    sys::poll_now(fds)
+}

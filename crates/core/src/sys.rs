@@ -200,3 +200,31 @@ pub fn getaddrinfo(host: &CStr, family: i32) -> Result<Vec<std::net::IpAddr>, i3
     unsafe { libc::freeaddrinfo(list) };
     Ok(out)
 }
+
+/// A close-on-exec AF_UNIX stream socket pair.
+pub fn socketpair() -> io::Result<[RawFd; 2]> {
+    let mut fds = [0 as RawFd; 2];
+    // SAFETY: socketpair writes two ints into `fds`, which outlives the call.
+    syscall!(unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr()) })?;
+    Ok(fds)
+}
+
+/// Sets or clears O_NONBLOCK on `fd`.
+pub fn set_nonblocking(fd: RawFd, on: bool) -> io::Result<()> {
+    // SAFETY: no pointers.
+    let flags = syscall!(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
+    let want = if on { flags | libc::O_NONBLOCK } else { flags & !libc::O_NONBLOCK };
+    if want != flags {
+        // SAFETY: no pointers.
+        syscall!(unsafe { libc::fcntl(fd, libc::F_SETFL, want) })?;
+    }
+    Ok(())
+}
+
+/// `poll(2)` with a zero timeout: the ready events of each (fd, events).
+pub fn poll_now(fds: &[(RawFd, i16)]) -> io::Result<Vec<i16>> {
+    let mut p: Vec<libc::pollfd> = fds.iter().map(|&(fd, events)| libc::pollfd { fd, events, revents: 0 }).collect();
+    // SAFETY: `p` holds p.len() pollfds and outlives the call.
+    syscall!(unsafe { libc::poll(p.as_mut_ptr(), p.len() as libc::nfds_t, 0) })?;
+    Ok(p.iter().map(|x| x.revents).collect())
+}

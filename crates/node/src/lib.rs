@@ -38,6 +38,25 @@ pub fn pipe(size: i32) -> napi::Result<Vec<i32>> {
         .map_err(|e| napi::Error::new(napi::Status::GenericFailure, format!("pipe2: {e}")))
 }
 
+/// A close-on-exec AF_UNIX stream socket pair (a plain syscall).
+#[napi]
+pub fn socketpair() -> napi::Result<Vec<i32>> {
+    uring_machine_core::socketpair().map(|fds| fds.to_vec()).map_err(|e| os_error(e, "socketpair"))
+}
+
+/// Sets or clears O_NONBLOCK on `fd`.
+#[napi]
+pub fn set_nonblocking(fd: i32, on: bool) -> napi::Result<()> {
+    uring_machine_core::set_nonblocking(fd, on).map_err(|e| os_error(e, "fcntl"))
+}
+
+/// poll(2) with a zero timeout over `fds` (each with `events`): the ready events, in order.
+#[napi]
+pub fn poll_now(fds: Vec<i32>, events: Vec<i32>) -> napi::Result<Vec<i32>> {
+    let list: Vec<(i32, i16)> = fds.iter().zip(events.iter().chain(std::iter::repeat(&0))).map(|(&f, &e)| (f, e as i16)).collect();
+    uring_machine_core::poll_now(&list).map(|r| r.into_iter().map(i32::from).collect()).map_err(|e| os_error(e, "poll"))
+}
+
 fn c_string(s: String, what: &str) -> napi::Result<std::ffi::CString> {
     std::ffi::CString::new(s).map_err(|_| napi::Error::new(napi::Status::InvalidArg, format!("{what} must not contain NUL bytes")))
 }

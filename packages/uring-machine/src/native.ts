@@ -118,6 +118,9 @@ export interface Binding {
   spawn (file: string, args: string[], env: string[] | null, cwd: string | null, stdio: number[]): [number, number, number, number, number]
   pidfdOpen (pid: number): number
   pidfdSendSignal (pidfd: number, signal: number): void
+  socketpair (): [number, number]
+  setNonblocking (fd: number, on: boolean): void
+  pollNow (fds: number[], events: number[]): number[]
   specialResults (): [detached: number, closed: number, slotMore: number, slotMessage: number, slotMessageFd: number]
 }
 

@@ -1,0 +1,559 @@
+// The Scheduler: Ruby's Fiber::Scheduler hooks in JavaScript idioms. Code
+// that performs I/O through the current scheduler's hooks runs unchanged on
+// io_uring (UringScheduler) or on Node's own I/O (NodeScheduler).
+import * as fs from 'node:fs'
+import { Worker } from 'node:worker_threads'
+import { spawn as cpSpawn } from 'node:child_process'
+import { lookup } from 'node:dns'
+import { pipeline } from 'node:stream/promises'
+import { Machine, type SelectResult, type SocketAddress } from './machine'
+import { type ChildStatus } from './process'
+import { AbortError, systemError, timedOut } from './errors'
+import { binding, loadFailure } from './native'
+import * as C from './constants'
+import { Task, currentSignal, startTask, withSignal, currentTask } from './tasks'
+
+/**
+ * The hooks a scheduler implements. Every hook that waits observes the
+ * current task's signal: cancelling the task rejects the hook with an
+ * AbortError (UringScheduler cancels the kernel op). Errors from the kernel
+ * are SystemErrors (`code`, `errno`, `syscall`), as Node's own.
+ */
+export interface Scheduler {
+  /** 'uring' or 'node' (or another implementation's name). */
+  readonly name: string
+  /** One read(2) from the fd's position into `buffer[offset, offset + length)`: bytes read, 0 at end of file. */
+  ioRead (fd: number, buffer: Uint8Array, offset?: number, length?: number): Promise<number>
+  /** One write(2) at the fd's position: bytes written (maybe fewer than asked). */
+  ioWrite (fd: number, buffer: Uint8Array, offset?: number, length?: number): Promise<number>
+  /** One pread(2) at `position`: bytes read. */
+  ioPread (fd: number, buffer: Uint8Array, position: number, offset?: number, length?: number): Promise<number>
+  /** One pwrite(2) at `position`: bytes written. */
+  ioPwrite (fd: number, buffer: Uint8Array, position: number, offset?: number, length?: number): Promise<number>
+  /** Waits until `fd` is ready for `events` (POLLIN, POLLOUT...): the ready events, or false once `timeout` ms pass. */
+  ioWait (fd: number, events: number, timeout?: number): Promise<number | false>
+  /** Waits until one of the fds is ready: the ready sets, all empty once `timeout` ms pass. */
+  ioSelect (readFds: readonly number[], writeFds: readonly number[], exceptFds?: readonly number[], timeout?: number): Promise<SelectResult>
+  /** Closes `fd`. */
+  ioClose (fd: number): Promise<void>
+  /** Sleeps `ms` milliseconds, or until cancelled when `ms` is undefined. */
+  kernelSleep (ms?: number): Promise<void>
+  /**
+   * Suspends the caller until `unblock(blocker, task)`: true, or false once
+   * `timeout` ms pass. A blocker is any object naming what is waited for.
+   */
+  block (blocker: object, timeout?: number): Promise<boolean>
+  /** Resumes the `block` on `blocker`; false if nothing waits there any more (it timed out or was cancelled). */
+  unblock (blocker: object, task?: Task<unknown> | null): boolean
+  /** Waits for child `pid` to change state (WEXITED by default): its status, or null with WNOHANG. */
+  processWait (pid: number, flags?: number): Promise<ChildStatus | null>
+  /** The addresses of `hostname` (getaddrinfo), like dns.lookup with all: true, as strings. */
+  addressResolve (hostname: string): Promise<string[]>
+  /** Runs `fn`; if it has not settled after `ms`, its waiting hook is cancelled and this rejects with ETIMEDOUT. */
+  timeoutAfter<T> (ms: number, fn: () => Promise<T>): Promise<T>
+  /** Starts `fn` as a task (a child of the current task). */
+  fiber<T> (fn: (task: Task<T>) => T | Promise<T>): Task<T>
+  /** Interrupts `task` where it waits; its join() rejects with `error`. */
+  fiberInterrupt (task: Task<unknown>, error: unknown): void
+  /** Lets other tasks run (and completions be reaped) before resuming. */
+  yield (): Promise<void>
+  /**
+   * Runs `work(...args)` on a worker thread, so a blocking or CPU-bound
+   * call does not stall the event loop. `work` must be self-contained (it
+   * is sent as source text: no captured variables), `args` and its result
+   * structured-clonable. Cancelling the task terminates the worker.
+   */
+  blockingOperationWait<A extends unknown[], R> (work: (...args: A) => R, ...args: A): Promise<Awaited<R>>
+  /** Copies `length` bytes (default: to end of file) from `srcFd` to `dstFd`: bytes copied. */
+  copy (srcFd: number, dstFd: number, length?: number): Promise<number>
+  /** Starts a child process: its pid and a `wait()` for its exit (race-free: pidfd on io_uring). */
+  processSpawn (file: string, args?: readonly string[]): Promise<SpawnedProcess>
+  /** accept(2) on a listening socket fd: the connection's fd. */
+  socketAccept (fd: number): Promise<number>
+  /** connect(2) of a socket fd. */
+  socketConnect (fd: number, address: SocketAddress): Promise<void>
+  /** recv(2): bytes received, 0 when the peer has shut down. */
+  socketRecv (fd: number, buffer: Uint8Array, offset?: number, length?: number): Promise<number>
+  /** send(2): bytes sent. */
+  socketSend (fd: number, buffer: Uint8Array, offset?: number, length?: number): Promise<number>
+  /** Waits for every task started on this scheduler, then frees what it owns. */
+  close (): Promise<void>
+}
+
+/** What `processSpawn` resolves with. */
+export interface SpawnedProcess {
+  pid: number
+  wait (): Promise<ChildStatus>
+  kill (signal?: string | number): void
+}
+
+function withCode<E extends Error> (err: E, code: string): E & { code: string } {
+  return Object.assign(err, { code })
+}
+
+/** A hook this scheduler cannot serve here (`ERR_SCHEDULER_UNSUPPORTED`). */
+export function unsupported (scheduler: string, hook: string, why: string): Error {
+  return withCode(new Error(`${scheduler} scheduler cannot serve ${hook}: ${why}`), 'ERR_SCHEDULER_UNSUPPORTED')
+}
+
+interface Blocked {
+  resolve: (ok: boolean) => void
+  timer: ReturnType<typeof setTimeout> | undefined
+  onAbort: (() => void) | undefined
+  signal: AbortSignal | undefined
+}
+
+const BLOCKING_WORKER = `
+const { parentPort } = require('node:worker_threads')
+parentPort.on('message', async ({ id, source, args }) => {
+  try {
+    const fn = (0, eval)('(' + source + ')')
+    parentPort.postMessage({ id, ok: true, value: await fn(...args) })
+  } catch (error) {
+    parentPort.postMessage({ id, ok: false, error })
+  }
+})
+`
+
+/** What both implementations share: tasks, block/unblock, timeouts, the worker pool. */
+export abstract class BaseScheduler implements Scheduler {
+  abstract readonly name: string
+  readonly #blocked = new Map<object, Blocked>()
+  readonly #tasks = new Set<Task<unknown>>()
+  #workers: Worker[] = []
+  #closed = false
+
+  abstract ioRead (fd: number, buffer: Uint8Array, offset?: number, length?: number): Promise<number>
+  abstract ioWrite (fd: number, buffer: Uint8Array, offset?: number, length?: number): Promise<number>
+  abstract ioPread (fd: number, buffer: Uint8Array, position: number, offset?: number, length?: number): Promise<number>
+  abstract ioPwrite (fd: number, buffer: Uint8Array, position: number, offset?: number, length?: number): Promise<number>
+  abstract ioWait (fd: number, events: number, timeout?: number): Promise<number | false>
+  abstract ioSelect (readFds: readonly number[], writeFds: readonly number[], exceptFds?: readonly number[], timeout?: number): Promise<SelectResult>
+  abstract ioClose (fd: number): Promise<void>
+  abstract kernelSleep (ms?: number): Promise<void>
+  abstract processWait (pid: number, flags?: number): Promise<ChildStatus | null>
+  abstract addressResolve (hostname: string): Promise<string[]>
+  abstract copy (srcFd: number, dstFd: number, length?: number): Promise<number>
+  abstract processSpawn (file: string, args?: readonly string[]): Promise<SpawnedProcess>
+  abstract socketAccept (fd: number): Promise<number>
+  abstract socketConnect (fd: number, address: SocketAddress): Promise<void>
+  abstract socketRecv (fd: number, buffer: Uint8Array, offset?: number, length?: number): Promise<number>
+  abstract socketSend (fd: number, buffer: Uint8Array, offset?: number, length?: number): Promise<number>
+  protected abstract closeResources (): Promise<void>
+
+  block (blocker: object, timeout?: number): Promise<boolean> {
+    const signal = currentSignal()
+    if (signal?.aborted === true) return Promise.reject(new AbortError(undefined, { cause: signal.reason }))
+    if (this.#blocked.has(blocker)) return Promise.reject(withCode(new Error('something already blocks on this blocker'), 'ERR_INVALID_STATE'))
+    return new Promise<boolean>((resolve, reject) => {
+      const b: Blocked = { resolve, timer: undefined, onAbort: undefined, signal }
+      const settle = (): void => {
+        this.#blocked.delete(blocker)
+        if (b.timer !== undefined) clearTimeout(b.timer)
+        if (b.onAbort !== undefined) signal!.removeEventListener('abort', b.onAbort)
+      }
+      b.resolve = (ok) => { settle(); resolve(ok) }
+      if (timeout !== undefined) b.timer = setTimeout(() => b.resolve(false), timeout)
+      if (signal !== undefined) {
+        b.onAbort = () => { settle(); reject(new AbortError(undefined, { cause: signal.reason })) }
+        signal.addEventListener('abort', b.onAbort, { once: true })
+      }
+      this.#blocked.set(blocker, b)
+    })
+  }
+
+  unblock (blocker: object, _task?: Task<unknown> | null): boolean {
+    const b = this.#blocked.get(blocker)
+    if (b === undefined) return false
+    b.resolve(true)
+    return true
+  }
+
+  async timeoutAfter<T> (ms: number, fn: () => Promise<T>): Promise<T> {
+    const outer = currentSignal()
+    const timer = new AbortController()
+    const signal = outer === undefined ? timer.signal : AbortSignal.any([timer.signal, outer])
+    const expired = withCode(new Error(`timed out after ${ms} ms`), 'ETIMEDOUT')
+    const t = setTimeout(() => timer.abort(expired), ms)
+    try {
+      return await withSignal(signal, fn)
+    } catch (err) {
+      if (timer.signal.aborted && outer?.aborted !== true) throw timedOut('timeoutAfter', ms)
+      throw err
+    } finally {
+      clearTimeout(t)
+    }
+  }
+
+  fiber<T> (fn: (task: Task<T>) => T | Promise<T>): Task<T> {
+    if (this.#closed) throw withCode(new Error(`the ${this.name} scheduler is closed`), 'ERR_SCHEDULER_CLOSED')
+    const task = startTask(this, fn)
+    this.#tasks.add(task as Task<unknown>)
+    task.join().then(() => this.#tasks.delete(task as Task<unknown>), () => this.#tasks.delete(task as Task<unknown>))
+    return task
+  }
+
+  fiberInterrupt (task: Task<unknown>, error: unknown): void {
+    task.interrupt(error)
+  }
+
+  yield (): Promise<void> {
+    return new Promise((resolve) => setImmediate(resolve))
+  }
+
+  blockingOperationWait<A extends unknown[], R> (work: (...args: A) => R, ...args: A): Promise<Awaited<R>> {
+    if (typeof work !== 'function') return Promise.reject(withCode(new TypeError('The "work" argument must be of type function'), 'ERR_INVALID_ARG_TYPE'))
+    const signal = currentSignal()
+    if (signal?.aborted === true) return Promise.reject(new AbortError(undefined, { cause: signal.reason }))
+    const worker = this.#workers.pop() ?? new Worker(BLOCKING_WORKER, { eval: true })
+    return new Promise<Awaited<R>>((resolve, reject) => {
+      const onAbort = (): void => {
+        worker.removeAllListeners()
+        void worker.terminate() // the only way to stop it; a fresh one serves the next call
+        reject(new AbortError(undefined, { cause: signal!.reason }))
+      }
+      worker.once('message', (m: { ok: boolean, value: Awaited<R>, error: unknown }) => {
+        signal?.removeEventListener('abort', onAbort)
+        worker.removeAllListeners('error')
+        if (this.#closed) void worker.terminate()
+        else { worker.unref(); this.#workers.push(worker) }
+        if (m.ok) resolve(m.value)
+        else reject(m.error)
+      })
+      worker.once('error', (err) => { signal?.removeEventListener('abort', onAbort); reject(err) })
+      signal?.addEventListener('abort', onAbort, { once: true })
+      worker.ref()
+      worker.postMessage({ id: 0, source: String(work), args })
+    })
+  }
+
+  async close (): Promise<void> {
+    this.#closed = true
+    while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks].map((t) => t.join()))
+    for (const w of this.#workers.splice(0)) await w.terminate()
+    await this.closeResources()
+  }
+}
+
+const ETIMEDOUT = 'ETIMEDOUT'
+
+/** The scheduler on io_uring: every hook is one Machine op (or a few). */
+export class UringScheduler extends BaseScheduler {
+  readonly name = 'uring'
+  readonly machine: Machine
+  readonly #owned: boolean
+
+  /** On `machine`, or on a Machine of its own (destroyed by close()). */
+  constructor (machine?: Machine) {
+    super()
+    this.#owned = machine === undefined
+    this.machine = machine ?? new Machine()
+  }
+
+  ioRead (fd: number, buffer: Uint8Array, offset = 0, length = buffer.byteLength - offset): Promise<number> {
+    return this.machine.read(fd, buffer, { offset, length, signal: currentSignal() })
+  }
+
+  ioWrite (fd: number, buffer: Uint8Array, offset = 0, length = buffer.byteLength - offset): Promise<number> {
+    return this.machine.write(fd, buffer, { offset, length, signal: currentSignal() })
+  }
+
+  ioPread (fd: number, buffer: Uint8Array, position: number, offset = 0, length = buffer.byteLength - offset): Promise<number> {
+    return this.machine.read(fd, buffer, { offset, length, position, signal: currentSignal() })
+  }
+
+  ioPwrite (fd: number, buffer: Uint8Array, position: number, offset = 0, length = buffer.byteLength - offset): Promise<number> {
+    return this.machine.write(fd, buffer, { offset, length, position, signal: currentSignal() })
+  }
+
+  async ioWait (fd: number, events: number, timeout?: number): Promise<number | false> {
+    try {
+      return await this.machine.poll(fd, events, { signal: currentSignal(), timeout })
+    } catch (err) {
+      if (timeout !== undefined && (err as { code?: string }).code === ETIMEDOUT) return false
+      throw err
+    }
+  }
+
+  ioSelect (readFds: readonly number[], writeFds: readonly number[], exceptFds: readonly number[] = [], timeout?: number): Promise<SelectResult> {
+    return this.machine.select(readFds, writeFds, exceptFds, { signal: currentSignal(), timeout })
+  }
+
+  ioClose (fd: number): Promise<void> {
+    return this.machine.close(fd)
+  }
+
+  kernelSleep (ms?: number): Promise<void> {
+    return this.machine.sleep(ms ?? 2 ** 31 - 1, { signal: currentSignal() })
+  }
+
+  processWait (pid: number, flags = C.WEXITED): Promise<ChildStatus | null> {
+    return this.machine.waitid(C.P_PID, pid, flags, { signal: currentSignal() })
+  }
+
+  async addressResolve (hostname: string): Promise<string[]> {
+    return (await this.machine.resolve(hostname, { signal: currentSignal() })).map((a) => a.address)
+  }
+
+  copy (srcFd: number, dstFd: number, length?: number): Promise<number> {
+    return this.machine.copy(srcFd, dstFd, length === undefined ? { signal: currentSignal() } : { length, signal: currentSignal() })
+  }
+
+  async processSpawn (file: string, args: readonly string[] = []): Promise<SpawnedProcess> {
+    const child = this.machine.spawn(file, args, { stdio: 'inherit' })
+    const signal = currentSignal()
+    return { pid: child.pid, wait: () => child.wait(signal === undefined ? {} : { signal }), kill: (sig) => child.kill(sig) }
+  }
+
+  socketAccept (fd: number): Promise<number> {
+    return this.machine.accept(fd, { signal: currentSignal() })
+  }
+
+  socketConnect (fd: number, address: SocketAddress): Promise<void> {
+    return this.machine.connect(fd, address, { signal: currentSignal() })
+  }
+
+  socketRecv (fd: number, buffer: Uint8Array, offset = 0, length = buffer.byteLength - offset): Promise<number> {
+    return this.machine.recv(fd, buffer, { offset, length, signal: currentSignal() })
+  }
+
+  socketSend (fd: number, buffer: Uint8Array, offset = 0, length = buffer.byteLength - offset): Promise<number> {
+    return this.machine.send(fd, buffer, { offset, length, signal: currentSignal() })
+  }
+
+  protected async closeResources (): Promise<void> {
+    if (this.#owned) await this.machine.destroy()
+  }
+}
+
+/** Rejects with an AbortError if `signal` has fired. */
+function checkAbort (signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true) throw new AbortError(undefined, { cause: signal.reason })
+}
+
+/** Resolves after `ms`, or rejects when `signal` fires. */
+function delay (ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    checkAbort(signal)
+    const onAbort = (): void => { clearTimeout(t); reject(new AbortError(undefined, { cause: signal!.reason })) }
+    const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve() }, ms)
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+const fsRead = (fd: number, buffer: Uint8Array, offset: number, length: number, position: number | null): Promise<number> =>
+  new Promise((resolve, reject) => fs.read(fd, buffer, offset, length, position, (err, n) => err !== null ? reject(err) : resolve(n)))
+const fsWrite = (fd: number, buffer: Uint8Array, offset: number, length: number, position: number | null): Promise<number> =>
+  new Promise((resolve, reject) => fs.write(fd, buffer, offset, length, position, (err, n) => err !== null ? reject(err) : resolve(n)))
+
+/**
+ * The scheduler on Node's own I/O, for where io_uring is unavailable.
+ * Files go through libuv's thread pool (fs.read, fs.write). Pipes, sockets
+ * and ttys are made non-blocking and read when poll(2) says they are ready;
+ * Node offers no readiness callback for an arbitrary fd, so this fallback
+ * polls with a backoff from 0 to 4 ms, which costs latency, not
+ * correctness. `socketAccept` and `socketConnect` reject with
+ * `ERR_SCHEDULER_UNSUPPORTED` (use node:net there).
+ */
+export class NodeScheduler extends BaseScheduler {
+  readonly name = 'node'
+  /** fds known to be pollable (made non-blocking) or files (false). */
+  readonly #pollable = new Map<number, boolean>()
+
+  #isPollable (fd: number): boolean {
+    let p = this.#pollable.get(fd)
+    if (p === undefined) {
+      const st = fs.fstatSync(fd)
+      p = !st.isFile() && !st.isBlockDevice() && !st.isDirectory()
+      if (p && binding !== null) binding.setNonblocking(fd, true)
+      this.#pollable.set(fd, p)
+    }
+    return p
+  }
+
+  /** Waits until poll(2) reports one of `events` on one of `fds`; their revents. */
+  async #ready (fds: readonly number[], events: readonly number[], timeout: number | undefined): Promise<number[] | false> {
+    if (binding === null) throw unsupported('node', 'readiness', loadFailure ?? 'no native binding')
+    const signal = currentSignal()
+    const deadline = timeout === undefined ? Infinity : Date.now() + timeout
+    for (let wait = 0; ; wait = Math.min(4, wait === 0 ? 0.25 : wait * 2)) {
+      checkAbort(signal)
+      const revents = binding.pollNow([...fds], [...events])
+      if (revents.some((r) => r !== 0)) return revents
+      const left = deadline - Date.now()
+      if (left <= 0) return false
+      if (wait === 0) await new Promise((resolve) => setImmediate(resolve))
+      else await delay(Math.min(wait, left), signal)
+    }
+  }
+
+  async #io (op: 'read' | 'write', fd: number, buffer: Uint8Array, offset: number, length: number, position: number | null): Promise<number> {
+    const signal = currentSignal()
+    checkAbort(signal)
+    const call = op === 'read' ? fsRead : fsWrite
+    if (!this.#isPollable(fd)) return await call(fd, buffer, offset, length, position)
+    for (;;) {
+      await this.#ready([fd], [op === 'read' ? C.POLLIN : C.POLLOUT], undefined)
+      try {
+        return await call(fd, buffer, offset, length, null)
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'EAGAIN') throw err
+      }
+    }
+  }
+
+  ioRead (fd: number, buffer: Uint8Array, offset = 0, length = buffer.byteLength - offset): Promise<number> {
+    return this.#io('read', fd, buffer, offset, length, null)
+  }
+
+  ioWrite (fd: number, buffer: Uint8Array, offset = 0, length = buffer.byteLength - offset): Promise<number> {
+    return this.#io('write', fd, buffer, offset, length, null)
+  }
+
+  ioPread (fd: number, buffer: Uint8Array, position: number, offset = 0, length = buffer.byteLength - offset): Promise<number> {
+    return this.#io('read', fd, buffer, offset, length, position)
+  }
+
+  ioPwrite (fd: number, buffer: Uint8Array, position: number, offset = 0, length = buffer.byteLength - offset): Promise<number> {
+    return this.#io('write', fd, buffer, offset, length, position)
+  }
+
+  async ioWait (fd: number, events: number, timeout?: number): Promise<number | false> {
+    const r = await this.#ready([fd], [events], timeout)
+    return r === false ? false : r[0]!
+  }
+
+  async ioSelect (readFds: readonly number[], writeFds: readonly number[], exceptFds: readonly number[] = [], timeout?: number): Promise<SelectResult> {
+    const fds = [...readFds, ...writeFds, ...exceptFds]
+    const events = [...readFds.map(() => C.POLLIN), ...writeFds.map(() => C.POLLOUT), ...exceptFds.map(() => C.POLLPRI)]
+    const r = await this.#ready(fds, events, timeout)
+    const out: SelectResult = { read: [], write: [], except: [] }
+    if (r === false) return out
+    const bad = C.POLLERR | C.POLLHUP | C.POLLNVAL
+    r.forEach((rev, i) => {
+      if (rev === 0) return
+      if (i < readFds.length) { if (rev & (C.POLLIN | bad)) out.read.push(fds[i]!) }
+      else if (i < readFds.length + writeFds.length) { if (rev & (C.POLLOUT | bad)) out.write.push(fds[i]!) }
+      else if (rev & (C.POLLPRI | bad)) out.except.push(fds[i]!)
+    })
+    return out
+  }
+
+  ioClose (fd: number): Promise<void> {
+    this.#pollable.delete(fd)
+    return new Promise((resolve, reject) => fs.close(fd, (err) => err !== null ? reject(err) : resolve()))
+  }
+
+  kernelSleep (ms?: number): Promise<void> {
+    return delay(ms ?? 2 ** 31 - 1, currentSignal())
+  }
+
+  async processWait (pid: number, flags = C.WEXITED): Promise<ChildStatus | null> {
+    const child = this.#children.get(pid)
+    if (child === undefined) throw unsupported('node', 'processWait', `pid ${pid} was not started by this scheduler's processSpawn (Node can only wait for its own child_process children)`)
+    if ((flags & C.WNOHANG) !== 0 && child.status === undefined) return null
+    const signal = currentSignal()
+    checkAbort(signal)
+    const st = await Promise.race([child.exited, new Promise<never>((_resolve, reject) => {
+      signal?.addEventListener('abort', () => reject(new AbortError(undefined, { cause: signal.reason })), { once: true })
+    })])
+    this.#children.delete(pid)
+    return st
+  }
+
+  readonly #children = new Map<number, { exited: Promise<ChildStatus>, status: ChildStatus | undefined }>()
+
+  async processSpawn (file: string, args: readonly string[] = []): Promise<SpawnedProcess> {
+    const cp = cpSpawn(file, args, { stdio: 'inherit' })
+    const pid = await new Promise<number>((resolve, reject) => {
+      cp.once('spawn', () => resolve(cp.pid!))
+      cp.once('error', reject)
+    })
+    const entry = {
+      status: undefined as ChildStatus | undefined,
+      exited: new Promise<ChildStatus>((resolve) => cp.once('exit', (code, signal) => {
+        const st: ChildStatus = { pid, exitCode: code, signal, code: code !== null ? C.CLD_EXITED : C.CLD_KILLED }
+        entry.status = st
+        resolve(st)
+      }))
+    }
+    this.#children.set(pid, entry)
+    return { pid, wait: async () => (await this.processWait(pid))!, kill: (sig) => { cp.kill(sig as NodeJS.Signals) } }
+  }
+
+  addressResolve (hostname: string): Promise<string[]> {
+    const signal = currentSignal()
+    return new Promise((resolve, reject) => {
+      checkAbort(signal)
+      const onAbort = (): void => reject(new AbortError(undefined, { cause: signal!.reason }))
+      signal?.addEventListener('abort', onAbort, { once: true })
+      lookup(hostname, { all: true }, (err, addrs) => {
+        signal?.removeEventListener('abort', onAbort)
+        if (err !== null) reject(err)
+        else resolve(addrs.map((a) => a.address))
+      })
+    })
+  }
+
+  async copy (srcFd: number, dstFd: number, length?: number): Promise<number> {
+    const signal = currentSignal()
+    let n = 0
+    const src = fs.createReadStream('', { fd: srcFd, autoClose: false })
+    const counting = async function * (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+      for await (const chunk of source) {
+        const left = length === undefined ? chunk.length : Math.min(chunk.length, length - n)
+        n += left
+        yield left === chunk.length ? chunk : chunk.subarray(0, left)
+        if (length !== undefined && n >= length) break
+      }
+    }
+    await pipeline(src, counting, fs.createWriteStream('', { fd: dstFd, autoClose: false }), { signal })
+    return n
+  }
+
+  socketAccept (_fd: number): Promise<number> {
+    return Promise.reject(unsupported('node', 'socketAccept', 'Node has no accept on a raw fd; use node:net'))
+  }
+
+  socketConnect (_fd: number, _address: SocketAddress): Promise<void> {
+    return Promise.reject(unsupported('node', 'socketConnect', 'Node has no connect on a raw fd; use node:net'))
+  }
+
+  socketRecv (fd: number, buffer: Uint8Array, offset = 0, length = buffer.byteLength - offset): Promise<number> {
+    return this.#io('read', fd, buffer, offset, length, null)
+  }
+
+  socketSend (fd: number, buffer: Uint8Array, offset = 0, length = buffer.byteLength - offset): Promise<number> {
+    return this.#io('write', fd, buffer, offset, length, null)
+  }
+
+  protected async closeResources (): Promise<void> {}
+}
+
+/** The best scheduler available here: UringScheduler where io_uring works, else NodeScheduler. `reason` says why. */
+export function defaultScheduler (): { scheduler: Scheduler, reason: string } {
+  const why = Machine.unavailableReason()
+  if (why === null) return { scheduler: new UringScheduler(), reason: 'io_uring is available' }
+  return { scheduler: new NodeScheduler(), reason: `io_uring is unavailable (${why}); using Node's own I/O` }
+}
+
+/** A close-on-exec pipe [readFd, writeFd] (a plain syscall; works without io_uring). */
+export function pipe (size = 65536): [number, number] {
+  if (binding === null) throw unsupported('node', 'pipe', loadFailure ?? 'no native binding')
+  const [r, w] = binding.pipe(size)
+  return [r, w]
+}
+
+/** A close-on-exec AF_UNIX stream socket pair (a plain syscall; works without io_uring). */
+export function socketpair (): [number, number] {
+  if (binding === null) throw unsupported('node', 'socketpair', loadFailure ?? 'no native binding')
+  try {
+    const [a, b] = binding.socketpair()
+    return [a, b]
+  } catch (err) {
+    const m = /^(\d+):/.exec((err as Error).message)
+    throw m !== null ? systemError(-Number(m[1]), 'socketpair') : err
+  }
+}
+
+export { Task, currentTask }
