@@ -34,3 +34,4 @@ export { Task, schedule, setScheduler, runWithScheduler, currentScheduler, curre
 export type { TaskStatus } from './tasks'
 export { TaskMutex, Condition, Semaphore, TaskQueue, Barrier, Notification } from './sync'
 export type { WaitOptions } from './sync'
+export { install, uninstall, installed } from './install'

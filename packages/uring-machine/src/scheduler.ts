@@ -2,6 +2,7 @@
 // that performs I/O through the current scheduler's hooks runs unchanged on
 // io_uring (UringScheduler) or on Node's own I/O (NodeScheduler).
 import * as fs from 'node:fs'
+import type { Stats as NodeStats, BigIntStats as NodeBigIntStats } from 'node:fs'
 import { Worker } from 'node:worker_threads'
 import { spawn as cpSpawn } from 'node:child_process'
 import { lookup } from 'node:dns'
@@ -36,6 +37,16 @@ export interface Scheduler {
   ioSelect (readFds: readonly number[], writeFds: readonly number[], exceptFds?: readonly number[], timeout?: number): Promise<SelectResult>
   /** Closes `fd`. */
   ioClose (fd: number): Promise<void>
+  /** Opens `path` (`flags` an O_* number): the fd (close-on-exec). */
+  ioOpen (path: string, flags: number, mode?: number): Promise<number>
+  /** stat/lstat of a path, or fstat of an fd, as Node's own fs.Stats / fs.BigIntStats. */
+  ioStat (pathOrFd: string | number, options?: { bigint?: boolean, followSymlinks?: boolean }): Promise<NodeStats | NodeBigIntStats>
+  /** unlink(2), or rmdir(2) with `directory`. */
+  ioUnlink (path: string, directory?: boolean): Promise<void>
+  /** rename(2). */
+  ioRename (from: string, to: string): Promise<void>
+  /** mkdir(2), one level. */
+  ioMkdir (path: string, mode?: number): Promise<void>
   /** Sleeps `ms` milliseconds, or until cancelled when `ms` is undefined. */
   kernelSleep (ms?: number): Promise<void>
   /**
@@ -91,6 +102,36 @@ function withCode<E extends Error> (err: E, code: string): E & { code: string } 
   return Object.assign(err, { code })
 }
 
+/**
+ * Node's fs functions as they were when this module loaded: NodeScheduler
+ * uses these, so routing Node's fs through a NodeScheduler (install())
+ * never loops back into itself.
+ */
+export const nodeFs = {
+  read: fs.read, write: fs.write, open: fs.open, close: fs.close, stat: fs.stat, lstat: fs.lstat, fstat: fs.fstat,
+  unlink: fs.unlink, rmdir: fs.rmdir, rename: fs.rename, mkdir: fs.mkdir, fstatSync: fs.fstatSync, lookup
+}
+
+// Node's own Stats classes and key order, taken from a real result.
+const statsProto = Object.getPrototypeOf(fs.statSync('/')) as object
+const bigStatsProto = Object.getPrototypeOf(fs.statSync('/', { bigint: true })) as object
+const statsKeys = Object.keys(fs.statSync('/'))
+const bigStatsKeys = Object.keys(fs.statSync('/', { bigint: true }))
+
+/** A statx result as a real fs.Stats / fs.BigIntStats (instanceof, methods, key order). */
+export function toNodeStats (st: Record<string, number | bigint>, bigint: boolean): NodeStats | NodeBigIntStats {
+  const out = Object.create(bigint ? bigStatsProto : statsProto) as Record<string, unknown>
+  for (const k of bigint ? bigStatsKeys : statsKeys) {
+    if (k.endsWith('time') && !k.endsWith('Ms')) {
+      const ms = Number(st[`${k}Ms`])
+      out[k] = new Date(ms)
+    } else {
+      out[k] = st[k]
+    }
+  }
+  return out as unknown as NodeStats
+}
+
 /** A hook this scheduler cannot serve here (`ERR_SCHEDULER_UNSUPPORTED`). */
 export function unsupported (scheduler: string, hook: string, why: string): Error {
   return withCode(new Error(`${scheduler} scheduler cannot serve ${hook}: ${why}`), 'ERR_SCHEDULER_UNSUPPORTED')
@@ -130,6 +171,11 @@ export abstract class BaseScheduler implements Scheduler {
   abstract ioWait (fd: number, events: number, timeout?: number): Promise<number | false>
   abstract ioSelect (readFds: readonly number[], writeFds: readonly number[], exceptFds?: readonly number[], timeout?: number): Promise<SelectResult>
   abstract ioClose (fd: number): Promise<void>
+  abstract ioOpen (path: string, flags: number, mode?: number): Promise<number>
+  abstract ioStat (pathOrFd: string | number, options?: { bigint?: boolean, followSymlinks?: boolean }): Promise<NodeStats | NodeBigIntStats>
+  abstract ioUnlink (path: string, directory?: boolean): Promise<void>
+  abstract ioRename (from: string, to: string): Promise<void>
+  abstract ioMkdir (path: string, mode?: number): Promise<void>
   abstract kernelSleep (ms?: number): Promise<void>
   abstract processWait (pid: number, flags?: number): Promise<ChildStatus | null>
   abstract addressResolve (hostname: string): Promise<string[]>
@@ -283,6 +329,27 @@ export class UringScheduler extends BaseScheduler {
     return this.machine.close(fd)
   }
 
+  ioOpen (path: string, flags: number, mode = 0o666): Promise<number> {
+    return this.machine.open(path, flags, mode, { signal: currentSignal() })
+  }
+
+  async ioStat (pathOrFd: string | number, options?: { bigint?: boolean, followSymlinks?: boolean }): Promise<NodeStats | NodeBigIntStats> {
+    const st = await this.machine.statx(pathOrFd, { bigint: options?.bigint === true, followSymlinks: options?.followSymlinks !== false, signal: currentSignal() })
+    return toNodeStats(st as unknown as Record<string, number | bigint>, options?.bigint === true)
+  }
+
+  ioUnlink (path: string, directory = false): Promise<void> {
+    return directory ? this.machine.rmdir(path, { signal: currentSignal() }) : this.machine.unlink(path, { signal: currentSignal() })
+  }
+
+  ioRename (from: string, to: string): Promise<void> {
+    return this.machine.rename(from, to, { signal: currentSignal() })
+  }
+
+  ioMkdir (path: string, mode = 0o777): Promise<void> {
+    return this.machine.mkdir(path, { mode, signal: currentSignal() })
+  }
+
   kernelSleep (ms?: number): Promise<void> {
     return this.machine.sleep(ms ?? 2 ** 31 - 1, { signal: currentSignal() })
   }
@@ -342,9 +409,9 @@ function delay (ms: number, signal: AbortSignal | undefined): Promise<void> {
 }
 
 const fsRead = (fd: number, buffer: Uint8Array, offset: number, length: number, position: number | null): Promise<number> =>
-  new Promise((resolve, reject) => fs.read(fd, buffer, offset, length, position, (err, n) => err !== null ? reject(err) : resolve(n)))
+  new Promise((resolve, reject) => nodeFs.read(fd, buffer, offset, length, position, (err, n) => err !== null ? reject(err) : resolve(n)))
 const fsWrite = (fd: number, buffer: Uint8Array, offset: number, length: number, position: number | null): Promise<number> =>
-  new Promise((resolve, reject) => fs.write(fd, buffer, offset, length, position, (err, n) => err !== null ? reject(err) : resolve(n)))
+  new Promise((resolve, reject) => nodeFs.write(fd, buffer, offset, length, position, (err, n) => err !== null ? reject(err) : resolve(n)))
 
 /**
  * The scheduler on Node's own I/O, for where io_uring is unavailable.
@@ -363,7 +430,7 @@ export class NodeScheduler extends BaseScheduler {
   #isPollable (fd: number): boolean {
     let p = this.#pollable.get(fd)
     if (p === undefined) {
-      const st = fs.fstatSync(fd)
+      const st = nodeFs.fstatSync(fd)
       p = !st.isFile() && !st.isBlockDevice() && !st.isDirectory()
       if (p && binding !== null) binding.setNonblocking(fd, true)
       this.#pollable.set(fd, p)
@@ -441,7 +508,38 @@ export class NodeScheduler extends BaseScheduler {
 
   ioClose (fd: number): Promise<void> {
     this.#pollable.delete(fd)
-    return new Promise((resolve, reject) => fs.close(fd, (err) => err !== null ? reject(err) : resolve()))
+    return new Promise((resolve, reject) => nodeFs.close(fd, (err) => err !== null ? reject(err) : resolve()))
+  }
+
+  ioOpen (path: string, flags: number, mode = 0o666): Promise<number> {
+    checkAbort(currentSignal())
+    return new Promise((resolve, reject) => nodeFs.open(path, flags | C.O_CLOEXEC, mode, (err, fd) => err !== null ? reject(err) : resolve(fd)))
+  }
+
+  ioStat (pathOrFd: string | number, options?: { bigint?: boolean, followSymlinks?: boolean }): Promise<NodeStats | NodeBigIntStats> {
+    checkAbort(currentSignal())
+    const opts = { bigint: options?.bigint === true }
+    return new Promise((resolve, reject) => {
+      const done = (err: NodeJS.ErrnoException | null, st: NodeStats | NodeBigIntStats): void => err !== null ? reject(err) : resolve(st)
+      if (typeof pathOrFd === 'number') nodeFs.fstat(pathOrFd, opts, done)
+      else if (options?.followSymlinks === false) nodeFs.lstat(pathOrFd, opts, done)
+      else nodeFs.stat(pathOrFd, opts, done)
+    })
+  }
+
+  ioUnlink (path: string, directory = false): Promise<void> {
+    checkAbort(currentSignal())
+    return new Promise((resolve, reject) => (directory ? nodeFs.rmdir : nodeFs.unlink)(path, (err) => err !== null ? reject(err) : resolve()))
+  }
+
+  ioRename (from: string, to: string): Promise<void> {
+    checkAbort(currentSignal())
+    return new Promise((resolve, reject) => nodeFs.rename(from, to, (err) => err !== null ? reject(err) : resolve()))
+  }
+
+  ioMkdir (path: string, mode = 0o777): Promise<void> {
+    checkAbort(currentSignal())
+    return new Promise((resolve, reject) => nodeFs.mkdir(path, { mode }, (err) => err !== null ? reject(err) : resolve()))
   }
 
   kernelSleep (ms?: number): Promise<void> {
@@ -487,7 +585,7 @@ export class NodeScheduler extends BaseScheduler {
       checkAbort(signal)
       const onAbort = (): void => reject(new AbortError(undefined, { cause: signal!.reason }))
       signal?.addEventListener('abort', onAbort, { once: true })
-      lookup(hostname, { all: true }, (err, addrs) => {
+      nodeFs.lookup(hostname, { all: true }, (err, addrs) => {
         signal?.removeEventListener('abort', onAbort)
         if (err !== null) reject(err)
         else resolve(addrs.map((a) => a.address))
