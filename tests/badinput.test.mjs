@@ -187,6 +187,7 @@ const cases = {
     [(m) => m.sendZc(0, 'x'), 'ERR_INVALID_ARG_TYPE', TypeError],
     [(m) => m.sendZc(0, buf, { offset: 9 }), 'ERR_OUT_OF_RANGE', RangeError]
   ],
+  cancelFd: [[(m) => m.cancelFd('3'), 'ERR_INVALID_ARG_TYPE', TypeError]],
   sendZcFixed: [[(m) => m.sendZcFixed(0, m.registerBuffers(1, 8), 0, { flags: -1 }), 'ERR_OUT_OF_RANGE', RangeError]]
 }
 

@@ -145,6 +145,9 @@ pub enum Op {
     MsgRing { target: RawFd, data: u64, value: i32, fd: Option<RawFd> },
     /// `getaddrinfo(3)` on the resolver pool, completed through this ring.
     Resolve { lookup: Arc<Lookup> },
+    /// Cancels every op in flight on `fd` (kernel 5.19); completes with how
+    /// many were found (they complete with `-ECANCELED`).
+    CancelFd { fd: RawFd },
 }
 
 /// The bytes of a zero-copy send.
@@ -249,6 +252,7 @@ impl Op {
             Op::SendZc { .. } => "send",
             Op::MsgRing { .. } => "msg_ring",
             Op::Resolve { .. } => "getaddrinfo",
+            Op::CancelFd { .. } => "async_cancel",
         }
     }
 
@@ -299,6 +303,7 @@ impl Op {
             Op::SendZc { .. } => opcode::SendZc::CODE,
             // Both complete through a MSG_RING (see crate::resolve).
             Op::MsgRing { .. } | Op::Resolve { .. } => opcode::MsgRingData::CODE,
+            Op::CancelFd { .. } => opcode::AsyncCancel2::CODE,
         }
     }
 
@@ -440,6 +445,7 @@ impl Op {
             }
             // Never an SQE of its own: the ring hands it to the resolver pool.
             Op::Resolve { .. } => opcode::Nop::new().build(),
+            Op::CancelFd { fd } => opcode::AsyncCancel2::new(types::CancelBuilder::fd(Fd(*fd)).all()).build(),
         }
     }
 
@@ -461,6 +467,7 @@ impl Op {
     pub(crate) fn map_result(&self, res: i32) -> i32 {
         match self {
             Op::Sleep { .. } if res == -libc::ETIME => 0,
+            Op::CancelFd { .. } if res == -libc::ENOENT => 0,
             _ => res,
         }
     }

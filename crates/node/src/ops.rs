@@ -582,6 +582,9 @@ op_fn!(resolve(3) |c, e, a| match js::path(e, a[0]) {
     None => RES_BAD_ARG,
 });
 
+// cancelFd(fd, timeout): cancels every op in flight on fd.
+op_fn!(cancel_fd(2) |c, e, a| submit(c, Op::CancelFd { fd: i32_arg(e, a[0]) }, f64_arg(e, a[1])));
+
 /// flush(): submits what is queued now, instead of when the loop next idles.
 /// For a wake another thread waits for while this one keeps the loop busy.
 unsafe extern "C" fn flush(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
@@ -652,6 +655,7 @@ const FUNCTIONS: &[(&std::ffi::CStr, RawFn)] = &[
     (c"msgRing", msg_ring),
     (c"msgRingFd", msg_ring_fd),
     (c"resolve", resolve),
+    (c"cancelFd", cancel_fd),
 ];
 
 unsafe extern "C" fn release(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {

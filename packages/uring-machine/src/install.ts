@@ -84,15 +84,21 @@ function fileOptions (o: unknown): FileOptions | null {
   return { encoding: encoding ?? null, ...(flag !== undefined ? { flag } : {}), ...(mode !== undefined ? { mode } : {}), ...(signal !== undefined ? { signal } : {}) }
 }
 
+/** An error as Node's fs would give it: Node's fd-based errors carry no `fd`. */
+function asNodeError (err: unknown): never {
+  if (err !== null && typeof err === 'object' && 'fd' in err) delete (err as { fd?: number }).fd
+  throw err
+}
+
 const routes = {
   async readFile (s: Scheduler, path: string, o: FileOptions): Promise<Buffer | string> {
     const flag = openFlags(o.flag ?? 'r')
-    const data = await withCallerSignal(o.signal, () => readFileVia(s, path, flag))
+    const data = await withCallerSignal(o.signal, () => readFileVia(s, path, flag)).catch(asNodeError)
     return o.encoding != null ? data.toString(o.encoding) : data
   },
   async writeFile (s: Scheduler, path: string, data: string | Uint8Array, o: FileOptions): Promise<void> {
     const bytes = typeof data === 'string' ? Buffer.from(data, o.encoding ?? 'utf8') : data
-    await withCallerSignal(o.signal, () => writeFileVia(s, path, bytes, openFlags(o.flag ?? 'w'), o.mode ?? 0o666))
+    await withCallerSignal(o.signal, () => writeFileVia(s, path, bytes, openFlags(o.flag ?? 'w'), o.mode ?? 0o666)).catch(asNodeError)
   }
 }
 
@@ -222,7 +228,7 @@ export function install (): void {
       const op = name === 'read'
         ? (pos === null ? s.ioRead(fd, buf, offset, length) : s.ioPread(fd, buf, pos, offset, length))
         : (pos === null ? s.ioWrite(fd, buf, offset, length) : s.ioPwrite(fd, buf, pos, offset, length))
-      op.then((n) => process.nextTick(cb as AnyFn, null, n, buf), (e) => process.nextTick(cb as AnyFn, e))
+      op.catch(asNodeError).then((n) => process.nextTick(cb as AnyFn, null, n, buf), (e) => process.nextTick(cb as AnyFn, e))
     })
   }
 

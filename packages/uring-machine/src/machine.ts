@@ -1182,6 +1182,18 @@ export class Machine {
     return this.#track(slot, RESOLVE, 'getaddrinfo', -1, undefined, o, list, SOFT_TIMEOUT, hostname) as Promise<LookupAddress[]>
   }
 
+  /**
+   * Cancels every op of this Machine in flight on `fd` (kernel 5.19): they
+   * reject with `code` 'ECANCELED'. Resolves with how many there were.
+   */
+  cancelFd (fd: number, options?: V.OpOptions): Promise<number> {
+    V.fd(fd)
+    const o = V.options(options)
+    const ring = this.#ready(o)
+    if (ring === null) return this.#refuse(o, 'async_cancel')
+    return this.#track(ring.cancelFd(fd, o.timeout ?? 0), NUMBER, 'async_cancel', fd, undefined, o) as Promise<number>
+  }
+
   /** Where other Machines post to this one (`post`, `sendFd`): pass it to another thread with postMessage. */
   get address (): MachineAddress {
     const [fd, id] = this.#ring.address()

@@ -74,6 +74,7 @@ export interface NativeOps {
   msgRing (targetFd: number, targetId: number, value: number, timeout: number): number
   msgRingFd (targetFd: number, targetId: number, fd: number, timeout: number): number
   resolve (host: string, family: number, timeout: number): number
+  cancelFd (fd: number, timeout: number): number
 }
 
 export interface NativeMetrics {

@@ -123,8 +123,8 @@ export function toNodeStats (st: Record<string, number | bigint>, bigint: boolea
   const out = Object.create(bigint ? bigStatsProto : statsProto) as Record<string, unknown>
   for (const k of bigint ? bigStatsKeys : statsKeys) {
     if (k.endsWith('time') && !k.endsWith('Ms')) {
-      const ms = Number(st[`${k}Ms`])
-      out[k] = new Date(ms)
+      // As Node makes them: the ms rounded (a Date would truncate).
+      out[k] = new Date(Math.round(Number(st[`${k}Ms`])))
     } else {
       out[k] = st[k]
     }
@@ -325,8 +325,10 @@ export class UringScheduler extends BaseScheduler {
     return this.machine.select(readFds, writeFds, exceptFds, { signal: currentSignal(), timeout })
   }
 
-  ioClose (fd: number): Promise<void> {
-    return this.machine.close(fd)
+  /** Closes `fd`; hooks still waiting on it reject with ECANCELED (their kernel ops are cancelled first). */
+  async ioClose (fd: number): Promise<void> {
+    if (this.machine.metrics().pending > 0) await this.machine.cancelFd(fd)
+    return await this.machine.close(fd)
   }
 
   ioOpen (path: string, flags: number, mode = 0o666): Promise<number> {
@@ -334,7 +336,20 @@ export class UringScheduler extends BaseScheduler {
   }
 
   async ioStat (pathOrFd: string | number, options?: { bigint?: boolean, followSymlinks?: boolean }): Promise<NodeStats | NodeBigIntStats> {
-    const st = await this.machine.statx(pathOrFd, { bigint: options?.bigint === true, followSymlinks: options?.followSymlinks !== false, signal: currentSignal() })
+    let st
+    try {
+      st = await this.machine.statx(pathOrFd, { bigint: options?.bigint === true, followSymlinks: options?.followSymlinks !== false, signal: currentSignal() })
+    } catch (err) {
+      // Named as Node names it: the call it stands for, not statx.
+      const e = err as { syscall?: string, message: string, fd?: number }
+      if (e.syscall === 'statx') {
+        const name = typeof pathOrFd === 'number' ? 'fstat' : options?.followSymlinks === false ? 'lstat' : 'stat'
+        e.syscall = name
+        e.message = e.message.replace(', statx', `, ${name}`)
+        delete e.fd
+      }
+      throw err
+    }
     return toNodeStats(st as unknown as Record<string, number | bigint>, options?.bigint === true)
   }
 
@@ -426,6 +441,8 @@ export class NodeScheduler extends BaseScheduler {
   readonly name = 'node'
   /** fds known to be pollable (made non-blocking) or files (false). */
   readonly #pollable = new Map<number, boolean>()
+  /** Per fd, how many times ioClose has closed it: a waiter sees it change. */
+  readonly #closes = new Map<number, number>()
 
   #isPollable (fd: number): boolean {
     let p = this.#pollable.get(fd)
@@ -443,8 +460,11 @@ export class NodeScheduler extends BaseScheduler {
     if (binding === null) throw unsupported('node', 'readiness', loadFailure ?? 'no native binding')
     const signal = currentSignal()
     const deadline = timeout === undefined ? Infinity : Date.now() + timeout
+    const gens = fds.map((fd) => this.#closes.get(fd) ?? 0)
     for (let wait = 0; ; wait = Math.min(4, wait === 0 ? 0.25 : wait * 2)) {
       checkAbort(signal)
+      // ioClose of a waited-on fd ends the wait, as a kernel cancel would.
+      if (fds.some((fd, i) => (this.#closes.get(fd) ?? 0) !== gens[i])) throw systemError(-C.errno.ECANCELED, 'poll')
       const revents = binding.pollNow([...fds], [...events])
       if (revents.some((r) => r !== 0)) return revents
       const left = deadline - Date.now()
@@ -506,8 +526,10 @@ export class NodeScheduler extends BaseScheduler {
     return out
   }
 
+  /** Closes `fd`; hooks still waiting on it reject with ECANCELED. */
   ioClose (fd: number): Promise<void> {
     this.#pollable.delete(fd)
+    this.#closes.set(fd, (this.#closes.get(fd) ?? 0) + 1)
     return new Promise((resolve, reject) => nodeFs.close(fd, (err) => err !== null ? reject(err) : resolve()))
   }
 
