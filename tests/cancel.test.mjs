@@ -127,10 +127,17 @@ test.serial('a timeout that does not fire leaves the op alone, and its slot is f
   t.is(m.metrics().timeouts, 0)
 })
 
-test.serial('abort listeners are removed when ops settle', async (t) => {
+test.serial('one abort listener per signal and Machine, however many ops use it; aborting cancels every op in flight', async (t) => {
   const m = machine(t)
   const ac = new AbortController()
   for (let i = 0; i < 200; i++) await m.nop({ signal: ac.signal })
+  await Promise.all(Array.from({ length: 50 }, () => m.nop({ signal: ac.signal })))
   const { getEventListeners } = await import('node:events')
-  t.is(getEventListeners(ac.signal, 'abort').length, 0)
+  t.is(getEventListeners(ac.signal, 'abort').length, 1, 'not one per op')
+  const sleeps = Array.from({ length: 10 }, () => m.sleep(60_000, { signal: ac.signal }))
+  ac.abort()
+  for (const p of sleeps) await t.throwsAsync(p, { name: 'AbortError' })
+  t.is(m.metrics().pending, 0)
+  // A later op on the aborted signal is refused without a kernel op.
+  await t.throwsAsync(m.nop({ signal: ac.signal }), { name: 'AbortError' })
 })

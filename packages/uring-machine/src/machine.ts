@@ -33,6 +33,10 @@ const CHILD = 4
 const STREAM = 5
 const RESOLVE = 6
 const RESOLVED = Promise.resolve()
+const NO_SIGNAL: V.OpOptions = Object.freeze({})
+
+/** @internal The key of Machine's positional read/write for the scheduler. */
+export const kTransfer: unique symbol = Symbol('uring-machine.transfer')
 
 // NODE_DEBUG=uring-machine traces every submission and completion.
 const debug = debuglog('uring-machine')
@@ -44,7 +48,8 @@ class Pending {
   resolve!: (value: unknown) => void
   reject!: (reason: unknown) => void
   signal: AbortSignal | undefined = undefined
-  onAbort: (() => void) | undefined = undefined
+  /** The ops in flight under the same signal, if it has one (see #watch). */
+  watch: Map<Pending, number> | undefined = undefined
   aborted = false
   /** A timer standing in for the kernel's linked timeout (see SOFT_TIMEOUT). */
   timer: ReturnType<typeof setTimeout> | undefined = undefined
@@ -291,6 +296,8 @@ export class Machine {
   readonly #receivers: Receiver[] = []
   /** Registered buffers by registration id. */
   readonly #registered = new Map<RegisteredBuffers, number>()
+  /** Per signal, this Machine's ops in flight under it (see #watch). */
+  readonly #watched = new WeakMap<AbortSignal, Map<Pending, number>>()
   #state: 'open' | 'closing' | 'closed' = 'open'
   #closed: Promise<void> | undefined
   #resolveClosed: (() => void) | undefined
@@ -344,6 +351,24 @@ export class Machine {
     if (ring === null) return this.#refuse(o, 'read')
     const slot = ring.read(fd, v, off, len, pos, o.timeout ?? 0)
     return this.#track(slot, NUMBER, 'read', fd, undefined, o, v) as Promise<number>
+  }
+
+  /**
+   * @internal The scheduler's read/write hooks: the same op as read/write
+   * without an options bag to copy (the hook's arguments are positional).
+   * `position` < 0 uses the fd's own position.
+   */
+  [kTransfer] (write: boolean, fd: number, buffer: Uint8Array, offset: unknown, length: unknown, position: number, signal: AbortSignal | undefined): Promise<number> {
+    V.fd(fd)
+    const v = V.bytes(V.view(buffer, 'buffer'))
+    const [off, len] = V.range(v, 'buffer', offset, length)
+    const pos = position < 0 ? -1 : V.position(position)
+    const o = signal === undefined ? NO_SIGNAL : { signal }
+    const ring = this.#ready(o)
+    const name = write ? 'write' : 'read'
+    if (ring === null) return this.#refuse(o, name)
+    if (write) return this.#track(ring.write(fd, v, off, len, pos, 0), NUMBER, name, fd, undefined, o) as Promise<number>
+    return this.#track(ring.read(fd, v, off, len, pos, 0), NUMBER, name, fd, undefined, o, v) as Promise<number>
   }
 
   /** write(2)/pwrite(2) of `buffer` (copied at the call); resolves with the bytes written. */
@@ -1417,13 +1442,34 @@ export class Machine {
     const signal = o.signal
     if (signal !== undefined) {
       op.signal = signal
-      op.onAbort = () => {
-        op.aborted = true
-        this.#ring.cancel(slot)
-      }
-      addListener.call(signal, 'abort', op.onAbort, { once: true })
+      op.watch = this.#watch(signal)
+      op.watch.set(op, slot)
     }
     return promise
+  }
+
+  /**
+   * This Machine's ops in flight under `signal`, behind one abort listener
+   * that stays for the signal's life: a task passing its signal to op after
+   * op costs a Map insert and delete per op, not a listener added and
+   * removed. The listener holds the Machine only weakly.
+   */
+  #watch (signal: AbortSignal): Map<Pending, number> {
+    let ops = this.#watched.get(signal)
+    if (ops === undefined) {
+      const set = ops = new Map<Pending, number>()
+      this.#watched.set(signal, set)
+      const machine = new WeakRef(this)
+      addListener.call(signal, 'abort', () => {
+        const m = machine.deref()
+        for (const [op, slot] of set) {
+          op.aborted = true
+          if (m !== undefined) m.#ring.cancel(slot)
+        }
+        set.clear()
+      }, { once: true })
+    }
+    return ops
   }
 
   /** Called by the native ring with n (slot, result) pairs, or -1 once it has closed. */
@@ -1474,9 +1520,7 @@ export class Machine {
       this.#pending--
       if (TRACE) debug('complete %s slot=%d res=%d', op.syscall, results[2 * i]!, res)
       if (op.timer !== undefined) clearTimeout(op.timer)
-      if (op.onAbort !== undefined) {
-        try { removeListener.call(op.signal!, 'abort', op.onAbort) } catch {}
-      }
+      if (op.watch !== undefined) op.watch.delete(op)
       if (res < 0) {
         if (op.kind === FUTEX_WAIT && res === EAGAIN) op.resolve('not-equal')
         else if (op.kind === RESOLVE && E.isEai(res)) op.reject(E.dnsError(res, op.hostname))

@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads'
 import { spawn as cpSpawn } from 'node:child_process'
 import { lookup } from 'node:dns'
 import { pipeline } from 'node:stream/promises'
-import { Machine, type SelectResult, type SocketAddress } from './machine'
+import { Machine, kTransfer, type SelectResult, type SocketAddress } from './machine'
 import { type ChildStatus } from './process'
 import { AbortError, systemError, timedOut } from './errors'
 import { binding, loadFailure } from './native'
@@ -296,20 +296,20 @@ export class UringScheduler extends BaseScheduler {
     this.machine = machine ?? new Machine()
   }
 
-  ioRead (fd: number, buffer: Uint8Array, offset = 0, length = buffer.byteLength - offset): Promise<number> {
-    return this.machine.read(fd, buffer, { offset, length, signal: currentSignal() })
+  ioRead (fd: number, buffer: Uint8Array, offset?: number, length?: number): Promise<number> {
+    return this.machine[kTransfer](false, fd, buffer, offset, length, -1, currentSignal())
   }
 
-  ioWrite (fd: number, buffer: Uint8Array, offset = 0, length = buffer.byteLength - offset): Promise<number> {
-    return this.machine.write(fd, buffer, { offset, length, signal: currentSignal() })
+  ioWrite (fd: number, buffer: Uint8Array, offset?: number, length?: number): Promise<number> {
+    return this.machine[kTransfer](true, fd, buffer, offset, length, -1, currentSignal())
   }
 
-  ioPread (fd: number, buffer: Uint8Array, position: number, offset = 0, length = buffer.byteLength - offset): Promise<number> {
-    return this.machine.read(fd, buffer, { offset, length, position, signal: currentSignal() })
+  ioPread (fd: number, buffer: Uint8Array, position: number, offset?: number, length?: number): Promise<number> {
+    return this.machine[kTransfer](false, fd, buffer, offset, length, position, currentSignal())
   }
 
-  ioPwrite (fd: number, buffer: Uint8Array, position: number, offset = 0, length = buffer.byteLength - offset): Promise<number> {
-    return this.machine.write(fd, buffer, { offset, length, position, signal: currentSignal() })
+  ioPwrite (fd: number, buffer: Uint8Array, position: number, offset?: number, length?: number): Promise<number> {
+    return this.machine[kTransfer](true, fd, buffer, offset, length, position, currentSignal())
   }
 
   async ioWait (fd: number, events: number, timeout?: number): Promise<number | false> {
