@@ -21,6 +21,16 @@ for (const [label, make] of [['UringScheduler', () => new UringScheduler()], ['N
   }
 }
 
+// The recording scheduler runs the whole suite too, and every behaviour
+// must reach the scheduler through its hooks.
+for (const name of Object.keys(behaviours)) {
+  test(`RecordingScheduler: ${name}`, async (t) => {
+    const { scheduler, calls } = recording()
+    await run(() => scheduler, name)
+    t.true(calls.some((c) => c !== 'close'), `hooks called: ${calls.join(', ')}`)
+  })
+}
+
 test.serial('NodeScheduler passes the suite where io_uring is denied (seccomp), and is the default there', async (t) => {
   const helper = join(root, 'target', 'release', 'deny-io-uring')
   t.true(existsSync(helper), 'built by npm run build:native')

@@ -1,6 +1,8 @@
 // Compiled by `npm run test:types` (tsc --noEmit): the public typings accept
 // the contract's calls and reject wrong ones.
-import { Machine, Mutex, Queue, Subprocess, type ChildStatus, constants, AbortError, Stats, BigIntStats, type SystemError, type Probe, type Metrics, RegisteredBuffers, type LookupAddress, type MachineAddress, type MachineMessage } from 'uring-machine'
+import { Machine, Mutex, Queue, Subprocess, type ChildStatus, constants, AbortError, Stats, BigIntStats, type SystemError, type Probe, type Metrics, RegisteredBuffers, type LookupAddress, type MachineAddress, type MachineMessage,
+  type Scheduler, UringScheduler, NodeScheduler, defaultScheduler, Task, type TaskStatus, schedule, runWithScheduler, setScheduler, currentScheduler, currentTask,
+  TaskMutex, TaskQueue, Condition, Semaphore, Barrier, Notification, socketpair, pipe, install, uninstall, installed } from 'uring-machine'
 
 async function contract (): Promise<void> {
   const supported: boolean = Machine.isSupported()
@@ -82,6 +84,26 @@ async function contract (): Promise<void> {
   const views: readonly Buffer[] = reg.buffers
   reg.unregister()
   void [piped, found[0]?.family, nf, zs, views, reg.registered]
+  const sched: Scheduler = new UringScheduler(m)
+  const fallback: Scheduler = new NodeScheduler()
+  const chosen: { scheduler: Scheduler, reason: string } = defaultScheduler()
+  const task: Task<number> = runWithScheduler(sched, () => schedule(async (self: Task<number>) => { void self.signal; return await sched.ioRead(0, Buffer.alloc(1)) }))
+  const joined: number = await task.join()
+  task.cancel('why')
+  const tstatus: TaskStatus = task.status
+  const ready: number | false = await sched.ioWait(0, constants.POLLIN, 10)
+  const addrs: string[] = await sched.addressResolve('localhost')
+  const doubled: number = await sched.blockingOperationWait((x: number) => x * 2, 21)
+  const tm = new TaskMutex()
+  await tm.synchronize(async () => 1, { timeout: 5 })
+  const tq = new TaskQueue<string>(4)
+  await tq.push('x')
+  const popped: string = await tq.pop({ timeout: 5 })
+  void [new Condition(), new Semaphore(2), new Barrier(2), new Notification(), currentScheduler(), currentTask(), socketpair(), pipe(), installed()]
+  setScheduler(null)
+  install()
+  uninstall()
+  void [fallback, chosen.reason, joined, tstatus, ready, addrs, doubled, popped]
   const metrics: Metrics = m.metrics()
   const multi: number = metrics.multishotCompletions + metrics.messages
   void multi
