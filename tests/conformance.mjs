@@ -164,7 +164,7 @@ export const behaviours = {
     assert.deepEqual(await s.addressResolve('127.0.0.1'), ['127.0.0.1'])
     const local = await s.addressResolve('localhost')
     assert.ok(local.length > 0 && local.every((a) => a === '127.0.0.1' || a === '::1'), String(local))
-    await assert.rejects(s.addressResolve('no-such-host.invalid'), (e) => ['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL'].includes(e.code))
+    await assert.rejects(s.addressResolve('bad name!'), (e) => ['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL'].includes(e.code))
   },
 
   async 'a blocking operation runs off the loop while other tasks go on' (s) {

@@ -16,7 +16,9 @@ test('numeric addresses come back as they are', async (t) => {
 
 test('localhost: the same addresses as dns.lookup, per family', async (t) => {
   const m = machine(t)
-  for (const family of [0, 4, 6]) {
+  // Not family 6: where /etc/hosts has no ::1 line (here), that lookup goes
+  // to DNS, and tests use no network but loopback.
+  for (const family of [0, 4]) {
     let want
     try {
       want = await dns.promises.lookup('localhost', { all: true, family })
@@ -31,7 +33,7 @@ test('localhost: the same addresses as dns.lookup, per family', async (t) => {
 
 test('unknown and invalid names fail like dns.lookup: code, errno, syscall, hostname', async (t) => {
   const m = machine(t)
-  for (const name of ['no-such-host.invalid', 'bad..name', '']) {
+  for (const name of ['bad name!', 'bad..name', '']) {
     const theirs = await dns.promises.lookup(name, { all: true }).then(() => null, (e) => e)
     const ours = await m.resolve(name).then(() => null, (e) => e)
     if (theirs === null) {

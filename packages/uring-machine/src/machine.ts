@@ -519,6 +519,11 @@ export class Machine {
 
   /** send(2) of `buffer` (copied at the call; MSG_NOSIGNAL always); resolves with the bytes sent. */
   send (fd: number, buffer: ArrayBufferView, options?: SocketIoOptions): Promise<number> {
+    return this.#send(false, fd, buffer, options)
+  }
+
+  /** send and sendZc: the same arguments, a different op. */
+  #send (zc: boolean, fd: number, buffer: ArrayBufferView, options: SocketIoOptions | undefined): Promise<number> {
     V.fd(fd)
     const v = V.bytes(V.view(buffer, 'buffer'))
     const o = V.options(options)
@@ -526,7 +531,8 @@ export class Machine {
     const flags = o.flags === undefined ? 0 : V.int(o.flags, 'options.flags', 0, 2 ** 31 - 1)
     const ring = this.#ready(o)
     if (ring === null) return this.#refuse(o, 'send')
-    return this.#track(ring.send(fd, v, off, len, flags, o.timeout ?? 0), NUMBER, 'send', fd, undefined, o) as Promise<number>
+    const slot = zc ? ring.sendZc(fd, v, off, len, flags, o.timeout ?? 0) : ring.send(fd, v, off, len, flags, o.timeout ?? 0)
+    return this.#track(slot, NUMBER, 'send', fd, undefined, o) as Promise<number>
   }
 
   /** recv(2) into `buffer`; resolves with the bytes received (0: the peer shut down). */
@@ -1365,14 +1371,7 @@ export class Machine {
    * when the peer has read the data).
    */
   sendZc (fd: number, buffer: ArrayBufferView, options?: SocketIoOptions): Promise<number> {
-    V.fd(fd)
-    const v = V.bytes(V.view(buffer, 'buffer'))
-    const o = V.options(options)
-    const [off, len] = V.range(v, 'buffer', o.offset, o.length)
-    const flags = o.flags === undefined ? 0 : V.int(o.flags, 'options.flags', 0, 2 ** 31 - 1)
-    const ring = this.#ready(o)
-    if (ring === null) return this.#refuse(o, 'send')
-    return this.#track(ring.sendZc(fd, v, off, len, flags, o.timeout ?? 0), NUMBER, 'send', fd, undefined, o) as Promise<number>
+    return this.#send(true, fd, buffer, options)
   }
 
   /**
