@@ -342,45 +342,35 @@ export class Machine {
 
   /** read(2)/pread(2) into `buffer`; resolves with the bytes read (0 at end of file). */
   read (fd: number, buffer: ArrayBufferView, options?: ReadOptions): Promise<number> {
-    V.fd(fd)
-    const v = V.bytes(V.view(buffer, 'buffer'))
     const o = V.options(options)
-    const [off, len] = V.range(v, 'buffer', o.offset, o.length)
-    const pos = V.position(o.position)
-    const ring = this.#ready(o)
-    if (ring === null) return this.#refuse(o, 'read')
-    const slot = ring.read(fd, v, off, len, pos, o.timeout ?? 0)
-    return this.#track(slot, NUMBER, 'read', fd, undefined, o, v) as Promise<number>
-  }
-
-  /**
-   * @internal The scheduler's read/write hooks: the same op as read/write
-   * without an options bag to copy (the hook's arguments are positional).
-   * `position` < 0 uses the fd's own position.
-   */
-  [kTransfer] (write: boolean, fd: number, buffer: Uint8Array, offset: unknown, length: unknown, position: number, signal: AbortSignal | undefined): Promise<number> {
-    V.fd(fd)
-    const v = V.bytes(V.view(buffer, 'buffer'))
-    const [off, len] = V.range(v, 'buffer', offset, length)
-    const pos = position < 0 ? -1 : V.position(position)
-    const o = signal === undefined ? NO_SIGNAL : { signal }
-    const ring = this.#ready(o)
-    const name = write ? 'write' : 'read'
-    if (ring === null) return this.#refuse(o, name)
-    if (write) return this.#track(ring.write(fd, v, off, len, pos, 0), NUMBER, name, fd, undefined, o) as Promise<number>
-    return this.#track(ring.read(fd, v, off, len, pos, 0), NUMBER, name, fd, undefined, o, v) as Promise<number>
+    return this.#transfer(false, fd, buffer, o.offset, o.length, V.position(o.position), o)
   }
 
   /** write(2)/pwrite(2) of `buffer` (copied at the call); resolves with the bytes written. */
   write (fd: number, buffer: ArrayBufferView, options?: WriteOptions): Promise<number> {
+    const o = V.options(options)
+    return this.#transfer(true, fd, buffer, o.offset, o.length, V.position(o.position), o)
+  }
+
+  /**
+   * @internal The scheduler's read/write hooks: the same op without an
+   * options bag to copy (the hook's arguments are positional). `position`
+   * < 0 uses the fd's own position.
+   */
+  [kTransfer] (write: boolean, fd: number, buffer: Uint8Array, offset: unknown, length: unknown, position: number, signal: AbortSignal | undefined): Promise<number> {
+    return this.#transfer(write, fd, buffer, offset, length, position < 0 ? -1 : V.position(position), signal === undefined ? NO_SIGNAL : { signal })
+  }
+
+  /** read and write: validates the buffer range, queues the op, tracks it. */
+  #transfer (write: boolean, fd: number, buffer: ArrayBufferView, offset: unknown, length: unknown, pos: number, o: V.OpOptions): Promise<number> {
     V.fd(fd)
     const v = V.bytes(V.view(buffer, 'buffer'))
-    const o = V.options(options)
-    const [off, len] = V.range(v, 'buffer', o.offset, o.length)
-    const pos = V.position(o.position)
+    const [off, len] = V.range(v, 'buffer', offset, length)
     const ring = this.#ready(o)
-    if (ring === null) return this.#refuse(o, 'write')
-    return this.#track(ring.write(fd, v, off, len, pos, o.timeout ?? 0), NUMBER, 'write', fd, undefined, o) as Promise<number>
+    const name = write ? 'write' : 'read'
+    if (ring === null) return this.#refuse(o, name)
+    if (write) return this.#track(ring.write(fd, v, off, len, pos, o.timeout ?? 0), NUMBER, name, fd, undefined, o) as Promise<number>
+    return this.#track(ring.read(fd, v, off, len, pos, o.timeout ?? 0), NUMBER, name, fd, undefined, o, v) as Promise<number>
   }
 
   /** preadv(2) into `buffers` in order; resolves with the total bytes read. */
