@@ -350,9 +350,15 @@ impl Op {
                 .flags(*flags | libc::SOCK_CLOEXEC)
                 .build(),
             Op::Connect { fd, addr } => opcode::Connect::new(Fd(*fd), addr.as_ptr(), addr.len()).build(),
-            Op::Send { fd, buf, flags } => {
-                opcode::Send::new(Fd(*fd), buf.as_ptr(), buf.len() as u32).flags(*flags | libc::MSG_NOSIGNAL).build()
-            }
+            // Always MSG_DONTWAIT: a send that would block completes with
+            // -EAGAIN and the ring waits for POLLOUT itself (see
+            // `waits_writable`), instead of the kernel's own poll-and-retry.
+            // That retry reuses an iterator the failed attempt consumed: on
+            // 6.18 a datagram to a full AF_UNIX receiver then goes out
+            // empty and the send completes with 0.
+            Op::Send { fd, buf, flags } => opcode::Send::new(Fd(*fd), buf.as_ptr(), buf.len() as u32)
+                .flags(*flags | libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT)
+                .build(),
             Op::Recv { fd, buf, flags } => {
                 opcode::Recv::new(Fd(*fd), buf.as_mut_ptr(), buf.len() as u32).flags(*flags).build()
             }
@@ -476,6 +482,16 @@ impl Op {
     /// can receive it any more.
     pub(crate) fn produces_fd(&self) -> bool {
         matches!(self, Op::Open { .. } | Op::Accept { .. } | Op::AcceptMulti { .. } | Op::Socket { .. })
+    }
+
+    /// The fd a would-block completion (`-EAGAIN`) of this op waits on for
+    /// POLLOUT before the op is issued again: a send the caller did not ask
+    /// to be non-blocking.
+    pub(crate) fn waits_writable(&self) -> Option<RawFd> {
+        match self {
+            Op::Send { fd, flags, .. } if flags & libc::MSG_DONTWAIT == 0 => Some(*fd),
+            _ => None,
+        }
     }
 
     /// Whether the op completes many times (each CQE but the last flagged MORE).

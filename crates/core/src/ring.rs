@@ -128,6 +128,9 @@ pub enum SubmitError {
     Unsupported(&'static str),
     /// The kernel refused to take more submissions.
     Io(io::Error),
+    /// The thread's credentials are no longer those this SQPOLL ring was
+    /// made with (see [`Ring::credentials_changed`]).
+    CredentialsChanged,
 }
 
 impl std::fmt::Display for SubmitError {
@@ -136,6 +139,9 @@ impl std::fmt::Display for SubmitError {
             SubmitError::Closed => f.write_str("the ring is closed"),
             SubmitError::Unsupported(op) => write!(f, "this kernel's io_uring has no {op} operation"),
             SubmitError::Io(e) => write!(f, "io_uring submission failed: {e}"),
+            SubmitError::CredentialsChanged => {
+                f.write_str("the credentials changed since this SQPOLL ring was made; make a new ring")
+            }
         }
     }
 }
@@ -170,6 +176,9 @@ const F_ABORTED: u8 = 2;
 const F_ORPHANED: u8 = 4;
 /// Completed outside the kernel (the resolver pool), posted by MSG_RING.
 const F_EXTERNAL: u8 = 8;
+/// The op would have blocked; a POLLOUT poll of its fd is in flight under
+/// its user_data, and the op is issued again when the poll fires.
+const F_POLLING: u8 = 16;
 
 #[derive(Default)]
 struct Slot {
@@ -185,6 +194,22 @@ struct Slot {
     queued_at: Option<Instant>,
     /// A zero-copy send's result, held until the kernel's notification.
     partial: i32,
+    /// When the op's timeout expires, for ops the ring issues again.
+    deadline: Option<Instant>,
+}
+
+/// What an SQPOLL ring needs to never act with credentials its thread no
+/// longer has. The kernel's submission thread keeps the credentials of the
+/// thread that set the ring up (the class of libuv's CVE-2024-22017), so
+/// SQEs are held here until [`Ring::flush`] has checked that the submitting
+/// thread's credentials are still those; once they differ the ring refuses
+/// every op. SQEs on an SQPOLL ring become visible to the kernel thread as
+/// soon as they are in the SQ, so the check must come before, not at enter.
+struct CredGate {
+    made: sys::Creds,
+    now: sys::Creds,
+    held: Vec<(squeue::Entry, Option<squeue::Entry>)>,
+    changed: bool,
 }
 
 /// One io_uring instance and the ops in flight on it.
@@ -219,6 +244,8 @@ pub struct Ring {
     /// free). Made sparse on first use.
     fixed: Option<Vec<u32>>,
     fixed_serial: u32,
+    /// Present on SQPOLL rings only.
+    gate: Option<CredGate>,
     _thread_bound: PhantomData<*const ()>,
 }
 
@@ -229,6 +256,13 @@ impl Ring {
         let entries = config.entries.max(1);
         let cq = config.cq_entries.unwrap_or_else(|| entries.saturating_mul(4).max(4096));
         let (uring, setup_flags) = probe::setup(entries, cq, config.sqpoll)?;
+        let gate = if uring.params().is_setup_sqpoll() {
+            let mut made = sys::Creds::default();
+            made.read()?;
+            Some(CredGate { now: made.clone(), made, held: Vec::new(), changed: false })
+        } else {
+            None
+        };
         let mut p = io_uring::Probe::new();
         // A kernel without REGISTER_PROBE (< 5.6) leaves the probe empty, so
         // every op is treated as unsupported there, which is the truth for most.
@@ -260,6 +294,7 @@ impl Ring {
             groups: Vec::new(),
             fixed: None,
             fixed_serial: 0,
+            gate,
             _thread_bound: PhantomData,
         })
     }
@@ -302,6 +337,16 @@ impl Ring {
         self.in_use
     }
 
+    /// Whether this is an SQPOLL ring whose thread's credentials changed
+    /// since it was made (a setuid, setgid, setgroups or capability change,
+    /// seen at the first [`Ring::flush`] after it). Such a ring refuses new
+    /// ops with [`SubmitError::CredentialsChanged`]; the ops queued but not
+    /// yet submitted when the change was seen complete with `-EPERM`. Ops
+    /// the kernel already had run on.
+    pub fn credentials_changed(&self) -> bool {
+        self.gate.as_ref().is_some_and(|g| g.changed)
+    }
+
     /// Whether [`Ring::close`] has begun.
     pub fn is_closing(&self) -> bool {
         self.closing
@@ -312,6 +357,9 @@ impl Ring {
     pub fn submit(&mut self, mut op: Op, opts: &OpOptions) -> Result<OpId, SubmitError> {
         if self.closing {
             return Err(SubmitError::Closed);
+        }
+        if self.credentials_changed() {
+            return Err(SubmitError::CredentialsChanged);
         }
         let index = self.alloc_slot();
         if self.profile {
@@ -377,31 +425,112 @@ impl Ring {
                 g.users += 1;
             }
         }
+        if let Op::CancelFd { fd } = op {
+            self.abort_rearms(fd);
+        }
         let slot = &mut self.slots[index as usize];
         let entry = slot.op.insert(op).entry().user_data(ud);
-        let mut sq = self.uring.submission();
-        match opts.timeout {
+        let pair = match opts.timeout {
             None => {
                 slot.awaiting = 1;
-                // SAFETY: the SQE points into heap data owned by `slot.op`,
-                // which stays in the table until this op's CQE is reaped.
-                unsafe { sq.push(&entry) }.expect("room was made");
+                (entry, None)
             }
             Some(t) => {
-                let ts = slot.link_ts.insert(Box::new(types::Timespec::new().sec(t.as_secs()).nsec(t.subsec_nanos())));
-                let lt = opcode::LinkTimeout::new(&**ts).build().user_data(ud | TAG_TIMEOUT);
                 slot.awaiting = 2;
                 slot.flags |= F_LINKED_TIMEOUT;
-                // SAFETY: as above; the timespec is owned by the slot until
-                // the timeout's own CQE is reaped. Both SQEs fit (make_room).
-                unsafe {
-                    sq.push(&entry.flags(squeue::Flags::IO_LINK)).expect("room was made");
-                    sq.push(&lt).expect("room was made");
+                slot.deadline = Instant::now().checked_add(t);
+                let lt = Self::link_timeout(slot, t, ud);
+                (entry.flags(squeue::Flags::IO_LINK), Some(lt))
+            }
+        };
+        // SAFETY: the SQEs point into heap data owned by `slot.op` (and the
+        // timespec in `slot.link_ts`), which stays in the table until this
+        // op's CQEs are reaped; room was made above.
+        unsafe { self.push(pair.0, pair.1) };
+        self.metrics.ops_submitted += 1;
+        Ok(id)
+    }
+
+    /// A LINK_TIMEOUT SQE of `t` for the op in `slot`; the slot owns its
+    /// timespec until the slot is released. Replacing an earlier one is
+    /// sound: that one's SQE was consumed with the op it was linked to,
+    /// whose CQE has arrived, and the kernel copies the timespec at prep.
+    fn link_timeout(slot: &mut Slot, t: Duration, ud: u64) -> squeue::Entry {
+        let ts = slot.link_ts.insert(Box::new(types::Timespec::new().sec(t.as_secs()).nsec(t.subsec_nanos())));
+        opcode::LinkTimeout::new(&**ts).build().user_data(ud | TAG_TIMEOUT)
+    }
+
+    /// Puts an SQE (or a linked pair, kept together) where the kernel will
+    /// take it: the SQ, or on an SQPOLL ring the held list that
+    /// [`Ring::flush`] releases after its credential check.
+    ///
+    /// # Safety
+    /// Every pointer in the SQEs must stay valid until their CQEs are
+    /// reaped, and unless the ring is gated the SQ must have room for them
+    /// ([`Ring::make_room`]).
+    unsafe fn push(&mut self, a: squeue::Entry, b: Option<squeue::Entry>) {
+        if let Some(g) = &mut self.gate {
+            g.held.push((a, b));
+            return;
+        }
+        let mut sq = self.uring.submission();
+        // SAFETY: the caller's contract. Both go in under one SQ borrow, so
+        // the tail is published once and a link is never split.
+        unsafe {
+            sq.push(&a).expect("room was made");
+            if let Some(b) = b {
+                sq.push(&b).expect("room was made");
+            }
+        }
+    }
+
+    /// Moves held SQEs into the SQ if the thread still has the credentials
+    /// the ring was made with; otherwise completes them with -EPERM (cancels
+    /// still go: they only ever stop work).
+    fn release_held(&mut self) -> io::Result<()> {
+        let Some(g) = self.gate.as_mut() else { return Ok(()) };
+        if g.held.is_empty() {
+            return Ok(());
+        }
+        if !g.changed {
+            // A failure to read them counts as a change: fail closed.
+            g.changed = g.now.read().is_err() || g.now != g.made;
+        }
+        let changed = g.changed;
+        let held = std::mem::take(&mut g.held);
+        let mut refused = false;
+        for (i, (a, b)) in held.iter().enumerate() {
+            let ud = a.get_user_data();
+            if changed && ud & TAG_INTERNAL == 0 {
+                self.inline.push_back((ud, -libc::EPERM));
+                if b.is_some() {
+                    self.inline.push_back((ud | TAG_TIMEOUT, -libc::ECANCELED));
+                }
+                refused = true;
+                continue;
+            }
+            if let Err(e) = self.make_room(1 + b.is_some() as usize) {
+                if let Some(g) = self.gate.as_mut() {
+                    g.held.splice(0..0, held[i..].iter().cloned());
+                }
+                return Err(e);
+            }
+            let mut sq = self.uring.submission();
+            // SAFETY: these were queued through `push`, whose callers vouch
+            // for their memory; room was made just above.
+            unsafe {
+                sq.push(a).expect("room was made");
+                if let Some(b) = b {
+                    sq.push(b).expect("room was made");
                 }
             }
         }
-        self.metrics.ops_submitted += 1;
-        Ok(id)
+        if refused {
+            if let Some(fd) = self.eventfd() {
+                let _ = sys::eventfd_signal(fd);
+            }
+        }
+        Ok(())
     }
 
     /// The id of the op in flight at slot `index`, if any.
@@ -588,6 +717,7 @@ impl Ring {
     /// Submits queued SQEs, and runs deferred completion work when the kernel
     /// flags some. One syscall at most; none when there is nothing to do.
     pub fn flush(&mut self) -> io::Result<usize> {
+        self.release_held()?;
         let queued = self.uring.submission().len();
         if queued == 0 && !self.needs_enter() {
             return Ok(0);
@@ -629,7 +759,11 @@ impl Ring {
         let mut batch = std::mem::take(&mut self.cqe_buf);
         while room(out) > 0 {
             if self.needs_enter() {
-                if self.uring.completion().overflow() > 0 {
+                // IORING_SQ_CQ_OVERFLOW: completions wait in the kernel's
+                // backlog because the CQ was full (the CQ's own overflow
+                // counter is something else: CQEs the kernel dropped, which
+                // with NODROP happens only when it cannot allocate).
+                if self.uring.submission().cq_overflow() {
                     self.metrics.cq_overflows += 1;
                 }
                 let _ = self.enter_submit();
@@ -728,8 +862,9 @@ impl Ring {
                 Ok(_) => {}
                 Err(e) if matches!(e.raw_os_error(), Some(libc::EBUSY) | Some(libc::EAGAIN)) => {
                     // The kernel holds back submissions while completions
-                    // pile up: move CQEs aside (raw, slots still held) so it
-                    // can post more.
+                    // pile up in its backlog: move CQEs aside (raw, slots
+                    // still held) so it can post more.
+                    self.metrics.cq_overflows += 1;
                     let mut cq = self.uring.completion();
                     cq.sync();
                     self.stash.extend(cq.map(|c| (c.user_data(), c.result(), c.flags())));
@@ -741,10 +876,71 @@ impl Ring {
     }
 
     fn push_internal(&mut self, entry: squeue::Entry) -> io::Result<()> {
-        self.make_room(1)?;
-        // SAFETY: internal entries (cancels) reference no memory.
-        unsafe { self.uring.submission().push(&entry.user_data(TAG_INTERNAL)) }
-            .map_err(|_| io::Error::from_raw_os_error(libc::EBUSY))
+        if self.gate.is_none() {
+            self.make_room(1)?;
+        }
+        // SAFETY: internal entries (cancels) reference no memory; room was
+        // made unless the ring is gated.
+        unsafe { self.push(entry.user_data(TAG_INTERNAL), None) };
+        Ok(())
+    }
+
+    /// A CANCEL by fd finds only what is in the kernel: an op between its
+    /// would-block completion and its re-issue is marked here so it is not
+    /// issued again.
+    fn abort_rearms(&mut self, fd: RawFd) {
+        for slot in &mut self.slots {
+            if slot.op.as_ref().and_then(Op::waits_writable) == Some(fd) {
+                slot.flags |= F_ABORTED;
+            }
+        }
+    }
+
+    /// Handles a would-block completion of an op that waits for its fd to
+    /// be writable, and the completion of that wait. Returns `None` when the
+    /// op was issued again (the CQE is used up and the op stays in flight),
+    /// otherwise the result the op ends with.
+    fn rearm(&mut self, index: u32, res: i32) -> Option<i32> {
+        let slot = &mut self.slots[index as usize];
+        let Some(fd) = slot.op.as_ref().and_then(Op::waits_writable) else { return Some(res) };
+        let polling = slot.flags & F_POLLING != 0;
+        slot.flags &= !F_POLLING;
+        // What the op ends with if it is not issued again: a poll's events
+        // or a would-block are no result of the op's own.
+        let end = match res {
+            r if r >= 0 && !polling => return Some(r),
+            r if r < 0 && r != -libc::EAGAIN => return Some(r),
+            _ if slot.flags & (F_ABORTED | F_ORPHANED) != 0 => return Some(-libc::ECANCELED),
+            // Cancelled by the timeout's expiry (reported as ETIMEDOUT).
+            _ => -libc::ECANCELED,
+        };
+        let ud = user_data(index, slot.gen);
+        let left = slot.deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let (a, b) = if polling {
+            // Writable (or in error, which the op itself then reports).
+            (slot.op.as_mut().expect("checked above").entry().user_data(ud), None)
+        } else {
+            let poll = opcode::PollAdd::new(types::Fd(fd), libc::POLLOUT as u32).build().user_data(ud);
+            match left {
+                None => (poll, None),
+                Some(left) if left.is_zero() => return Some(end),
+                Some(left) => (poll.flags(squeue::Flags::IO_LINK), Some(Self::link_timeout(slot, left, ud))),
+            }
+        };
+        if self.gate.is_none() {
+            if let Err(e) = self.make_room(1 + b.is_some() as usize) {
+                return Some(-e.raw_os_error().unwrap_or(libc::EBUSY));
+            }
+        }
+        let slot = &mut self.slots[index as usize];
+        if !polling {
+            slot.flags |= F_POLLING;
+        }
+        slot.awaiting += b.is_some() as u8;
+        // SAFETY: the op's memory is in its slot until its final CQE; the
+        // poll references none; the timespec is the slot's. Room was made.
+        unsafe { self.push(a, b) };
+        None
     }
 
     fn on_cqe(&mut self, ud: u64, res: i32, flags: u32, out: &mut Vec<Completion>) {
@@ -769,7 +965,8 @@ impl Ring {
             if res == -libc::ETIME {
                 self.metrics.timeouts += 1;
             }
-            slot.link_ts = None;
+            // The timespec stays until the slot is released: a re-armed op
+            // may have linked a new one (see `link_timeout`).
             slot.awaiting -= 1;
             if slot.awaiting == 0 {
                 self.release(index);
@@ -809,6 +1006,7 @@ impl Ring {
 
     /// An op's last CQE (or its linked timeout's).
     fn finish(&mut self, index: u32, res: i32, flags: u32, out: &mut Vec<Completion>) {
+        let Some(res) = self.rearm(index, res) else { return };
         let slot = &mut self.slots[index as usize];
         slot.awaiting -= 1;
         if let Some(op) = slot.op.take() {
@@ -883,6 +1081,7 @@ impl Ring {
         slot.link_ts = None;
         slot.queued_at = None;
         slot.partial = 0;
+        slot.deadline = None;
         self.in_use -= 1;
         self.free.push(index);
     }

@@ -228,3 +228,70 @@ pub fn poll_now(fds: &[(RawFd, i16)]) -> io::Result<Vec<i16>> {
     syscall!(unsafe { libc::poll(p.as_mut_ptr(), p.len() as libc::nfds_t, 0) })?;
     Ok(p.iter().map(|x| x.revents).collect())
 }
+
+/// The calling thread's credentials, as far as they decide what an op may
+/// touch: real, effective, saved and filesystem ids, supplementary groups
+/// and capability sets. Compared, never interpreted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Creds {
+    ids: [u32; 8],
+    caps: [u32; 6],
+    groups: Vec<u32>,
+}
+
+impl Creds {
+    /// Reads the thread's credentials into `self` (reusing its group list):
+    /// six syscalls, no allocation once the group list has its size.
+    pub fn read(&mut self) -> io::Result<()> {
+        let [ru, eu, su, rg, eg, sg, fu, fg] = &mut self.ids;
+        // SAFETY: each pointer is to a u32 of `self.ids`, alive for the call.
+        syscall!(unsafe { libc::getresuid(ru, eu, su) })?;
+        // SAFETY: as above.
+        syscall!(unsafe { libc::getresgid(rg, eg, sg) })?;
+        // setfsuid/setfsgid with an invalid id change nothing and return the
+        // current value: the only way to read them.
+        // SAFETY: no pointers.
+        *fu = unsafe { libc::setfsuid(u32::MAX) } as u32;
+        // SAFETY: no pointers.
+        *fg = unsafe { libc::setfsgid(u32::MAX) } as u32;
+        loop {
+            let cap = self.groups.capacity();
+            // SAFETY: the kernel writes at most `cap` gids into the vector's
+            // spare capacity; its length is set to what was written.
+            let n = unsafe { libc::getgroups(cap as i32, self.groups.as_mut_ptr()) };
+            if n >= 0 {
+                // SAFETY: the first n elements were written by getgroups.
+                unsafe { self.groups.set_len(n as usize) };
+                break;
+            }
+            let err = io::Error::last_os_error();
+            if err.raw_os_error() != Some(libc::EINVAL) {
+                return Err(err);
+            }
+            // SAFETY: with a size of 0 getgroups only counts.
+            let need = syscall!(unsafe { libc::getgroups(0, std::ptr::null_mut()) })?;
+            self.groups.reserve(need as usize + 8);
+        }
+        // _LINUX_CAPABILITY_VERSION_3: two 32-bit words per set.
+        let mut header = CapHeader { version: 0x2008_0522, pid: 0 };
+        let mut data = [CapData::default(); 2];
+        // SAFETY: capget reads the header and writes two CapData, both locals.
+        syscall!(unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) })?;
+        self.caps = [data[0].effective, data[1].effective, data[0].permitted, data[1].permitted, data[0].inheritable, data[1].inheritable];
+        Ok(())
+    }
+}
+
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: i32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}

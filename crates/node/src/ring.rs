@@ -304,6 +304,13 @@ impl Ring {
         Ok(false)
     }
 
+    /// Whether this SQPOLL ring has seen its thread's credentials change
+    /// (it then refuses every op; see the core's `Ring::credentials_changed`).
+    #[napi]
+    pub fn credentials_changed(&self) -> bool {
+        self.inner.try_borrow().is_ok_and(|i| i.ring.as_ref().is_some_and(|r| r.credentials_changed()))
+    }
+
     #[napi]
     pub fn metrics(&self) -> Result<Metrics> {
         let mut inner = self.inner.try_borrow_mut().map_err(|_| busy())?;

@@ -151,6 +151,17 @@ export function timedOut (syscall: string, ms: number, info?: SystemErrorInfo): 
   return err
 }
 
+/**
+ * An SQPOLL Machine refused an op because the process's credentials changed
+ * since the Machine was made: a SystemError with `code` 'EPERM'.
+ */
+export function credentialsChanged (syscall: string, info?: SystemErrorInfo): SystemError {
+  const err = systemError(-osConstants.errno.EPERM, syscall, info)
+  err.message = `EPERM: the process's credentials changed since this SQPOLL Machine was made; make a new Machine, ${syscall}` +
+    (info?.path !== undefined ? ` '${String(info.path)}'` : '')
+  return err
+}
+
 // libuv's getaddrinfo codes (UV_EAI_*), as the resolver pool reports them.
 const eaiCodes: Record<number, string> = {
   [-3000]: 'EAI_ADDRFAMILY',

@@ -23,6 +23,7 @@ const [RES_DETACHED, RES_CLOSED, SLOT_MORE, , SLOT_MESSAGE_FD] = binding !== nul
 const ECANCELED = -os.errno.ECANCELED
 const EAGAIN = -os.errno.EAGAIN
 const ETIMEDOUT = -os.errno.ETIMEDOUT
+const EPERM = -os.errno.EPERM
 
 // How a result becomes the promise's value.
 const VOID = 0
@@ -1534,6 +1535,7 @@ export class Machine {
     }
     const info = op.fd >= 0 ? { ...op.info, fd: op.fd } : op.info
     if (res === ETIMEDOUT && op.timeout > 0) return E.timedOut(op.syscall, op.timeout, info)
+    if (res === EPERM && this.#ring.credentialsChanged()) return E.credentialsChanged(op.syscall, info)
     return E.systemError(res, op.syscall, info)
   }
 

@@ -8,6 +8,8 @@ export interface NativeRing {
   cancel (slot: number): boolean
   close (): boolean
   metrics (): NativeMetrics
+  /** An SQPOLL ring that saw its thread's credentials change (it refuses every op). */
+  credentialsChanged (): boolean
   features (): NativeFeatures | null
   functions (): NativeOps
   /** The Int32Array of (slot, result) pairs, over memory the native side owns. */
