@@ -6,7 +6,7 @@
 // a reader, sleep order, mutex/condition/queue, process wait, resolution,
 // blocking operations, interruption, close waiting for its tasks.
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, closeSync, writeSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, closeSync, writeSync, openSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
@@ -243,6 +243,68 @@ export const behaviours = {
       assert.equal(readFileSync(join(dir, 'out'), 'utf8'), 'copied through the scheduler')
     } finally {
       closeSync(r)
+      rmSync(dir, { recursive: true, force: true })
+    }
+  },
+
+  async 'an fd number reused after a close the scheduler did not see is served as what it is now' (s) {
+    // Closed with fs.closeSync, not ioClose: the scheduler never hears of it.
+    // The kernel hands out the lowest free number, so opening a few times
+    // lands on one the old fd had (other tests may hold the lower ones).
+    const reuse = (numbers, make) => {
+      const extra = []
+      try {
+        for (;;) {
+          const fds = make()
+          if (fds.some((fd) => numbers.includes(fd))) return fds
+          extra.push(...fds)
+          // Past them: another thread took the numbers meanwhile.
+          if (Math.min(...fds) > Math.max(...numbers)) assert.fail(`no new fd landed on ${numbers}`)
+        }
+      } finally { for (const fd of extra) closeSync(fd) }
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'um-sched-'))
+    const path = join(dir, 'f')
+    const content = Buffer.alloc(200, '.')
+    content.write('HERE', 100)
+    writeFileSync(path, content)
+    const open = []
+    try {
+      // A file's number, now a pipe: a read waits for data (and can be
+      // cancelled), rather than blocking a thread in read(2).
+      const file = openSync(path, 'r')
+      const buf = Buffer.alloc(4)
+      assert.equal(await s.ioRead(file, buf), 4)
+      closeSync(file)
+      const [r, w] = reuse([file], () => pipe())
+      open.push(r, w)
+      // Only a read stuck in read(2) is still there to take this.
+      const unstick = setTimeout(() => writeSync(w, 'late'), 2000)
+      try {
+        await assert.rejects(s.timeoutAfter(30, () => s.ioRead(r, buf)), { code: 'ETIMEDOUT' })
+      } finally { clearTimeout(unstick) }
+      assert.equal(await s.ioWrite(w, Buffer.from('ok')), 2)
+      assert.equal(await s.ioRead(r, buf), 2)
+      assert.equal(buf.subarray(0, 2).toString(), 'ok')
+      // A position means nothing to a pipe, here as in io_uring.
+      assert.equal(await s.ioPwrite(w, Buffer.from('at'), 100), 2)
+      assert.equal(await s.ioPread(r, buf, 100), 2)
+      assert.equal(buf.subarray(0, 2).toString(), 'at')
+      // A pipe's number, now a file: positional ops keep their position.
+      open.length = 0
+      closeSync(r)
+      closeSync(w)
+      const [fd] = reuse([r, w], () => [openSync(path, 'r+')])
+      open.push(fd)
+      assert.equal(await s.ioPread(fd, buf, 100), 4)
+      assert.equal(buf.toString(), 'HERE')
+      assert.equal(await s.ioPwrite(fd, Buffer.from('DATA'), 150), 4)
+      const now = readFileSync(path)
+      assert.equal(now.length, 200)
+      assert.equal(now.subarray(150, 154).toString(), 'DATA')
+      assert.equal(now.subarray(0, 4).toString(), '....')
+    } finally {
+      for (const fd of open) closeSync(fd)
       rmSync(dir, { recursive: true, force: true })
     }
   },

@@ -439,19 +439,23 @@ const fsWrite = (fd: number, buffer: Uint8Array, offset: number, length: number,
  */
 export class NodeScheduler extends BaseScheduler {
   readonly name = 'node'
-  /** fds known to be pollable (made non-blocking) or files (false). */
-  readonly #pollable = new Map<number, boolean>()
   /** Per fd, how many times ioClose has closed it: a waiter sees it change. */
   readonly #closes = new Map<number, number>()
 
-  #isPollable (fd: number): boolean {
-    let p = this.#pollable.get(fd)
-    if (p === undefined) {
-      const st = nodeFs.fstatSync(fd)
-      p = !st.isFile() && !st.isBlockDevice() && !st.isDirectory()
-      if (p && binding !== null) binding.setNonblocking(fd, true)
-      this.#pollable.set(fd, p)
-    }
+  /**
+   * Whether `fd` is pollable (pipe, socket, tty, other character device)
+   * rather than a file, made non-blocking if so. Asked on every call, not
+   * cached by fd number: a number closed behind the scheduler's back
+   * (fs.closeSync) and reused would keep the old fd's kind, and a file
+   * taken for a pipe loses its position. fstatSync is one cheap syscall on
+   * the loop thread, small beside the thread-pool round trip every file op
+   * makes anyway; on a pollable fd setNonblocking costs one F_GETFL more.
+   * Positional ops skip even that (see #io).
+   */
+  #pollable (fd: number): boolean {
+    const st = nodeFs.fstatSync(fd)
+    const p = !st.isFile() && !st.isBlockDevice() && !st.isDirectory()
+    if (p && binding !== null) binding.setNonblocking(fd, true)
     return p
   }
 
@@ -478,7 +482,18 @@ export class NodeScheduler extends BaseScheduler {
     const signal = currentSignal()
     checkAbort(signal)
     const call = op === 'read' ? fsRead : fsWrite
-    if (!this.#isPollable(fd)) return await call(fd, buffer, offset, length, position)
+    if (position !== null) {
+      // pread/pwrite straight away: a file needs no fstat first. Only a
+      // pipe, socket or tty refuses a position (ESPIPE, before it could
+      // block); io_uring ignores the position there, and so does this.
+      try {
+        return await call(fd, buffer, offset, length, position)
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'ESPIPE') throw err
+      }
+      checkAbort(signal)
+    }
+    if (!this.#pollable(fd)) return await call(fd, buffer, offset, length, null)
     for (;;) {
       await this.#ready([fd], [op === 'read' ? C.POLLIN : C.POLLOUT], undefined)
       try {
@@ -528,7 +543,6 @@ export class NodeScheduler extends BaseScheduler {
 
   /** Closes `fd`; hooks still waiting on it reject with ECANCELED. */
   ioClose (fd: number): Promise<void> {
-    this.#pollable.delete(fd)
     this.#closes.set(fd, (this.#closes.get(fd) ?? 0) + 1)
     return new Promise((resolve, reject) => nodeFs.close(fd, (err) => err !== null ? reject(err) : resolve()))
   }
