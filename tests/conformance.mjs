@@ -6,7 +6,7 @@
 // a reader, sleep order, mutex/condition/queue, process wait, resolution,
 // blocking operations, interruption, close waiting for its tasks.
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, closeSync, writeSync, openSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, closeSync, writeSync, openSync, fstatSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
@@ -15,6 +15,7 @@ import {
 } from 'uring-machine'
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+const isOpen = (fd) => { try { fstatSync(fd); return true } catch { return false } }
 
 export const behaviours = {
   async 'read and write over socketpairs with many tasks' (s) {
@@ -231,18 +232,40 @@ export const behaviours = {
     } finally { for (const fd of [r, w, r2, w2]) closeSync(fd) }
   },
 
-  async 'copy moves bytes from a pipe to a file' (s) {
+  async 'copy moves bytes from a pipe or a file, with and without length, and leaves both fds open' (s) {
     const dir = mkdtempSync(join(tmpdir(), 'um-sched-'))
     const [r, w] = pipe()
+    const open = [r, w]
     try {
       const fd = await s.ioOpen(join(dir, 'out'), C.O_WRONLY | C.O_CREAT | C.O_TRUNC, 0o644)
-      writeSync(w, 'copied through the scheduler')
+      open.push(fd)
+      writeSync(w, 'copied through ')
+      // With a length: exactly that much is taken from the source.
+      assert.equal(await s.copy(r, fd, 7), 7)
+      assert.ok(isOpen(r), 'the source stays open')
+      assert.ok(isOpen(fd), 'the destination stays open')
+      writeSync(w, 'the scheduler')
       closeSync(w)
-      assert.equal(await s.copy(r, fd), 28)
-      await s.ioClose(fd)
+      open.splice(1, 1)
+      // Without: to the end of the source.
+      assert.equal(await s.copy(r, fd), 21)
+      assert.ok(isOpen(r))
+      assert.ok(isOpen(fd))
       assert.equal(readFileSync(join(dir, 'out'), 'utf8'), 'copied through the scheduler')
+      // A file source, read from its position on.
+      const src = openSync(join(dir, 'out'), 'r')
+      open.push(src)
+      const fd2 = await s.ioOpen(join(dir, 'out2'), C.O_WRONLY | C.O_CREAT | C.O_TRUNC, 0o644)
+      open.push(fd2)
+      assert.equal(await s.copy(src, fd2, 6), 6)
+      assert.ok(isOpen(src))
+      assert.ok(isOpen(fd2))
+      assert.equal(await s.copy(src, fd2), 22)
+      assert.ok(isOpen(src))
+      assert.ok(isOpen(fd2))
+      assert.equal(readFileSync(join(dir, 'out2'), 'utf8'), 'copied through the scheduler')
     } finally {
-      closeSync(r)
+      for (const fd of open) if (isOpen(fd)) closeSync(fd)
       rmSync(dir, { recursive: true, force: true })
     }
   },
