@@ -332,6 +332,110 @@ export const behaviours = {
     }
   },
 
+  async 'a failing child cancels its siblings and what its parent waits in; the parent fails with its error' (s) {
+    const boom = new Error('boom')
+    const parentWaiting = new Notification()
+    let sibling, failing, parentWait
+    const parent = schedule(async () => {
+      sibling = schedule(() => s.kernelSleep(1500))
+      failing = schedule(async () => { await parentWaiting.wait(); throw boom })
+      const sleeping = s.kernelSleep(1500)
+      parentWaiting.notify()
+      try {
+        await sleeping
+        parentWait = 'slept'
+      } catch (err) {
+        parentWait = err
+      }
+      return 'the body caught it and returned'
+    })
+    await assert.rejects(parent.join(), (e) => e === boom)
+    assert.equal(parent.status, 'failed')
+    assert.equal(failing.status, 'failed')
+    assert.equal(parent.signal.reason, boom)
+    // The sleeps ended by the scope's abort, whose reason is the child's error.
+    assert.ok(parentWait instanceof AbortError && parentWait.cause === boom, `the parent's own sleep: ${parentWait}`)
+    assert.equal(sibling.status, 'cancelled')
+    await assert.rejects(sibling.join(), (e) => e instanceof AbortError && e.cause === boom)
+    // A body that lets the AbortError through fails with the child's error, not the AbortError.
+    const parent2 = schedule(async () => {
+      schedule(async () => { await s.yield(); throw boom })
+      await s.kernelSleep(1500)
+    })
+    await assert.rejects(parent2.join(), (e) => e === boom)
+    assert.equal(parent2.status, 'failed')
+  },
+
+  async 'a child failing after its parent\'s body returned cancels its siblings; the parent fails with its error' (s) {
+    const boom = new Error('boom')
+    const returned = new Notification()
+    let sibling, failing, statusThen
+    const parent = schedule(async () => {
+      sibling = schedule(() => s.kernelSleep(1500))
+      failing = schedule(async () => { await returned.wait(); statusThen = parent.status; throw boom })
+      returned.notify()
+      return 'value'
+    })
+    await assert.rejects(parent.join(), (e) => e === boom)
+    assert.equal(statusThen, 'running', 'a task whose body has returned runs until its children have settled')
+    assert.equal(parent.status, 'failed')
+    assert.equal(failing.status, 'failed')
+    assert.equal(sibling.status, 'cancelled')
+    await assert.rejects(sibling.join(), (e) => e instanceof AbortError && e.cause === boom)
+  },
+
+  async 'a body that throws cancels its children with its error; the first failure wins and beats a cancellation; a cancelled child is no failure' (s) {
+    const oops = new Error('oops')
+    const late = new Error('late')
+    let child, cleanup
+    const parent = schedule(async () => {
+      child = schedule(() => s.kernelSleep(1500))
+      // Throws while being cancelled: that error is cancellation fallout, dropped.
+      cleanup = schedule(async () => { try { await s.kernelSleep(1500) } catch { throw late } })
+      await s.yield()
+      throw oops
+    })
+    await assert.rejects(parent.join(), (e) => e === oops)
+    assert.equal(parent.status, 'failed')
+    assert.equal(child.status, 'cancelled')
+    await assert.rejects(child.join(), (e) => e instanceof AbortError && e.cause === oops)
+    assert.equal(cleanup.status, 'cancelled')
+    await assert.rejects(cleanup.join(), (e) => e instanceof AbortError && e.cause === oops)
+    // A failure beats a cancellation: the child fails (its error comes
+    // first), its own child then cancels the parent, and the parent still
+    // fails with the child's error.
+    const top = schedule(async (self) => {
+      schedule(async () => {
+        schedule(async () => { try { await s.kernelSleep(1500) } finally { self.cancel() } })
+        await s.yield()
+        throw oops
+      })
+      await s.kernelSleep(1500)
+    })
+    await assert.rejects(top.join(), (e) => e === oops)
+    assert.equal(top.status, 'failed')
+    // Cancelling one child is not a failure: its parent and siblings go on.
+    // A task that catches its cancellation and returns is done.
+    const why = new Error('why')
+    let kept, absorbs
+    const scope = schedule(async () => {
+      const gone = schedule(() => s.kernelSleep())
+      absorbs = schedule(async () => { try { await s.kernelSleep() } catch { return 'absorbed' } })
+      kept = schedule(async () => { await s.kernelSleep(1); return 'kept' })
+      await s.yield()
+      gone.cancel(why)
+      absorbs.cancel()
+      await assert.rejects(gone.join(), (e) => e instanceof AbortError && e.cause === why)
+      assert.equal(gone.status, 'cancelled')
+      assert.equal(await absorbs.join(), 'absorbed')
+      return 'scope'
+    })
+    assert.equal(await scope.join(), 'scope')
+    assert.equal(scope.status, 'done')
+    assert.equal(absorbs.status, 'done')
+    assert.equal(kept.status, 'done')
+  },
+
   async 'close waits for its tasks' (s) {
     let done = false
     schedule(async () => { await s.kernelSleep(30); done = true })
