@@ -264,6 +264,13 @@ export const behaviours = {
       assert.ok(isOpen(src))
       assert.ok(isOpen(fd2))
       assert.equal(readFileSync(join(dir, 'out2'), 'utf8'), 'copied through the scheduler')
+      // A failure says how much arrived.
+      const [r2, w2] = pipe()
+      open.push(r2, w2)
+      writeSync(w2, 'lost')
+      const readOnly = openSync(join(dir, 'out2'), 'r')
+      open.push(readOnly)
+      await assert.rejects(s.copy(r2, readOnly), { code: 'EBADF', bytesCopied: 0 })
     } finally {
       for (const fd of open) if (isOpen(fd)) closeSync(fd)
       rmSync(dir, { recursive: true, force: true })

@@ -488,7 +488,8 @@ export class NodeScheduler extends BaseScheduler {
     if (position !== null) {
       // pread/pwrite straight away: a file needs no fstat first. Only a
       // pipe, socket or tty refuses a position (ESPIPE, before it could
-      // block); io_uring ignores the position there, and so does this.
+      // block); io_uring ignores the position there, and so does this,
+      // for one wasted thread-pool round trip on a rare use.
       try {
         return await call(fd, buffer, offset, length, position)
       } catch (err) {
