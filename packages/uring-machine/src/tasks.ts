@@ -94,10 +94,10 @@ export class Task<T = unknown> {
 
   /**
    * Records the scope's failure and cancels the rest of it; the first
-   * failure wins. A child reports here only when it ended 'failed', which
-   * it does only for an error raised before any cancellation reached it:
+   * failure wins. A child reports here only when it ended 'failed', and
+   * that error goes back to a body that threw while not being cancelled:
    * a real error, so it fails this task even if this task is itself being
-   * cancelled.
+   * cancelled meanwhile.
    */
   #fail (error: unknown): void {
     if (this.#failure !== undefined) return
