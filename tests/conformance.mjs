@@ -6,7 +6,7 @@
 // a reader, sleep order, mutex/condition/queue, process wait, resolution,
 // blocking operations, interruption, close waiting for its tasks.
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, closeSync, writeSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, closeSync, writeSync, openSync, fstatSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
@@ -15,6 +15,7 @@ import {
 } from 'uring-machine'
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+const isOpen = (fd) => { try { fstatSync(fd); return true } catch { return false } }
 
 export const behaviours = {
   async 'read and write over socketpairs with many tasks' (s) {
@@ -231,20 +232,215 @@ export const behaviours = {
     } finally { for (const fd of [r, w, r2, w2]) closeSync(fd) }
   },
 
-  async 'copy moves bytes from a pipe to a file' (s) {
+  async 'copy moves bytes from a pipe or a file, with and without length, and leaves both fds open' (s) {
     const dir = mkdtempSync(join(tmpdir(), 'um-sched-'))
     const [r, w] = pipe()
+    const open = [r, w]
     try {
       const fd = await s.ioOpen(join(dir, 'out'), C.O_WRONLY | C.O_CREAT | C.O_TRUNC, 0o644)
-      writeSync(w, 'copied through the scheduler')
+      open.push(fd)
+      writeSync(w, 'copied through ')
+      // With a length: exactly that much is taken from the source.
+      assert.equal(await s.copy(r, fd, 7), 7)
+      assert.ok(isOpen(r), 'the source stays open')
+      assert.ok(isOpen(fd), 'the destination stays open')
+      writeSync(w, 'the scheduler')
       closeSync(w)
-      assert.equal(await s.copy(r, fd), 28)
-      await s.ioClose(fd)
+      open.splice(1, 1)
+      // Without: to the end of the source.
+      assert.equal(await s.copy(r, fd), 21)
+      assert.ok(isOpen(r))
+      assert.ok(isOpen(fd))
       assert.equal(readFileSync(join(dir, 'out'), 'utf8'), 'copied through the scheduler')
+      // A file source, read from its position on.
+      const src = openSync(join(dir, 'out'), 'r')
+      open.push(src)
+      const fd2 = await s.ioOpen(join(dir, 'out2'), C.O_WRONLY | C.O_CREAT | C.O_TRUNC, 0o644)
+      open.push(fd2)
+      assert.equal(await s.copy(src, fd2, 6), 6)
+      assert.ok(isOpen(src))
+      assert.ok(isOpen(fd2))
+      assert.equal(await s.copy(src, fd2), 22)
+      assert.ok(isOpen(src))
+      assert.ok(isOpen(fd2))
+      assert.equal(readFileSync(join(dir, 'out2'), 'utf8'), 'copied through the scheduler')
+      // A failure says how much arrived.
+      const [r2, w2] = pipe()
+      open.push(r2, w2)
+      writeSync(w2, 'lost')
+      const readOnly = openSync(join(dir, 'out2'), 'r')
+      open.push(readOnly)
+      await assert.rejects(s.copy(r2, readOnly), { code: 'EBADF', bytesCopied: 0 })
     } finally {
-      closeSync(r)
+      for (const fd of open) if (isOpen(fd)) closeSync(fd)
       rmSync(dir, { recursive: true, force: true })
     }
+  },
+
+  async 'an fd number reused after a close the scheduler did not see is served as what it is now' (s) {
+    // Closed with fs.closeSync, not ioClose: the scheduler never hears of it.
+    // The kernel hands out the lowest free number, so opening a few times
+    // lands on one the old fd had (other tests may hold the lower ones).
+    const reuse = (numbers, make) => {
+      const extra = []
+      try {
+        for (;;) {
+          const fds = make()
+          if (fds.some((fd) => numbers.includes(fd))) return fds
+          extra.push(...fds)
+          // Past them: another thread took the numbers meanwhile.
+          if (Math.min(...fds) > Math.max(...numbers)) assert.fail(`no new fd landed on ${numbers}`)
+        }
+      } finally { for (const fd of extra) closeSync(fd) }
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'um-sched-'))
+    const path = join(dir, 'f')
+    const content = Buffer.alloc(200, '.')
+    content.write('HERE', 100)
+    writeFileSync(path, content)
+    const open = []
+    try {
+      // A file's number, now a pipe: a read waits for data (and can be
+      // cancelled), rather than blocking a thread in read(2).
+      const file = openSync(path, 'r')
+      const buf = Buffer.alloc(4)
+      assert.equal(await s.ioRead(file, buf), 4)
+      closeSync(file)
+      const [r, w] = reuse([file], () => pipe())
+      open.push(r, w)
+      // Only a read stuck in read(2) is still there to take this.
+      const unstick = setTimeout(() => writeSync(w, 'late'), 2000)
+      try {
+        await assert.rejects(s.timeoutAfter(30, () => s.ioRead(r, buf)), { code: 'ETIMEDOUT' })
+      } finally { clearTimeout(unstick) }
+      assert.equal(await s.ioWrite(w, Buffer.from('ok')), 2)
+      assert.equal(await s.ioRead(r, buf), 2)
+      assert.equal(buf.subarray(0, 2).toString(), 'ok')
+      // A position means nothing to a pipe, here as in io_uring.
+      assert.equal(await s.ioPwrite(w, Buffer.from('at'), 100), 2)
+      assert.equal(await s.ioPread(r, buf, 100), 2)
+      assert.equal(buf.subarray(0, 2).toString(), 'at')
+      // A pipe's number, now a file: positional ops keep their position.
+      open.length = 0
+      closeSync(r)
+      closeSync(w)
+      const [fd] = reuse([r, w], () => [openSync(path, 'r+')])
+      open.push(fd)
+      assert.equal(await s.ioPread(fd, buf, 100), 4)
+      assert.equal(buf.toString(), 'HERE')
+      assert.equal(await s.ioPwrite(fd, Buffer.from('DATA'), 150), 4)
+      const now = readFileSync(path)
+      assert.equal(now.length, 200)
+      assert.equal(now.subarray(150, 154).toString(), 'DATA')
+      assert.equal(now.subarray(0, 4).toString(), '....')
+    } finally {
+      for (const fd of open) closeSync(fd)
+      rmSync(dir, { recursive: true, force: true })
+    }
+  },
+
+  async 'a failing child cancels its siblings and what its parent waits in; the parent fails with its error' (s) {
+    const boom = new Error('boom')
+    const parentWaiting = new Notification()
+    let sibling, failing, parentWait
+    const parent = schedule(async () => {
+      sibling = schedule(() => s.kernelSleep(1500))
+      failing = schedule(async () => { await parentWaiting.wait(); throw boom })
+      const sleeping = s.kernelSleep(1500)
+      parentWaiting.notify()
+      try {
+        await sleeping
+        parentWait = 'slept'
+      } catch (err) {
+        parentWait = err
+      }
+      return 'the body caught it and returned'
+    })
+    await assert.rejects(parent.join(), (e) => e === boom)
+    assert.equal(parent.status, 'failed')
+    assert.equal(failing.status, 'failed')
+    assert.equal(parent.signal.reason, boom)
+    // The sleeps ended by the scope's abort, whose reason is the child's error.
+    assert.ok(parentWait instanceof AbortError && parentWait.cause === boom, `the parent's own sleep: ${parentWait}`)
+    assert.equal(sibling.status, 'cancelled')
+    await assert.rejects(sibling.join(), (e) => e instanceof AbortError && e.cause === boom)
+    // A body that lets the AbortError through fails with the child's error, not the AbortError.
+    const parent2 = schedule(async () => {
+      schedule(async () => { await s.yield(); throw boom })
+      await s.kernelSleep(1500)
+    })
+    await assert.rejects(parent2.join(), (e) => e === boom)
+    assert.equal(parent2.status, 'failed')
+  },
+
+  async 'a child failing after its parent\'s body returned cancels its siblings; the parent fails with its error' (s) {
+    const boom = new Error('boom')
+    const returned = new Notification()
+    let sibling, failing, statusThen
+    const parent = schedule(async () => {
+      sibling = schedule(() => s.kernelSleep(1500))
+      failing = schedule(async () => { await returned.wait(); statusThen = parent.status; throw boom })
+      returned.notify()
+      return 'value'
+    })
+    await assert.rejects(parent.join(), (e) => e === boom)
+    assert.equal(statusThen, 'running', 'a task whose body has returned runs until its children have settled')
+    assert.equal(parent.status, 'failed')
+    assert.equal(failing.status, 'failed')
+    assert.equal(sibling.status, 'cancelled')
+    await assert.rejects(sibling.join(), (e) => e instanceof AbortError && e.cause === boom)
+  },
+
+  async 'a body that throws cancels its children with its error; the first failure wins and beats a cancellation; a cancelled child is no failure' (s) {
+    const oops = new Error('oops')
+    const late = new Error('late')
+    let child, cleanup
+    const parent = schedule(async () => {
+      child = schedule(() => s.kernelSleep(1500))
+      // Throws while being cancelled: that error is cancellation fallout, dropped.
+      cleanup = schedule(async () => { try { await s.kernelSleep(1500) } catch { throw late } })
+      await s.yield()
+      throw oops
+    })
+    await assert.rejects(parent.join(), (e) => e === oops)
+    assert.equal(parent.status, 'failed')
+    assert.equal(child.status, 'cancelled')
+    await assert.rejects(child.join(), (e) => e instanceof AbortError && e.cause === oops)
+    assert.equal(cleanup.status, 'cancelled')
+    await assert.rejects(cleanup.join(), (e) => e instanceof AbortError && e.cause === oops)
+    // A failure beats a cancellation: the child fails (its error comes
+    // first), its own child then cancels the parent, and the parent still
+    // fails with the child's error.
+    const top = schedule(async (self) => {
+      schedule(async () => {
+        schedule(async () => { try { await s.kernelSleep(1500) } finally { self.cancel() } })
+        await s.yield()
+        throw oops
+      })
+      await s.kernelSleep(1500)
+    })
+    await assert.rejects(top.join(), (e) => e === oops)
+    assert.equal(top.status, 'failed')
+    // Cancelling one child is not a failure: its parent and siblings go on.
+    // A task that catches its cancellation and returns is done.
+    const why = new Error('why')
+    let kept, absorbs
+    const scope = schedule(async () => {
+      const gone = schedule(() => s.kernelSleep())
+      absorbs = schedule(async () => { try { await s.kernelSleep() } catch { return 'absorbed' } })
+      kept = schedule(async () => { await s.kernelSleep(1); return 'kept' })
+      await s.yield()
+      gone.cancel(why)
+      absorbs.cancel()
+      await assert.rejects(gone.join(), (e) => e instanceof AbortError && e.cause === why)
+      assert.equal(gone.status, 'cancelled')
+      assert.equal(await absorbs.join(), 'absorbed')
+      return 'scope'
+    })
+    assert.equal(await scope.join(), 'scope')
+    assert.equal(scope.status, 'done')
+    assert.equal(absorbs.status, 'done')
+    assert.equal(kept.status, 'done')
   },
 
   async 'close waits for its tasks' (s) {

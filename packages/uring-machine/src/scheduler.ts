@@ -6,12 +6,12 @@ import type { Stats as NodeStats, BigIntStats as NodeBigIntStats } from 'node:fs
 import { Worker } from 'node:worker_threads'
 import { spawn as cpSpawn } from 'node:child_process'
 import { lookup } from 'node:dns'
-import { pipeline } from 'node:stream/promises'
 import { Machine, kTransfer, type SelectResult, type SocketAddress } from './machine'
 import { type ChildStatus } from './process'
 import { AbortError, systemError, timedOut } from './errors'
 import { binding, loadFailure } from './native'
 import * as C from './constants'
+import * as V from './validate'
 import { Task, currentSignal, startTask, withSignal, currentTask } from './tasks'
 
 /**
@@ -423,6 +423,9 @@ function delay (ms: number, signal: AbortSignal | undefined): Promise<void> {
   })
 }
 
+/** What one NodeScheduler copy step reads at most (the chunk Node's fs streams read). */
+const COPY_CHUNK = 65536
+
 const fsRead = (fd: number, buffer: Uint8Array, offset: number, length: number, position: number | null): Promise<number> =>
   new Promise((resolve, reject) => nodeFs.read(fd, buffer, offset, length, position, (err, n) => err !== null ? reject(err) : resolve(n)))
 const fsWrite = (fd: number, buffer: Uint8Array, offset: number, length: number, position: number | null): Promise<number> =>
@@ -439,19 +442,23 @@ const fsWrite = (fd: number, buffer: Uint8Array, offset: number, length: number,
  */
 export class NodeScheduler extends BaseScheduler {
   readonly name = 'node'
-  /** fds known to be pollable (made non-blocking) or files (false). */
-  readonly #pollable = new Map<number, boolean>()
   /** Per fd, how many times ioClose has closed it: a waiter sees it change. */
   readonly #closes = new Map<number, number>()
 
-  #isPollable (fd: number): boolean {
-    let p = this.#pollable.get(fd)
-    if (p === undefined) {
-      const st = nodeFs.fstatSync(fd)
-      p = !st.isFile() && !st.isBlockDevice() && !st.isDirectory()
-      if (p && binding !== null) binding.setNonblocking(fd, true)
-      this.#pollable.set(fd, p)
-    }
+  /**
+   * Whether `fd` is pollable (pipe, socket, tty, other character device)
+   * rather than a file, made non-blocking if so. Asked on every call, not
+   * cached by fd number: a number closed behind the scheduler's back
+   * (fs.closeSync) and reused would keep the old fd's kind, and a file
+   * taken for a pipe loses its position. fstatSync is one cheap syscall on
+   * the loop thread, small beside the thread-pool round trip every file op
+   * makes anyway; on a pollable fd setNonblocking costs one F_GETFL more.
+   * Positional ops skip even that (see #io).
+   */
+  #pollable (fd: number): boolean {
+    const st = nodeFs.fstatSync(fd)
+    const p = !st.isFile() && !st.isBlockDevice() && !st.isDirectory()
+    if (p && binding !== null) binding.setNonblocking(fd, true)
     return p
   }
 
@@ -478,7 +485,19 @@ export class NodeScheduler extends BaseScheduler {
     const signal = currentSignal()
     checkAbort(signal)
     const call = op === 'read' ? fsRead : fsWrite
-    if (!this.#isPollable(fd)) return await call(fd, buffer, offset, length, position)
+    if (position !== null) {
+      // pread/pwrite straight away: a file needs no fstat first. Only a
+      // pipe, socket or tty refuses a position (ESPIPE, before it could
+      // block); io_uring ignores the position there, and so does this,
+      // for one wasted thread-pool round trip on a rare use.
+      try {
+        return await call(fd, buffer, offset, length, position)
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'ESPIPE') throw err
+      }
+      checkAbort(signal)
+    }
+    if (!this.#pollable(fd)) return await call(fd, buffer, offset, length, null)
     for (;;) {
       await this.#ready([fd], [op === 'read' ? C.POLLIN : C.POLLOUT], undefined)
       try {
@@ -528,7 +547,6 @@ export class NodeScheduler extends BaseScheduler {
 
   /** Closes `fd`; hooks still waiting on it reject with ECANCELED. */
   ioClose (fd: number): Promise<void> {
-    this.#pollable.delete(fd)
     this.#closes.set(fd, (this.#closes.get(fd) ?? 0) + 1)
     return new Promise((resolve, reject) => nodeFs.close(fd, (err) => err !== null ? reject(err) : resolve()))
   }
@@ -615,20 +633,29 @@ export class NodeScheduler extends BaseScheduler {
     })
   }
 
+  /**
+   * A loop of this scheduler's own ioRead and ioWrite, as UringScheduler's
+   * splice loop: it takes no more than `length` from `srcFd`, and closes
+   * neither fd (Node's fs streams close theirs when a pipeline ends early).
+   * If it fails part-way, the error's `bytesCopied` says how much arrived.
+   */
   async copy (srcFd: number, dstFd: number, length?: number): Promise<number> {
-    const signal = currentSignal()
-    let n = 0
-    const src = fs.createReadStream('', { fd: srcFd, autoClose: false })
-    const counting = async function * (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-      for await (const chunk of source) {
-        const left = length === undefined ? chunk.length : Math.min(chunk.length, length - n)
-        n += left
-        yield left === chunk.length ? chunk : chunk.subarray(0, left)
-        if (length !== undefined && n >= length) break
+    // Checked as Machine.copy checks it.
+    length = length === undefined ? Infinity : V.int(length, 'length', 0, Number.MAX_SAFE_INTEGER)
+    const chunk = Buffer.allocUnsafe(Math.min(COPY_CHUNK, length))
+    let total = 0
+    try {
+      while (total < length) {
+        const n = await this.ioRead(srcFd, chunk, 0, Math.min(chunk.length, length - total))
+        if (n === 0) break // end of file
+        for (let off = 0; off < n;) off += await this.ioWrite(dstFd, chunk, off, n - off)
+        total += n
       }
+      return total
+    } catch (err) {
+      if (err instanceof Error) Object.assign(err, { bytesCopied: total })
+      throw err
     }
-    await pipeline(src, counting, fs.createWriteStream('', { fd: dstFd, autoClose: false }), { signal })
-    return n
   }
 
   socketAccept (_fd: number): Promise<number> {

@@ -29,6 +29,13 @@ function withCode<E extends Error> (err: E, code: string): E & { code: string } 
  * A running async function with a handle. Cancelling a task aborts the
  * operation it is waiting in (down to an io_uring cancel) and cancels its
  * children; a task settles only once its children have.
+ *
+ * A task is a scope, as a Trio nursery or a Kotlin coroutineScope: the
+ * first failure in it (a child failing, or its body throwing while the task
+ * is not being cancelled) aborts its signal with that error as the reason.
+ * That cancels its other children and whatever the body still waits in,
+ * and once every child has settled the task fails with that error. What is
+ * thrown because of that cancellation is not a new failure.
  */
 export class Task<T = unknown> {
   /** A number unique in this thread. */
@@ -36,11 +43,13 @@ export class Task<T = unknown> {
   readonly parent: Task<unknown> | null
   readonly scheduler: Scheduler
   readonly #controller = new AbortController()
-  /** Aborted when this task or any ancestor is cancelled. */
+  /** Aborted when this task or any ancestor is cancelled, or when this task's scope fails. */
   readonly signal: AbortSignal
   readonly #children = new Set<Task<unknown>>()
   #status: TaskStatus = 'running'
   #interrupt: unknown = undefined
+  /** The scope's first failure, once there is one. */
+  #failure: { error: unknown } | undefined = undefined
   readonly #done: Promise<T>
 
   /** @internal Use `schedule(fn)` or `scheduler.fiber(fn)`. */
@@ -58,52 +67,49 @@ export class Task<T = unknown> {
   }
 
   async #run (fn: (task: Task<T>) => T | Promise<T>): Promise<T> {
-    let value: T
+    let body: { value: T } | { error: unknown }
     try {
-      value = await fn(this)
-    } catch (err) {
-      await this.#settleChildren(true)
-      this.#finish()
-      if (this.signal.aborted) {
-        this.#status = 'cancelled'
-        throw this.#interrupt ?? (err instanceof AbortError ? err : new AbortError(undefined, { cause: this.signal.reason }))
-      }
-      this.#status = 'failed'
-      throw err
+      body = { value: await fn(this) }
+    } catch (error) {
+      body = { error }
+      // Thrown while cancelled, it is that cancellation's fallout.
+      if (!this.signal.aborted) this.#fail(error)
     }
-    // The scope: a task ends when its children have. A child's failure
-    // cancels its siblings and becomes the task's.
-    const childError = await this.#settleChildren(false)
-    this.#finish()
-    if (childError !== undefined) {
-      this.#status = 'failed'
-      throw childError
+    // The scope: a task ends when its children have (each reports its
+    // failure to #fail as it settles).
+    while (this.#children.size > 0) await Promise.allSettled([...this.#children].map((k) => k.#done))
+    if (this.#failure !== undefined) {
+      this.#settle('failed')
+      throw this.#failure.error
     }
-    this.#status = 'done'
-    return value
+    if ('error' in body) {
+      // Thrown while cancelled: the cancellation is the outcome.
+      this.#settle('cancelled')
+      const err = body.error
+      throw this.#interrupt ?? (err instanceof AbortError ? err : new AbortError(undefined, { cause: this.signal.reason }))
+    }
+    this.#settle('done')
+    return body.value
   }
 
-  async #settleChildren (cancel: boolean): Promise<unknown> {
-    let failure: unknown
-    while (this.#children.size > 0) {
-      const kids = [...this.#children]
-      if (cancel) for (const k of kids) k.cancel()
-      const results = await Promise.allSettled(kids.map((k) => k.#done))
-      for (let i = 0; i < kids.length; i++) {
-        this.#children.delete(kids[i]!)
-        const r = results[i]!
-        if (r.status === 'rejected' && kids[i]!.status === 'failed' && failure === undefined) {
-          failure = r.reason
-          cancel = true
-          for (const k of this.#children) k.cancel()
-        }
-      }
-    }
-    return failure
+  /**
+   * Records the scope's failure and cancels the rest of it; the first
+   * failure wins. A child reports here only when it ended 'failed', and
+   * that error goes back to a body that threw while not being cancelled:
+   * a real error, so it fails this task even if this task is itself being
+   * cancelled meanwhile.
+   */
+  #fail (error: unknown): void {
+    if (this.#failure !== undefined) return
+    this.#failure = { error }
+    this.#controller.abort(error)
   }
 
-  #finish (): void {
-    if (this.parent !== null) this.parent.#children.delete(this)
+  #settle (status: TaskStatus): void {
+    this.#status = status
+    if (this.parent === null) return
+    this.parent.#children.delete(this)
+    if (status === 'failed') this.parent.#fail(this.#failure!.error)
   }
 
   get status (): TaskStatus {
