@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Machine, RegisteredBuffers, constants as C } from 'uring-machine'
-import { machine, tempDir, tcpPair, closeAll } from './helpers.mjs'
+import { machine, tempDir, tcpPair, closeAll, when } from './helpers.mjs'
 
 const ops = Machine.probe().ops
 const digest = (b) => createHash('sha256').update(b).digest('hex')
@@ -61,8 +61,7 @@ test('registered memory survives its views being collected while an op is in fli
   t.is(await reading, 11)
 })
 
-test('sendZc sends exact bytes and resolves once the kernel lets go', async (t) => {
-  if (ops.send_zc !== true) return t.pass('skipped: no IORING_OP_SEND_ZC (kernel 6.0+)')
+when(ops.send_zc === true, 'no IORING_OP_SEND_ZC (kernel 6.0+)')('sendZc sends exact bytes and resolves once the kernel lets go', async (t) => {
   const m = machine(t)
   const { server, client, conn } = await tcpPair(m)
   t.teardown(() => closeAll(server, client, conn))

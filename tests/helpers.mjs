@@ -1,8 +1,21 @@
 // Shared by the tests: temp dirs, loopback socket pairs on a Machine, fd counts.
+import test from 'ava'
 import { mkdtempSync, rmSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Machine, constants as C } from 'uring-machine'
+
+/**
+ * `test` where `ok`, otherwise one that ava reports as skipped, with the
+ * reason in its title: a test whose kernel feature is missing is never
+ * counted as a pass.
+ */
+export function when (ok, reason) {
+  if (ok) return test
+  const skip = (title, fn) => test.skip(`${title} (skipped: ${reason})`, fn)
+  skip.serial = skip
+  return skip
+}
 
 export function tempDir (t) {
   const dir = mkdtempSync(join(tmpdir(), 'um-test-'))

@@ -4,13 +4,13 @@ import test from 'ava'
 import { Worker } from 'node:worker_threads'
 import { fileURLToPath } from 'node:url'
 import { Machine, Mutex, AbortError } from 'uring-machine'
-import { machine, sleep } from './helpers.mjs'
+import { machine, sleep, when } from './helpers.mjs'
 
 const hasFutex = Machine.probe().ops.futex_wait === true
+const futexTest = when(hasFutex, 'no IORING_OP_FUTEX_WAIT (kernel 6.7+)')
 const pkg = fileURLToPath(new URL('../packages/uring-machine/dist/index.js', import.meta.url))
 
-test('futexWait: not-equal, woken from another machine, timeout, abort', async (t) => {
-  if (!hasFutex) return t.pass('skipped: no IORING_OP_FUTEX_WAIT (kernel 6.7+)')
+futexTest('futexWait: not-equal, woken from another machine, timeout, abort', async (t) => {
   const m = machine(t)
   const other = machine(t)
   const word = new Int32Array(new SharedArrayBuffer(8))
@@ -36,8 +36,7 @@ test('futex ops want an Int32Array over a SharedArrayBuffer and an index in it',
   t.throws(() => m.lock({}), { code: 'ERR_INVALID_ARG_TYPE' })
 })
 
-test('Mutex in one thread: uncontended in JS, contended waits in the ring while the loop runs', async (t) => {
-  if (!hasFutex) return t.pass('skipped: kernel without futex ops')
+futexTest('Mutex in one thread: uncontended in JS, contended waits in the ring while the loop runs', async (t) => {
   const m = machine(t)
   const mu = new Mutex()
   t.true(mu.tryLock())
@@ -63,8 +62,7 @@ test('Mutex in one thread: uncontended in JS, contended waits in the ring while 
   t.throws(() => m.unlock(mu), { code: 'ERR_INVALID_STATE' })
 })
 
-test('synchronize releases on return and on throw; an aborted lock leaves the mutex usable', async (t) => {
-  if (!hasFutex) return t.pass('skipped: kernel without futex ops')
+futexTest('synchronize releases on return and on throw; an aborted lock leaves the mutex usable', async (t) => {
   const m = machine(t)
   const mu = new Mutex()
   t.is(await m.synchronize(mu, () => 42), 42)
@@ -105,8 +103,7 @@ const { Machine, Mutex } = require(workerData.pkg)
 })().catch((e) => parentPort.postMessage(String(e && e.stack || e)))
 `
 
-test.serial('4 workers x 100k increments under one Mutex end exact', async (t) => {
-  if (!hasFutex) return t.pass('skipped: kernel without futex ops')
+futexTest.serial('4 workers x 100k increments under one Mutex end exact', async (t) => {
   t.timeout(120_000)
   const mu = new Mutex()
   const counter = new SharedArrayBuffer(4)
@@ -146,8 +143,7 @@ const { Machine, Mutex } = require(workerData.pkg)
 })()
 `
 
-test.serial('two threads looping lock/unlock both get the lock (no starvation)', async (t) => {
-  if (!hasFutex) return t.pass('skipped: kernel without futex ops')
+futexTest.serial('two threads looping lock/unlock both get the lock (no starvation)', async (t) => {
   const mu = new Mutex()
   const gate = new Int32Array(new SharedArrayBuffer(8))
   const start = () => new Promise((resolve, reject) => {

@@ -4,9 +4,10 @@ import test from 'ava'
 import { spawn as cpSpawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { Machine, constants as C, AbortError } from 'uring-machine'
-import { machine, closeAll, sleep } from './helpers.mjs'
+import { machine, closeAll, sleep, when } from './helpers.mjs'
 
 const hasWaitid = Machine.probe().ops.waitid === true
+const waitidTest = when(hasWaitid, 'no IORING_OP_WAITID (kernel 6.7+)')
 
 /** Whether `pid` is a zombie (or gone): a child left unreaped shows state Z. */
 function state (pid) {
@@ -23,8 +24,7 @@ async function readAll (m, fd) {
   }
 }
 
-test('spawn + wait: exit codes, stdout through a pipe, cwd and env, no zombie', async (t) => {
-  if (!hasWaitid) return t.pass('skipped: no IORING_OP_WAITID (6.7+)')
+waitidTest('spawn + wait: exit codes, stdout through a pipe, cwd and env, no zombie', async (t) => {
   const m = machine(t)
   const p = m.spawn('sh', ['-c', 'pwd; echo "$GREETING"; exit 7'], { cwd: '/tmp', env: { GREETING: 'hi' }, stdio: ['ignore', 'pipe', 'inherit'] })
   t.true(p.pid > 0 && p.pidfd > 2)
@@ -37,8 +37,7 @@ test('spawn + wait: exit codes, stdout through a pipe, cwd and env, no zombie', 
   t.throws(() => p.kill(), { code: 'ERR_INVALID_STATE' })
 })
 
-test('kill signals through the pidfd; stdin through a pipe', async (t) => {
-  if (!hasWaitid) return t.pass('skipped: kernel without waitid')
+waitidTest('kill signals through the pidfd; stdin through a pipe', async (t) => {
   const m = machine(t)
   const s = m.spawn('sleep', ['30'], { stdio: 'ignore' })
   s.kill('SIGKILL')
@@ -51,8 +50,7 @@ test('kill signals through the pidfd; stdin through a pipe', async (t) => {
   t.like(await cat.wait(), { exitCode: 0 })
 })
 
-test.serial('200 spawns, 16 at a time, all reaped', async (t) => {
-  if (!hasWaitid) return t.pass('skipped: kernel without waitid')
+waitidTest.serial('200 spawns, 16 at a time, all reaped', async (t) => {
   const m = machine(t)
   const pids = []
   let next = 0
@@ -69,8 +67,7 @@ test.serial('200 spawns, 16 at a time, all reaped', async (t) => {
   t.true(pids.every((pid) => state(pid) !== 'Z'), 'no zombies')
 })
 
-test('children of node:child_process are observed, not reaped: libuv still sees them exit', async (t) => {
-  if (!hasWaitid) return t.pass('skipped: kernel without waitid')
+waitidTest('children of node:child_process are observed, not reaped: libuv still sees them exit', async (t) => {
   const m = machine(t)
   const cp = cpSpawn('sh', ['-c', 'exit 4'])
   const exited = new Promise((resolve) => cp.on('exit', (code) => resolve(code)))
@@ -79,8 +76,7 @@ test('children of node:child_process are observed, not reaped: libuv still sees 
   t.is(await m.waitid(C.P_PID, 1, C.WEXITED | C.WNOHANG).catch((e) => e.code), 'ECHILD', 'not our child')
 })
 
-test('waiting takes a timeout and an AbortSignal; pidfd helpers', async (t) => {
-  if (!hasWaitid) return t.pass('skipped: kernel without waitid')
+waitidTest('waiting takes a timeout and an AbortSignal; pidfd helpers', async (t) => {
   const m = machine(t)
   const s = m.spawn('sleep', ['30'], { stdio: 'ignore' })
   await t.throwsAsync(m.waitid(C.P_PIDFD, s.pidfd, C.WEXITED, { timeout: 20 }), { code: 'ETIMEDOUT' })

@@ -2,9 +2,10 @@ import test from 'ava'
 import { Worker } from 'node:worker_threads'
 import { fileURLToPath } from 'node:url'
 import { Machine, Queue, AbortError } from 'uring-machine'
-import { machine, sleep } from './helpers.mjs'
+import { machine, sleep, when } from './helpers.mjs'
 
 const hasFutex = Machine.probe().ops.futex_wait === true
+const futexTest = when(hasFutex, 'no IORING_OP_FUTEX_WAIT (kernel 6.7+)')
 const pkg = fileURLToPath(new URL('../packages/uring-machine/dist/index.js', import.meta.url))
 
 test('bytes: FIFO with push/shift, LIFO with push/pop, unshift at the head', async (t) => {
@@ -37,8 +38,7 @@ test('values: any structured-clonable value round-trips', async (t) => {
   t.throws(() => m.push(q, 'x'.repeat(2000)), { code: 'ERR_OUT_OF_RANGE' })
 })
 
-test('waiting: shift on empty and push on full wait in the ring; timeout, abort, nothing left behind', async (t) => {
-  if (!hasFutex) return t.pass('skipped: kernel without futex ops')
+futexTest('waiting: shift on empty and push on full wait in the ring; timeout, abort, nothing left behind', async (t) => {
   const m = machine(t)
   const q = new Queue({ values: true, capacity: 2, messageSize: 64 })
   const taken = m.shift(q)
@@ -97,8 +97,7 @@ function run (code, workerData) {
   })
 }
 
-test.serial('4 producers and 4 consumers in threads lose and duplicate nothing', async (t) => {
-  if (!hasFutex) return t.pass('skipped: kernel without futex ops')
+futexTest.serial('4 producers and 4 consumers in threads lose and duplicate nothing', async (t) => {
   t.timeout(120_000)
   // A small queue, so producers and consumers both wait constantly.
   const q = new Queue({ values: true, capacity: 8, messageSize: 64 })

@@ -3,7 +3,7 @@ import net from 'node:net'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { constants as C } from 'uring-machine'
-import { machine, tcpPair, closeAll, tempDir, localPort } from './helpers.mjs'
+import { machine, tcpPair, closeAll, tempDir, localPort, when } from './helpers.mjs'
 
 const hasIPv6 = existsSync('/proc/net/if_inet6') && readFileSync('/proc/net/if_inet6', 'utf8').includes('lo')
 
@@ -28,8 +28,7 @@ test.serial('TCP over IPv4 loopback: socket, bind, listen, accept, connect, send
   for (const fd of [client, conn, server]) await m.close(fd)
 })
 
-test.serial('TCP over IPv6 loopback', async (t) => {
-  if (!hasIPv6) return t.pass('no IPv6 loopback here')
+when(hasIPv6, 'no IPv6 loopback here').serial('TCP over IPv6 loopback', async (t) => {
   const m = machine(t)
   const { server, client, conn } = await tcpPair(m, 'ipv6')
   t.teardown(() => closeAll(server, client, conn))
