@@ -416,7 +416,7 @@ impl Ring {
         }
 
         let need = if opts.timeout.is_some() { 2 } else { 1 };
-        if let Err(e) = self.make_room(need) {
+        if let Err(e) = if self.gate.is_none() { self.make_room(need) } else { Ok(()) } {
             self.release(index);
             return Err(SubmitError::Io(e));
         }
@@ -793,6 +793,7 @@ impl Ring {
     /// Submits and blocks until at least one completion is ready or
     /// `timeout` passes. For programs that own their thread (no event loop).
     pub fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        self.release_held()?;
         if self.has_completions() {
             return self.flush().map(|_| ());
         }

@@ -657,3 +657,24 @@ fn resolve_runs_on_the_pool_and_completes_through_the_ring() {
     assert!(rest.is_empty());
     assert_eq!(r.in_flight(), 0);
 }
+
+#[test]
+fn an_sqpoll_ring_closes_with_ops_in_flight_through_wait_alone() {
+    // On an SQPOLL ring SQEs are held until the credential check; wait()
+    // must release them too, or close()'s cancels never reach the kernel.
+    let mut r = Ring::new(&Config { sqpoll: Some(50), ..Default::default() }).unwrap();
+    let id = r.submit(Op::sleep_ns(60_000_000_000), &OpOptions::default()).unwrap();
+    r.flush().unwrap();
+    r.close();
+    let mut out = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while r.in_flight() > 0 {
+        assert!(Instant::now() < deadline, "the cancel never reached the kernel");
+        r.wait(Some(Duration::from_millis(20))).unwrap();
+        r.reap(&mut out);
+    }
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].id, id);
+    assert_eq!(out[0].result, -libc::ECANCELED);
+    assert!(!r.credentials_changed());
+}
