@@ -741,6 +741,8 @@ export class Machine {
 
   /** Runs `fn` holding `mutex`, and releases it however `fn` ends. */
   async synchronize<T> (mutex: Mutex, fn: () => T | Promise<T>, options?: V.OpOptions): Promise<T> {
+    if (!(mutex instanceof Mutex)) throw E.invalidArgType('mutex', 'an instance of Mutex', mutex)
+    if (typeof fn !== 'function') throw E.invalidArgType('fn', 'of type function', fn)
     await this.lock(mutex, options)
     try {
       return await fn()
@@ -980,15 +982,32 @@ export class Machine {
    * signals it through the pidfd.
    */
   spawn (file: string, args: readonly string[] = [], options?: SpawnOptions): Subprocess {
+    // NUL bytes are refused as child_process.spawn refuses them: same code, same wording.
     if (typeof file !== 'string' || file.length === 0) throw E.invalidArgType('file', 'a non-empty string', file)
+    if (file.includes('\u0000')) throw E.nullBytes('file', file)
     if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) throw E.invalidArgType('args', 'an Array of strings', args)
+    args.forEach((a, i) => { if (a.includes('\u0000')) throw E.nullBytes(`args[${i}]`, a) })
     const o = (options ?? {}) as SpawnOptions
     if (typeof o !== 'object') throw E.invalidArgType('options', 'of type object', o)
     if (o.cwd !== undefined && typeof o.cwd !== 'string') throw E.invalidArgType('options.cwd', 'of type string', o.cwd)
+    if (o.cwd?.includes('\u0000') === true) throw E.nullBytes('options.cwd', o.cwd)
     let env: string[] | null = null
     if (o.env !== undefined) {
       if (typeof o.env !== 'object' || o.env === null) throw E.invalidArgType('options.env', 'of type object', o.env)
-      env = Object.entries(o.env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${String(v)}`)
+      env = []
+      for (const [k, v] of Object.entries(o.env)) {
+        if (v === undefined) continue
+        const name = `options.env['${k}']`
+        let text: string
+        try {
+          text = String(v)
+        } catch {
+          throw E.invalidArgValue(name, v, 'must be convertible to a string') // a detached view, a throwing toString
+        }
+        if (k.includes('\u0000')) throw E.nullBytes(name, k)
+        if (text.includes('\u0000')) throw E.nullBytes(name, text)
+        env.push(`${k}=${text}`)
+      }
     }
     const stdio = (Array.isArray(o.stdio) ? o.stdio : [o.stdio, o.stdio, o.stdio]).map((s, i) => {
       if (s === undefined || s === 'inherit') return -1
