@@ -1,7 +1,7 @@
 // Wrong types and ranges for every op throw TypeError/RangeError with Node's
 // codes, synchronously, before anything reaches the ring.
 import test from 'ava'
-import { constants as C, Queue as QueueUnderTest } from 'uring-machine'
+import { constants as C, Queue as QueueUnderTest, Mutex as MutexUnderTest, TaskMutex as TaskMutexUnderTest } from 'uring-machine'
 import { machine } from './helpers.mjs'
 
 const buf = Buffer.alloc(8)
@@ -225,3 +225,125 @@ test('a detached buffer is refused up front', (t) => {
 
 // Junk straight into the native functions: see hostile.test.mjs, which does it
 // in a child process in a temp dir (junk strings become paths there).
+
+// Views over a detached ArrayBuffer, of every kind: a DataView's offset and
+// length throw a bare TypeError once detached, a typed array's read 0.
+// Each is refused with ERR_INVALID_ARG_VALUE before anything touches it.
+const detachedKinds = {
+  DataView: () => new DataView(new ArrayBuffer(16)),
+  Uint8Array: () => new Uint8Array(16),
+  Int16Array: () => new Int16Array(8),
+  Float64Array: () => new Float64Array(2),
+  BigInt64Array: () => new BigInt64Array(2),
+  Buffer: () => Buffer.from(new ArrayBuffer(16)),
+  'Uint8Array at an offset': () => new Uint8Array(new ArrayBuffer(16), 4, 8)
+}
+
+function detached (make) {
+  const v = make()
+  structuredClone(v.buffer, { transfer: [v.buffer] })
+  return v
+}
+
+const takesView = {
+  read: (m, v) => m.read(0, v),
+  write: (m, v) => m.write(0, v),
+  recv: (m, v) => m.recv(0, v),
+  send: (m, v) => m.send(0, v),
+  sendZc: (m, v) => m.sendZc(0, v),
+  'read with offset and length': (m, v) => m.read(0, v, { offset: 1, length: 1 }),
+  readv: (m, v) => m.readv(0, [Buffer.alloc(4), v]),
+  writev: (m, v) => m.writev(0, [v]),
+  'setxattr value': (m, v) => m.setxattr('/tmp', 'user.x', v),
+  'push (bytes queue)': (m, v) => m.push(new QueueUnderTest(), v)
+}
+// Paths take a Buffer/Uint8Array (a DataView or other typed array is a type error).
+const takesPath = {
+  open: (m, p) => m.open(p),
+  statx: (m, p) => m.statx(p),
+  unlink: (m, p) => m.unlink(p),
+  rmdir: (m, p) => m.rmdir(p),
+  mkdir: (m, p) => m.mkdir(p),
+  'rename from': (m, p) => m.rename(p, '/tmp/x'),
+  'rename to': (m, p) => m.rename('/tmp/x', p),
+  'symlink target': (m, p) => m.symlink(p, '/tmp/x'),
+  link: (m, p) => m.link('/tmp/x', p),
+  getxattr: (m, p) => m.getxattr(p, 'user.x'),
+  'setxattr path': (m, p) => m.setxattr(p, 'user.x', 'v'),
+  'bind to a unix path': (m, p) => m.bind(0, { path: p }),
+  'connect to a unix path': (m, p) => m.connect(0, { path: p })
+}
+
+test('detached views of every kind are refused with ERR_INVALID_ARG_VALUE by every op that takes one', (t) => {
+  const m = machine(t)
+  for (const [op, call] of Object.entries(takesView)) {
+    for (const [kind, make] of Object.entries(detachedKinds)) {
+      const err = t.throws(() => call(m, detached(make)), { instanceOf: TypeError }, `${op}: ${kind}`)
+      t.is(err.code, 'ERR_INVALID_ARG_VALUE', `${op}: ${kind}`)
+      t.regex(err.message, /must not be a detached buffer/, `${op}: ${kind}`)
+    }
+  }
+  for (const [op, call] of Object.entries(takesPath)) {
+    for (const kind of ['Uint8Array', 'Buffer', 'Uint8Array at an offset']) {
+      const err = t.throws(() => call(m, detached(detachedKinds[kind])), { instanceOf: TypeError }, `${op}: ${kind}`)
+      t.is(err.code, 'ERR_INVALID_ARG_VALUE', `${op}: ${kind}`)
+    }
+    const err = t.throws(() => call(m, detached(detachedKinds.DataView)), { instanceOf: TypeError }, `${op}: DataView`)
+    t.is(err.code, 'ERR_INVALID_ARG_TYPE', `${op}: DataView`)
+  }
+  t.is(m.metrics().opsSubmitted, 0)
+})
+
+test('a queue copies a message at the call: detaching it afterwards changes nothing', async (t) => {
+  const m = machine(t)
+  const q = new QueueUnderTest()
+  const b = Buffer.from(new ArrayBuffer(4))
+  b.set([1, 2, 3, 4])
+  const pushed = m.push(q, b)
+  structuredClone(b.buffer, { transfer: [b.buffer] })
+  await pushed
+  t.deepEqual([...await m.shift(q)], [1, 2, 3, 4])
+})
+
+test('NUL bytes in paths, URLs and spawn arguments: ERR_INVALID_ARG_VALUE, worded like Node', async (t) => {
+  const m = machine(t)
+  for (const p of ['/tmp/a\u0000b', Buffer.from('/tmp/a\u0000b'), new URL('file:///tmp/a%00b')]) {
+    const err = t.throws(() => m.open(p), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_VALUE' })
+    t.regex(err.message, /^The argument 'path' must be a string, Uint8Array, or URL without null bytes\. Received /)
+  }
+  // What node:child_process.spawn throws for the same arguments.
+  const { spawn } = await import('node:child_process')
+  const same = [
+    ['/bin/tr\u0000ue', []],
+    ['/bin/true', ['a\u0000b']],
+    ['/bin/true', ['ok', 'a\u0000b']],
+    ['/bin/true', [], { env: { A: 'x\u0000y' } }],
+    ['/bin/true', [], { env: { ['A\u0000']: 'x' } }]
+  ]
+  for (const args of same) {
+    const ours = t.throws(() => m.spawn(...args), { instanceOf: TypeError })
+    const node = t.throws(() => spawn(...args), { instanceOf: TypeError })
+    t.is(ours.code, 'ERR_INVALID_ARG_VALUE')
+    t.is(ours.code, node.code)
+    t.is(ours.message, node.message)
+  }
+  // Node's cwd also takes a Uint8Array or URL, and says so; ours takes a string.
+  const cwd = t.throws(() => m.spawn('/bin/true', [], { cwd: '/tmp\u0000x' }), { instanceOf: TypeError })
+  t.is(cwd.code, t.throws(() => spawn('/bin/true', [], { cwd: '/tmp\u0000x' })).code)
+  t.is(cwd.message, "The property 'options.cwd' must be a string without null bytes. Received '/tmp\\x00x'")
+  // A value that cannot become a string (its conversion throws) is refused with a code too.
+  t.throws(() => m.spawn('/bin/true', [], { env: { A: detached(detachedKinds.Uint8Array) } }), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_VALUE' })
+  t.is(m.metrics().opsSubmitted, 0)
+})
+
+test('synchronize with a non-function rejects with ERR_INVALID_ARG_TYPE before taking the lock', async (t) => {
+  const m = machine(t)
+  const mutex = new MutexUnderTest()
+  for (const fn of [undefined, null, 5, 'fn', {}, Symbol('s'), detached(detachedKinds.DataView)]) {
+    const err = await t.throwsAsync(m.synchronize(mutex, fn), { instanceOf: TypeError })
+    t.is(err.code, 'ERR_INVALID_ARG_TYPE')
+    const err2 = await t.throwsAsync(new TaskMutexUnderTest().synchronize(fn), { instanceOf: TypeError })
+    t.is(err2.code, 'ERR_INVALID_ARG_TYPE')
+  }
+  t.is(mutex.locked, false, 'the lock was never taken')
+})

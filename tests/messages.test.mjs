@@ -43,7 +43,7 @@ test('sendFd passes a duplicate the receiver owns; the sender keeps its own', as
   t.is(buf.subarray(0, n).toString(), 'via b, via a')
 })
 
-test.serial('receive: timeout, abort, destroy; messages for another id are dropped (and their fds closed)', async (t) => {
+test.serial('receive: timeout, abort, destroy; posts for an id that is not live are refused (and their fds closed)', async (t) => {
   if (!hasMsgRing) return t.pass('skipped')
   const a = machine(t)
   const b = new Machine()
@@ -52,11 +52,12 @@ test.serial('receive: timeout, abort, destroy; messages for another id are dropp
   await t.throwsAsync(b.receive({ signal: AbortSignal.abort() }), { instanceOf: AbortError })
   const fds = openFds()
   const stale = { fd: b.address.fd, id: b.address.id + 1000 }
-  await a.post(stale, 1)
-  await a.sendFd(stale, 0)
+  // b's ring fd with an id that is not b's (a Machine gone, whose fd number b got).
+  await t.throwsAsync(a.post(stale, 1), { code: 'EBADF', message: /msg_ring/ })
+  await t.throwsAsync(a.sendFd(stale, 0), { code: 'EBADF', message: /msg_ring/ })
   await a.post(b.address, 2)
   t.deepEqual(await b.receive(), { type: 'value', value: 2 }, 'only the message for b arrives')
-  t.is(openFds(), fds, 'the fd posted to the wrong id was closed')
+  t.is(openFds(), fds, 'the duplicate of the refused fd was closed')
   const pending = b.receive()
   await b.destroy()
   await t.throwsAsync(pending, { code: 'ERR_MACHINE_DESTROYED' })

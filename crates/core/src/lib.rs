@@ -20,11 +20,13 @@
 //! Module map: [`ring`] (setup, op table, submission, completion,
 //! cancellation), [`op`] (each operation's declaration), [`probe`](mod@probe) (flags and
 //! opcodes the kernel supports), [`addr`] (socket addresses), [`pool`]
-//! (reused buffers), [`stat`], [`metrics`], and `sys` (every raw syscall).
+//! (reused buffers), [`stat`], [`metrics`], `msg` (who owns an fd passed
+//! between rings), and `sys` (every raw syscall).
 
 pub mod addr;
 pub mod bufs;
 pub mod metrics;
+mod msg;
 pub mod op;
 pub mod pool;
 pub mod probe;

@@ -139,10 +139,14 @@ pub enum Op {
     /// itself, and the op completes once the kernel has let go of it.
     SendZc { fd: RawFd, data: ZcData, flags: i32 },
     /// Posts a completion (`data`, `value`) to another ring (IORING_OP_MSG_RING,
-    /// kernel 5.18); see [`crate::Ring::take_messages`]. With `fd`, the
-    /// message carries that fd (a duplicate this op owns until it is
-    /// delivered; closed if it cannot be).
-    MsgRing { target: RawFd, data: u64, value: i32, fd: Option<RawFd> },
+    /// kernel 5.18); see [`crate::Ring::take_messages`]. `to` is the target
+    /// ring's [`crate::Ring::id`]: a post to a ring that has gone away fails
+    /// with `-EBADF` even where its fd number now names another ring (0
+    /// skips that check, for a value only). With `fd`, the message carries
+    /// that fd: a duplicate this op owns until the target ring reaps the
+    /// message. It is closed if it cannot be posted, and by the target if
+    /// that goes away before it took it (see `crate::msg`).
+    MsgRing { target: RawFd, to: u32, data: u64, value: i32, fd: Option<RawFd> },
     /// `getaddrinfo(3)` on the resolver pool, completed through this ring.
     Resolve { lookup: Arc<Lookup> },
     /// Cancels every op in flight on `fd` (kernel 5.19); completes with how
@@ -441,7 +445,7 @@ impl Op {
                         .build(),
                 }
             }
-            Op::MsgRing { target, data, value, fd } => {
+            Op::MsgRing { target, data, value, fd, .. } => {
                 use crate::ring::{MSG_DATA_MASK, MSG_FD, TAG_MSG};
                 let (value, carries) = match fd {
                     Some(fd) => (*fd, MSG_FD),
@@ -521,6 +525,15 @@ impl Op {
             Op::WaitId { info, .. } => Output::Child(crate::process::ChildStatus::from_siginfo(info)),
             Op::Resolve { lookup } => Output::Addresses(lookup.addresses()),
             _ => Output::None,
+        }
+    }
+
+    /// Releases what an op that never reached a ring owns: a MsgRing's
+    /// duplicate fd is closed. (A submitted op, refused or not, is taken
+    /// care of by [`crate::Ring::submit`] and its completion.)
+    pub fn discard(self) {
+        if let Op::MsgRing { fd: Some(fd), .. } = self {
+            sys::close(fd);
         }
     }
 

@@ -83,6 +83,8 @@ pub struct Completion {
     /// The provided buffer holding this completion's data: read it with
     /// [`Ring::buffer`], then give it back with [`Ring::recycle`].
     pub buffer: Option<BufRef>,
+    /// Whether `result` is a new fd (open, accept, socket), now the caller's.
+    pub new_fd: bool,
 }
 
 impl Completion {
@@ -246,6 +248,8 @@ pub struct Ring {
     fixed_serial: u32,
     /// Present on SQPOLL rings only.
     gate: Option<CredGate>,
+    /// Process-unique: who messages are for (see [`Op::MsgRing`]).
+    id: u32,
     _thread_bound: PhantomData<*const ()>,
 }
 
@@ -295,6 +299,7 @@ impl Ring {
             fixed: None,
             fixed_serial: 0,
             gate,
+            id: crate::msg::register(),
             _thread_bound: PhantomData,
         })
     }
@@ -353,8 +358,21 @@ impl Ring {
     }
 
     /// Queues `op`. It reaches the kernel at the next [`Ring::flush`], or
-    /// earlier if the SQ fills up.
-    pub fn submit(&mut self, mut op: Op, opts: &OpOptions) -> Result<OpId, SubmitError> {
+    /// earlier if the SQ fills up. An op refused here is dropped, and what
+    /// it owns is released (see [`Op::discard`]).
+    pub fn submit(&mut self, op: Op, opts: &OpOptions) -> Result<OpId, SubmitError> {
+        let carried = match op {
+            Op::MsgRing { fd: Some(fd), .. } => Some(fd),
+            _ => None,
+        };
+        let res = self.submit_op(op, opts);
+        if let (Err(_), Some(fd)) = (&res, carried) {
+            sys::close(fd); // never posted: the duplicate is still ours
+        }
+        res
+    }
+
+    fn submit_op(&mut self, mut op: Op, opts: &OpOptions) -> Result<OpId, SubmitError> {
         if self.closing {
             return Err(SubmitError::Closed);
         }
@@ -419,6 +437,13 @@ impl Ring {
         if let Err(e) = if self.gate.is_none() { self.make_room(need) } else { Ok(()) } {
             self.release(index);
             return Err(SubmitError::Io(e));
+        }
+        // Last, as nothing after it fails: a passed fd is in transit from here.
+        if let Op::MsgRing { to, fd, .. } = op {
+            if !fd.map_or(to == 0 || crate::msg::is_live(to), |fd| crate::msg::send(fd, to)) {
+                self.release(index);
+                return Err(SubmitError::Io(io::Error::from_raw_os_error(libc::EBADF)));
+            }
         }
         if let Some(g) = op.buffer_group() {
             if let Some(Some(g)) = self.groups.get_mut(g as usize) {
@@ -600,6 +625,11 @@ impl Ring {
     /// This ring's fd: where other rings post messages (see [`Op::MsgRing`]).
     pub fn fd(&self) -> RawFd {
         self.uring.as_raw_fd()
+    }
+
+    /// This ring's process-unique id (never 0): the `to` of messages for it.
+    pub fn id(&self) -> u32 {
+        self.id
     }
 
     /// Moves the messages other rings have posted into `out`.
@@ -949,6 +979,9 @@ impl Ring {
             return;
         }
         if ud & TAG_MSG != 0 && ud & TAG_TIMEOUT == 0 {
+            if ud & MSG_FD != 0 && !crate::msg::claim(res, self.id) {
+                return; // not in transit to us: neither ours to use nor to close
+            }
             self.metrics.messages += 1;
             self.messages.push_back(Message { data: ud & MSG_DATA_MASK, value: res, fd: ud & MSG_FD != 0 });
             return;
@@ -984,9 +1017,10 @@ impl Ring {
                         sys::close(res);
                         result = -libc::ECANCELED;
                     }
+                    let new_fd = result >= 0 && op.produces_fd();
                     let buffer = self.lend(group, flags);
                     self.metrics.multishot_completions += 1;
-                    out.push(Completion { id: OpId { index, gen }, result, op: None, buffer });
+                    out.push(Completion { id: OpId { index, gen }, result, op: None, buffer, new_fd });
                     return;
                 }
                 // A zero-copy send's result: the op ends with the kernel's
@@ -1030,7 +1064,7 @@ impl Ring {
             }
             if let Op::MsgRing { fd: Some(fd), .. } = op {
                 if res < 0 {
-                    sys::close(fd); // not delivered: the duplicate is still ours
+                    crate::msg::undelivered(fd); // the duplicate is still ours, unless its target retired
                 }
             }
             self.metrics.ops_completed += 1;
@@ -1048,7 +1082,8 @@ impl Ring {
                 }
                 self.free_group_if_done(g);
             }
-            out.push(Completion { id: OpId { index, gen }, result, op: Some(op), buffer });
+            let new_fd = result >= 0 && op.produces_fd();
+            out.push(Completion { id: OpId { index, gen }, result, op: Some(op), buffer, new_fd });
         }
         if self.slots[index as usize].awaiting == 0 {
             self.release(index);
@@ -1093,11 +1128,20 @@ impl Drop for Ring {
     /// kernel to let go of it. Memory of ops the kernel still holds after
     /// that is leaked, never freed under it.
     fn drop(&mut self) {
+        // First, so that nothing more is passed to us, and whatever was
+        // (still in the CQ, or in the kernel's deferred work) is closed.
+        crate::msg::retire(self.id);
+        self.drop_in_flight();
         for m in self.messages.drain(..) {
             if m.fd {
                 sys::close(m.value); // posted to us, never taken
             }
         }
+    }
+}
+
+impl Ring {
+    fn drop_in_flight(&mut self) {
         if self.in_use == 0 {
             return;
         }

@@ -602,11 +602,11 @@ fn zero_copy_send_completes_after_the_notification() {
 fn msg_ring_posts_values_and_fds_between_rings() {
     let mut a = ring();
     let mut b = ring();
-    let c = go(&mut a, Op::MsgRing { target: b.fd(), data: 42, value: -7, fd: None });
+    let c = go(&mut a, Op::MsgRing { target: b.fd(), to: b.id(), data: 42, value: -7, fd: None });
     assert_eq!(c.result, 0);
     let (x, mut y) = socketpair();
     let dup = unsafe { libc::fcntl(x.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
-    let c = go(&mut a, Op::MsgRing { target: b.fd(), data: 43, value: dup, fd: Some(dup) });
+    let c = go(&mut a, Op::MsgRing { target: b.fd(), to: b.id(), data: 43, value: dup, fd: Some(dup) });
     assert_eq!(c.result, 0);
     drop(x);
     let mut msgs = Vec::new();
@@ -628,9 +628,46 @@ fn msg_ring_posts_values_and_fds_between_rings() {
     unsafe { libc::close(msgs[1].value) };
     // A post to something that is not a ring fails and closes the duplicate.
     let dup = unsafe { libc::fcntl(y.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
-    let c = go(&mut a, Op::MsgRing { target: y.as_raw_fd(), data: 1, value: dup, fd: Some(dup) });
+    let c = go(&mut a, Op::MsgRing { target: y.as_raw_fd(), to: b.id(), data: 1, value: dup, fd: Some(dup) });
     assert!(c.result < 0);
     assert_eq!(unsafe { libc::fcntl(dup, libc::F_GETFD) }, -1, "the duplicate was closed");
+}
+
+/// How many fds of this process name the same file as `fd`.
+fn fds_like(fd: i32) -> usize {
+    let target = std::fs::read_link(format!("/proc/self/fd/{fd}")).unwrap();
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter(|e| e.as_ref().ok().and_then(|e| std::fs::read_link(e.path()).ok()).as_ref() == Some(&target))
+        .count()
+}
+
+#[test]
+fn fds_passed_to_a_ring_that_goes_away_before_taking_them_are_closed() {
+    let mut a = ring();
+    let (x, _y) = socketpair();
+    let dup = || unsafe { libc::fcntl(x.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
+    // Delivered as far as the sender can tell, never reaped by the receiver.
+    let b = ring();
+    let (b_fd, b_id) = (b.fd(), b.id());
+    for _ in 0..10 {
+        let fd = dup();
+        assert_eq!(go(&mut a, Op::MsgRing { target: b_fd, to: b_id, data: 1, value: fd, fd: Some(fd) }).result, 0);
+    }
+    assert_eq!(fds_like(x.as_raw_fd()), 11);
+    drop(b);
+    assert_eq!(fds_like(x.as_raw_fd()), 1, "the receiver closed what was in transit to it");
+    // Its id takes nothing any more, even where its fd number names a new
+    // ring (as it may, now: the lowest free number is reused).
+    let c = ring();
+    for target in [b_fd, c.fd()] {
+        let fd = dup();
+        let res = a.submit(Op::MsgRing { target, to: b_id, data: 1, value: fd, fd: Some(fd) }, &OpOptions::default());
+        assert!(matches!(res, Err(uring_machine_core::SubmitError::Io(ref e)) if e.raw_os_error() == Some(libc::EBADF)));
+        assert!(a.submit(Op::MsgRing { target, to: b_id, data: 1, value: 5, fd: None }, &OpOptions::default()).is_err());
+    }
+    assert_eq!(fds_like(x.as_raw_fd()), 1, "refused duplicates are closed");
+    drop(c);
 }
 
 #[test]

@@ -61,9 +61,14 @@ unsafe fn bool_arg(env: sys::napi_env, v: sys::napi_value) -> bool {
 }
 
 /// The generic op lifecycle's first half: queue the op, keep the loop alive.
+/// An op refused here never reaches the core, which releases what it owns.
 fn submit(cell: &Cell, op: Op, timeout_ms: f64) -> i32 {
-    let Ok(mut inner) = cell.try_borrow_mut() else { return -libc::EBUSY };
-    if inner.closing || inner.dead {
+    let Ok(mut inner) = cell.try_borrow_mut() else {
+        op.discard();
+        return -libc::EBUSY;
+    };
+    if inner.closing || inner.dead || inner.ring.is_none() {
+        op.discard();
         return RES_CLOSED;
     }
     let Some(ring) = inner.ring.as_mut() else { return RES_CLOSED };
@@ -559,21 +564,52 @@ op_fn!(send_zc_fixed(7) |c, e, a| match fixed_slice(c, u32_arg(e, a[1]), u32_arg
     None => RES_BAD_ARG,
 });
 
-// msgRing(targetFd, targetId, value, timeout): posts `value` to another Machine.
-op_fn!(msg_ring(4) |c, e, a| submit(c, Op::MsgRing { target: i32_arg(e, a[0]), data: u32_arg(e, a[1]) as u64, value: i32_arg(e, a[2]), fd: None }, f64_arg(e, a[3])));
+// msgRing(targetFd, targetId, value, timeout): posts `value` to another
+// Machine (its ring's id doubles as the message's data).
+op_fn!(msg_ring(4) |c, e, a| {
+    let to = u32_arg(e, a[1]);
+    submit(c, Op::MsgRing { target: i32_arg(e, a[0]), to, data: to as u64, value: i32_arg(e, a[2]), fd: None }, f64_arg(e, a[3]))
+});
 // msgRingFd(targetFd, targetId, fd, timeout): posts a duplicate of `fd`,
-// which the receiver owns; closed here if it cannot be posted.
+// which the op owns until the receiver takes it (the core closes it if the
+// post fails, or if the receiver goes away first).
 op_fn!(msg_ring_fd(4) |c, e, a| {
     let dup = crate::dup_cloexec(i32_arg(e, a[2]));
     if dup < 0 {
         dup
     } else {
-        let slot = submit(c, Op::MsgRing { target: i32_arg(e, a[0]), data: u32_arg(e, a[1]) as u64, value: 0, fd: Some(dup) }, f64_arg(e, a[3]));
-        if slot < 0 {
-            // SAFETY: the duplicate is ours and was never posted.
-            unsafe { libc::close(dup) };
+        let to = u32_arg(e, a[1]);
+        submit(c, Op::MsgRing { target: i32_arg(e, a[0]), to, data: to as u64, value: 0, fd: Some(dup) }, f64_arg(e, a[3]))
+    }
+});
+
+// hold(fd): an fd JS makes for its own use (a copy's pipe) is held like
+// those it keeps for the caller, so teardown closes it if JS cannot (a
+// terminated worker runs no `finally`). 1, or RES_CLOSED after teardown.
+op_fn!(hold(1) |c, e, a| match c.try_borrow_mut() {
+    Ok(mut inner) if !inner.dead => {
+        inner.held.insert(i32_arg(e, a[0]));
+        1
+    }
+    Ok(_) => RES_CLOSED,
+    Err(_) => -libc::EBUSY,
+});
+
+// disown(fd, close): JS hands out (close false) or drops (close true) an fd
+// it held for the caller (see `Inner::held`). 1 if it was held, else 0:
+// after teardown nothing is held, and teardown closed it already.
+op_fn!(disown(2) |c, e, a| {
+    let fd = i32_arg(e, a[0]);
+    match c.try_borrow_mut() {
+        Ok(mut inner) => {
+            let held = inner.held.remove(&fd);
+            if held && bool_arg(e, a[1]) {
+                // SAFETY: held for the caller, who never got it.
+                unsafe { libc::close(fd) };
+            }
+            held as i32
         }
-        slot
+        Err(_) => -libc::EBUSY,
     }
 });
 
@@ -658,6 +694,8 @@ const FUNCTIONS: &[(&std::ffi::CStr, RawFn)] = &[
     (c"msgRingFd", msg_ring_fd),
     (c"resolve", resolve),
     (c"cancelFd", cancel_fd),
+    (c"hold", hold),
+    (c"disown", disown),
 ];
 
 unsafe extern "C" fn release(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {

@@ -75,9 +75,15 @@ pub(crate) struct Inner {
     pub(crate) dead: bool,
     /// Registered buffers by registration id.
     pub(crate) fixed: Vec<Option<FixedBuffers>>,
-    /// Who messages are for: posts carrying another id (a ring fd number
-    /// reused after its Machine closed) are dropped.
+    /// The core ring's id: who messages are for. Value posts carrying
+    /// another id (sent before a ring fd number was reused) are dropped.
     pub(crate) id: u32,
+    /// Fds delivered to JS that JS holds for the caller and has not handed
+    /// out yet (connections a multishot accept queued, passed fds not yet
+    /// received): JS hands them out or closes them with `disown`, and
+    /// teardown closes the rest, whoever goes away first (destroy, GC,
+    /// the env: a terminated worker runs no JS to close them).
+    pub(crate) held: std::collections::HashSet<i32>,
     /// JS waiters (message receivers) that keep the loop alive with no op in flight.
     pub(crate) holds: u32,
     /// Messages reaped and not yet handed to JS.
@@ -123,13 +129,6 @@ pub(crate) fn position(p: f64) -> u64 {
     }
 }
 
-/// A process-unique Machine id (never 0).
-fn next_id() -> u32 {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(1);
-    NEXT.fetch_add(1, Ordering::Relaxed)
-}
-
 unsafe extern "C" fn release_mapping(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
     drop(Box::from_raw(hint as *mut std::sync::Arc<Mapping>));
 }
@@ -165,6 +164,7 @@ impl Ring {
         let ring = CoreRing::new(&config)
             .map_err(|e| Error::new(Status::GenericFailure, uring_machine_core::unavailable_reason(&e)))?;
         let efd = ring.eventfd().expect("eventfd was requested");
+        let id = ring.id();
         let lp = env.get_uv_event_loop()? as *mut c_void;
         let inner = Rc::new(RefCell::new(Inner {
             env: raw,
@@ -184,7 +184,8 @@ impl Ring {
             closing: false,
             dead: false,
             fixed: Vec::new(),
-            id: next_id(),
+            id,
+            held: Default::default(),
             holds: 0,
             msgs: Vec::new(),
         }));
@@ -544,6 +545,10 @@ fn teardown_inner(inner: &mut Inner, hook: Option<*mut c_void>) -> Option<(sys::
             unsafe { libc::close(m.value) };
         }
     }
+    for fd in inner.held.drain() {
+        // SAFETY: JS held it for the caller and never handed it out.
+        unsafe { libc::close(fd) };
+    }
     inner.fixed.clear();
     Some((inner.callback, inner.async_ctx))
 }
@@ -644,7 +649,13 @@ fn deliver(shared: &Shared, env: sys::napi_env) {
         // Stream slots given chunks in this delivery: their staging cursor
         // (kept in dst_offset) goes back to 0 after it, as JS's does.
         let mut staged: Vec<u32> = Vec::new();
+        // Connections a multishot accept made: the stream holds them for
+        // the caller (a one-shot op's fd is the caller's at once).
+        let mut held: Vec<i32> = Vec::new();
         for (i, c) in done.iter().take(k).enumerate() {
+            if c.new_fd && (c.more() || c.op.as_ref().is_some_and(|op| op.is_multishot())) {
+                held.push(c.result);
+            }
             let slot = c.id.index();
             pairs[2 * i] = slot as i32 | if c.more() { SLOT_MORE } else { 0 };
             pairs[2 * i + 1] = match c.buffer {
@@ -662,14 +673,16 @@ fn deliver(shared: &Shared, env: sys::napi_env) {
                     *c = 0;
                 }
             }
+            inner.held.extend(held);
             let id = inner.id as u64;
             let take = inner.msgs.len().min(BATCH - n);
             for m in inner.msgs.drain(..take).collect::<Vec<_>>() {
-                if m.data != id {
-                    if m.fd {
-                        libc::close(m.value); // not for us: nobody else can take it
-                    }
-                    continue;
+                if m.fd {
+                    // The core gave it to us only if it was in transit to
+                    // this ring: ours, held until JS hands it out.
+                    inner.held.insert(m.value);
+                } else if m.data != id {
+                    continue; // for a Machine that had this ring fd number before
                 }
                 pairs[2 * n] = if m.fd { SLOT_MESSAGE_FD } else { SLOT_MESSAGE };
                 pairs[2 * n + 1] = m.value;

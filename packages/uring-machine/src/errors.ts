@@ -1,6 +1,6 @@
 // Every error this package raises is made here: one table from errno to
 // `code`, one shape per kind, Node's conventions throughout.
-import { getSystemErrorMap } from 'node:util'
+import { getSystemErrorMap, inspect } from 'node:util'
 import { constants as osConstants } from 'node:os'
 
 const systemErrors = getSystemErrorMap()
@@ -108,9 +108,37 @@ export function invalidArgType (name: string, expected: string, actual: unknown)
   return withCode(new TypeError(`The "${name}" argument must be ${expected}. ${describe(actual)}`), 'ERR_INVALID_ARG_TYPE')
 }
 
-/** `ERR_INVALID_ARG_VALUE` (TypeError). */
+/** A value as Node's ERR_INVALID_ARG_VALUE shows it: inspected, cut at 128 characters. */
+function shown (value: unknown): string {
+  let text: string
+  try {
+    text = inspect(value)
+  } catch {
+    // inspect itself throws on some values (a DataView over a detached buffer).
+    const name = typeof value === 'object' && value !== null ? (value as object).constructor?.name : undefined
+    text = name ? `${name} (detached)` : String(typeof value)
+  }
+  return text.length > 128 ? `${text.slice(0, 128)}...` : text
+}
+
+/**
+ * `ERR_INVALID_ARG_VALUE` (TypeError), worded as Node words it: "The
+ * argument 'file' ..." for an argument, "The property 'options.cwd' ..."
+ * for an option, then the value inspected.
+ */
 export function invalidArgValue (name: string, value: unknown, reason: string): TypeError {
-  return withCode(new TypeError(`The argument '${name}' ${reason}. ${describe(value)}`), 'ERR_INVALID_ARG_VALUE')
+  const kind = name.includes('.') ? 'property' : 'argument'
+  return withCode(new TypeError(`The ${kind} '${name}' ${reason}. Received ${shown(value)}`), 'ERR_INVALID_ARG_VALUE')
+}
+
+/** A view whose ArrayBuffer was detached (transferred): `ERR_INVALID_ARG_VALUE`, before anything touches it. */
+export function detachedView (name: string, value: unknown): TypeError {
+  return invalidArgValue(name, value, 'must not be a detached buffer')
+}
+
+/** A string (or byte string) with a NUL byte where the kernel takes a C string: `ERR_INVALID_ARG_VALUE`, as Node words it. */
+export function nullBytes (name: string, value: unknown, what = 'a string'): TypeError {
+  return invalidArgValue(name, value, `must be ${what} without null bytes`)
 }
 
 /** `ERR_OUT_OF_RANGE` (RangeError). */

@@ -3,7 +3,6 @@
 // promise settled from the batch of completions of one loop wake.
 import { constants as os } from 'node:os'
 import { debuglog } from 'node:util'
-import { closeSync } from 'node:fs'
 import { binding, loadFailure, type NativeRing, type NativeOps, type NativeMetrics, type NativeFeatures } from './native'
 import * as E from './errors'
 import * as V from './validate'
@@ -295,6 +294,8 @@ export class Machine {
   /** Messages posted to this Machine that nobody has received yet. */
   readonly #inbox: MachineMessage[] = []
   readonly #receivers: Receiver[] = []
+  /** Streams that may still hold something (a request, queued items): destroy ends them. */
+  readonly #streams = new Set<AnyStream>()
   /** Registered buffers by registration id. */
   readonly #registered = new Map<RegisteredBuffers, number>()
   /** Per signal, this Machine's ops in flight under it (see #watch). */
@@ -741,6 +742,8 @@ export class Machine {
 
   /** Runs `fn` holding `mutex`, and releases it however `fn` ends. */
   async synchronize<T> (mutex: Mutex, fn: () => T | Promise<T>, options?: V.OpOptions): Promise<T> {
+    if (!(mutex instanceof Mutex)) throw E.invalidArgType('mutex', 'an instance of Mutex', mutex)
+    if (typeof fn !== 'function') throw E.invalidArgType('fn', 'of type function', fn)
     await this.lock(mutex, options)
     try {
       return await fn()
@@ -980,15 +983,32 @@ export class Machine {
    * signals it through the pidfd.
    */
   spawn (file: string, args: readonly string[] = [], options?: SpawnOptions): Subprocess {
+    // NUL bytes are refused as child_process.spawn refuses them: same code, same wording.
     if (typeof file !== 'string' || file.length === 0) throw E.invalidArgType('file', 'a non-empty string', file)
+    if (file.includes('\u0000')) throw E.nullBytes('file', file)
     if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) throw E.invalidArgType('args', 'an Array of strings', args)
+    args.forEach((a, i) => { if (a.includes('\u0000')) throw E.nullBytes(`args[${i}]`, a) })
     const o = (options ?? {}) as SpawnOptions
     if (typeof o !== 'object') throw E.invalidArgType('options', 'of type object', o)
     if (o.cwd !== undefined && typeof o.cwd !== 'string') throw E.invalidArgType('options.cwd', 'of type string', o.cwd)
+    if (o.cwd?.includes('\u0000') === true) throw E.nullBytes('options.cwd', o.cwd)
     let env: string[] | null = null
     if (o.env !== undefined) {
       if (typeof o.env !== 'object' || o.env === null) throw E.invalidArgType('options.env', 'of type object', o.env)
-      env = Object.entries(o.env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${String(v)}`)
+      env = []
+      for (const [k, v] of Object.entries(o.env)) {
+        if (v === undefined) continue
+        const name = `options.env['${k}']`
+        let text: string
+        try {
+          text = String(v)
+        } catch {
+          throw E.invalidArgValue(name, v, 'must be convertible to a string') // a detached view, a throwing toString
+        }
+        if (k.includes('\u0000')) throw E.nullBytes(name, k)
+        if (text.includes('\u0000')) throw E.nullBytes(name, text)
+        env.push(`${k}=${text}`)
+      }
     }
     const stdio = (Array.isArray(o.stdio) ? o.stdio : [o.stdio, o.stdio, o.stdio]).map((s, i) => {
       if (s === undefined || s === 'inherit') return -1
@@ -1084,7 +1104,12 @@ export class Machine {
       if (deadline === Infinity) return o
       return { signal: o.signal, timeout: Math.max(1, deadline - Date.now()) }
     }
+    if (this.#state !== 'open') throw E.destroyed('splice')
+    // The pipe is held natively until the finally below: a worker
+    // terminated mid-copy runs no finally, and its teardown closes them.
     const [r, w] = this.pipe(COPY_CHUNK)
+    this.#fn.hold(r)
+    this.#fn.hold(w)
     let total = 0
     try {
       while (total < length) {
@@ -1106,8 +1131,9 @@ export class Machine {
       if (err instanceof Error) Object.assign(err, { bytesCopied: total })
       throw err
     } finally {
-      closeSync(r)
-      closeSync(w)
+      // Closed here, or by the teardown already if the Machine went first.
+      this.#fn.disown(r, true)
+      this.#fn.disown(w, true)
     }
   }
 
@@ -1152,7 +1178,9 @@ export class Machine {
       if ((count & (count - 1)) !== 0) throw E.outOfRange('options.buffers', 'a power of two from 1 to 32768', count)
       hwm = o.highWaterMark === undefined ? count * size : V.int(o.highWaterMark, 'options.highWaterMark', 1, Number.MAX_SAFE_INTEGER)
     }
-    return new Multishot(this.#streamHost, kind, fd, kind, flags, hwm, count, size, o.signal).start()
+    const st = new Multishot(this.#streamHost, kind, fd, kind, flags, hwm, count, size, o.signal)
+    this.#streams.add(st)
+    return st.start()
   }
 
   readonly #streamHost: StreamHost = {
@@ -1178,7 +1206,9 @@ export class Machine {
     },
     cancel: (slot) => { this.#ring.cancel(slot) },
     release: (st) => { if (this.#state !== 'closed') this.#ring.releaseGroup(st.group) },
-    error: (res, st) => this.#error(res, new Pending(STREAM, st.syscall, st.fd, undefined, 0, undefined))
+    error: (res, st) => this.#error(res, new Pending(STREAM, st.syscall, st.fd, undefined, 0, undefined)),
+    disown: (fd, close) => { this.#fn.disown(fd, close) },
+    forget: (st) => { this.#streams.delete(st) }
   }
 
   /**
@@ -1259,7 +1289,7 @@ export class Machine {
     const o = V.options(options)
     if (this.#state !== 'open') return Promise.reject(E.destroyed('receive'))
     if (o.signal?.aborted === true) return Promise.reject(new E.AbortError(undefined, { cause: o.signal.reason }))
-    if (this.#inbox.length > 0) return Promise.resolve(this.#inbox.shift()!)
+    if (this.#inbox.length > 0) return Promise.resolve(this.#handOut(this.#inbox.shift()!))
     return new Promise<MachineMessage>((resolve, reject) => {
       const r: Receiver = { resolve, reject, signal: o.signal, onAbort: undefined, timer: undefined }
       const drop = (err: Error): void => {
@@ -1296,11 +1326,17 @@ export class Machine {
     if (TRACE) debug('message %s %d', msg.type, value)
     const r = this.#receivers.shift()
     if (r === undefined) {
-      this.#inbox.push(msg)
+      this.#inbox.push(msg) // a passed fd stays held natively until received
       return
     }
     this.#settleReceiver(r)
-    r.resolve(msg)
+    r.resolve(this.#handOut(msg))
+  }
+
+  /** A message given to the caller: a passed fd is theirs from now on. */
+  #handOut (msg: MachineMessage): MachineMessage {
+    if (msg.type === 'fd') this.#fn.disown(msg.fd, false)
+    return msg
   }
 
   /**
@@ -1384,6 +1420,9 @@ export class Machine {
     if (this.#closed !== undefined) return this.#closed
     this.#state = 'closing'
     this.#closed = new Promise<void>((resolve) => { this.#resolveClosed = resolve })
+    // Streams end now, paused ones too (no request of theirs would tell
+    // them), and close the connections they queued.
+    for (const st of [...this.#streams]) st.destroy(E.destroyed(st.syscall))
     if (this.#ring.close()) this.#onClosed()
     return this.#closed
   }
@@ -1545,11 +1584,9 @@ export class Machine {
       this.#settleReceiver(r)
       r.reject(E.destroyed('receive'))
     }
-    for (const m of this.#inbox.splice(0)) {
-      if (m.type === 'fd') {
-        try { closeSync(m.fd) } catch {}
-      }
-    }
+    // Passed fds nobody received were held natively, and closed by the teardown.
+    this.#inbox.length = 0
+    this.#streams.clear()
     for (const reg of this.#registered.keys()) reg.markGone()
     this.#registered.clear()
     // Every op settled before the ring closed; this only guards the invariant.

@@ -8,8 +8,12 @@
 // the consumer has drained half of it. Ending the iteration (break, return,
 // abort, error) cancels the request, and `return()` settles only after the
 // kernel's final completion: nothing is left pending.
+//
+// An accept stream's queued connections are held by the native side until
+// `next()` hands one out (`disown`): the stream closes what it drops through
+// it, and the native side closes the rest when the Machine goes (destroy,
+// GC, a terminated worker), so none outlives both.
 import { constants as os } from 'node:os'
-import { closeSync } from 'node:fs'
 import { AbortError } from './errors'
 
 const ENOBUFS = -os.errno.ENOBUFS
@@ -27,6 +31,10 @@ export interface StreamHost {
   release: (stream: AnyStream) => void
   /** The error for a negative result, or null when the Machine is closing. */
   error: (res: number, stream: AnyStream) => Error
+  /** Hands out (`close` false) or closes an fd the native side holds for the caller. */
+  disown: (fd: number, close: boolean) => void
+  /** The stream is over and holds nothing: the Machine need not end it at destroy. */
+  forget: (stream: AnyStream) => void
 }
 
 type Waiter<T> = { resolve: (r: IteratorResult<T>) => void, reject: (e: unknown) => void }
@@ -55,6 +63,7 @@ export class Multishot<T> implements AsyncIterableIterator<T> {
   #waiter: Waiter<T> | undefined
   #finished: Array<() => void> = []
   #released = false
+  #over = false
   readonly #onAbort: (() => void) | undefined
 
   /** Provided-buffer group, or -1 (none yet, or accept). */
@@ -110,7 +119,7 @@ export class Multishot<T> implements AsyncIterableIterator<T> {
       return
     }
     if (this.yieldsFds) {
-      if (this.#stopping) { closeQuietly(res); return }
+      if (this.#stopping) { this.host.disown(res, true); return }
       this.queue.push(res as T)
       this.#queued += 1
     } else {
@@ -170,8 +179,25 @@ export class Multishot<T> implements AsyncIterableIterator<T> {
       this.host.release(this)
     }
     if (this.#stopping) this.#dropQueue()
+    this.#over = true
+    this.#forgetIfEmpty()
     for (const f of this.#finished.splice(0)) f()
     this.#wake()
+  }
+
+  #forgetIfEmpty (): void {
+    if (this.#over && this.slot < 0 && this.#head >= this.queue.length) this.host.forget(this)
+  }
+
+  /**
+   * The Machine is being destroyed: what the stream queued is dropped (its
+   * connections closed, not left to a `next()` that will never come) and it
+   * ends with `error`, at once if no request is in flight (paused, or over).
+   */
+  destroy (error: Error): void {
+    this.#dropQueue()
+    if (!this.#done && !this.#stopping) this.#stop(error)
+    else this.#forgetIfEmpty()
   }
 
   #wake (): void {
@@ -193,7 +219,13 @@ export class Multishot<T> implements AsyncIterableIterator<T> {
         this.queue.splice(0, this.#head)
         this.#head = 0
       }
-      this.#queued -= this.yieldsFds ? 1 : (v as unknown as Uint8Array).byteLength
+      if (this.yieldsFds) {
+        this.#queued -= 1
+        this.host.disown(v as number, false) // the caller's from here
+      } else {
+        this.#queued -= (v as unknown as Uint8Array).byteLength
+      }
+      if (this.#over) this.#forgetIfEmpty()
       if (this.slot < 0 && !this.#ended && this.#error === undefined && !this.#stopping && this.#queued * 2 <= this.highWaterMark) this.#arm()
       return { value: v, done: false }
     }
@@ -234,7 +266,7 @@ export class Multishot<T> implements AsyncIterableIterator<T> {
   }
 
   #dropQueue (): void {
-    if (this.yieldsFds) for (let i = this.#head; i < this.queue.length; i++) closeQuietly(this.queue[i] as number)
+    if (this.yieldsFds) for (let i = this.#head; i < this.queue.length; i++) this.host.disown(this.queue[i] as number, true)
     this.queue.length = 0
     this.#head = 0
     this.#queued = 0
@@ -252,8 +284,4 @@ export class Multishot<T> implements AsyncIterableIterator<T> {
 
 class Failure {
   constructor (readonly error: unknown) {}
-}
-
-function closeQuietly (fd: number): void {
-  try { closeSync(fd) } catch {}
 }

@@ -77,6 +77,14 @@ export interface NativeOps {
   msgRingFd (targetFd: number, targetId: number, fd: number, timeout: number): number
   resolve (host: string, family: number, timeout: number): number
   cancelFd (fd: number, timeout: number): number
+  /**
+   * Hands out (`close` false) or drops (`close` true) an fd the native side
+   * holds for the caller: a queued multishot accept's connection or a passed
+   * fd. 1 if it was held; 0 if not (teardown has closed it already).
+   */
+  disown (fd: number, close: boolean): number
+  /** Holds an fd of the package's own (closed at teardown unless disowned first); 1, or a negative code. */
+  hold (fd: number): number
 }
 
 export interface NativeMetrics {

@@ -6,8 +6,8 @@
 // a wake between its check and its sleep changes the number and its futex
 // wait returns at once ('not-equal'): no wake-up is lost.
 import { serialize, deserialize } from 'node:v8'
-import { invalidArgType, outOfRange } from './errors'
-import { int } from './validate'
+import { invalidArgType, outOfRange, detachedView } from './errors'
+import { int, isDetached } from './validate'
 import { Mutex } from './mutex'
 
 // Header words (Int32). Word 0 is the mutex state (see mutex.ts).
@@ -79,9 +79,12 @@ export class Queue {
   encode (value: unknown): Uint8Array {
     let b: Uint8Array
     if (this.header[VALUES] === 1) b = serialize(value)
-    else if (value instanceof Uint8Array) b = value
-    else if (ArrayBuffer.isView(value)) b = new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
-    else throw invalidArgType('value', 'a Buffer, TypedArray or DataView (or use a values queue)', value)
+    else if (ArrayBuffer.isView(value)) {
+      if (isDetached(value)) throw detachedView('value', value)
+      // A copy, taken at the call: the message is written later, under the
+      // lock, and the caller's buffer may be detached or changed by then.
+      b = new Uint8Array(value.buffer, value.byteOffset, value.byteLength).slice()
+    } else throw invalidArgType('value', 'a Buffer, TypedArray or DataView (or use a values queue)', value)
     if (b.byteLength > this.header[SLOT_SIZE]!) throw outOfRange('value', `at most ${this.header[SLOT_SIZE]} bytes (the queue's messageSize)`, b.byteLength)
     return b
   }

@@ -4,7 +4,7 @@
 // see the futex-based Mutex and Queue on the Machine.
 import { currentScheduler, currentTask, type Task } from './tasks'
 import type { Scheduler } from './scheduler'
-import { timedOut } from './errors'
+import { timedOut, invalidArgType } from './errors'
 
 function scheduler (): Scheduler {
   const s = currentScheduler()
@@ -98,6 +98,7 @@ export class TaskMutex {
 
   /** Runs `fn` holding the lock, and releases it however `fn` ends. */
   async synchronize<T> (fn: () => T | Promise<T>, options?: WaitOptions): Promise<T> {
+    if (typeof fn !== 'function') throw invalidArgType('fn', 'of type function', fn)
     await this.lock(options)
     try {
       return await fn()

@@ -2,7 +2,7 @@
 // throws Node-style TypeError/RangeError with a `code`.
 import { isIP } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { invalidArgType, invalidArgValue, outOfRange, invalidIp, badPort } from './errors'
+import { invalidArgType, invalidArgValue, outOfRange, invalidIp, badPort, detachedView, nullBytes } from './errors'
 import { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_SYNC } from './constants'
 
 const INT32_MAX = 2 ** 31 - 1
@@ -17,22 +17,37 @@ export function int (value: unknown, name: string, min: number, max: number): nu
 
 export const fd = (value: unknown, name = 'fd'): number => int(value, name, 0, INT32_MAX)
 
+/** A Buffer, TypedArray or DataView whose memory can be read now (not detached). */
 export function view (value: unknown, name: string): ArrayBufferView {
   if (!ArrayBuffer.isView(value)) {
     throw invalidArgType(name, 'an instance of Buffer, TypedArray, or DataView', value)
   }
+  if (isDetached(value)) throw detachedView(name, value)
   return value
 }
 
-function isDetached (v: ArrayBufferView): boolean {
+/**
+ * Whether the view's ArrayBuffer was detached (transferred). Checked
+ * before anything reads the view's offset or length: a DataView throws a
+ * bare TypeError from those once detached (a typed array reads 0).
+ */
+export function isDetached (v: ArrayBufferView): boolean {
   const ab = v.buffer as ArrayBuffer & { detached?: boolean }
-  if (typeof ab.detached === 'boolean') return ab.detached
-  return v.byteLength === 0 && ab.byteLength === 0
+  if (typeof ab.detached === 'boolean') return ab.detached // Node 22+
+  if (ab.byteLength !== 0) return false
+  // Node 20: a detached buffer reads 0 bytes long, like an empty one, but
+  // cannot take a new view.
+  try {
+    void new Uint8Array(ab, 0, 0)
+    return false
+  } catch {
+    return true
+  }
 }
 
 /** Checks `offset`/`length` against the view; returns [offset, length]. */
 export function range (v: ArrayBufferView, name: string, offset: unknown, length: unknown): [number, number] {
-  if (isDetached(v)) throw invalidArgValue(name, v, 'must not be a detached buffer')
+  if (isDetached(v)) throw detachedView(name, v)
   const size = v.byteLength
   const off = offset === undefined ? 0 : int(offset, 'offset', 0, size)
   const len = length === undefined ? size - off : int(length, 'length', 0, INT32_MAX)
@@ -52,16 +67,21 @@ export function position (value: unknown): number {
 
 /** A path as the kernel gets it: string (no NUL), Buffer, or file: URL. */
 export function path (value: unknown, name = 'path'): string | Uint8Array {
+  // Node's wording (fs): one reason for all three kinds.
+  const what = 'a string, Uint8Array, or URL'
   if (typeof value === 'string') {
-    if (value.includes('\u0000')) throw invalidArgValue(name, value, 'must be a string without null bytes')
+    if (value.includes('\u0000')) throw nullBytes(name, value, what)
     return value
   }
   if (value instanceof URL) {
     if (value.protocol !== 'file:') throw invalidArgValue(name, value.href, 'must be a file: URL')
-    return fileURLToPath(value)
+    const p = fileURLToPath(value)
+    if (p.includes('\u0000')) throw nullBytes(name, value.href, what) // file:///a%00b
+    return p
   }
   if (value instanceof Uint8Array) {
-    if (value.includes(0)) throw invalidArgValue(name, value, 'must be a buffer without null bytes')
+    if (isDetached(value)) throw detachedView(name, value)
+    if (value.includes(0)) throw nullBytes(name, value, what)
     return value
   }
   throw invalidArgType(name, 'of type string or an instance of Buffer or URL', value)
@@ -126,6 +146,7 @@ export function address (value: unknown, name = 'address'): [string | Uint8Array
   if (a.path !== undefined) {
     const p = typeof a.path === 'string' ? a.path : a.path instanceof Uint8Array ? a.path : undefined
     if (p === undefined) throw invalidArgType(`${name}.path`, 'of type string or an instance of Buffer', a.path)
+    if (typeof p !== 'string' && isDetached(p)) throw detachedView(`${name}.path`, p)
     if (p.length === 0 || p.length > 107) throw outOfRange(`${name}.path`, 'between 1 and 107 bytes long', p.length)
     return [p, -1]
   }
@@ -211,9 +232,7 @@ export function views (value: unknown, name: string): Uint8Array[] {
   if (n === 0 || n > 1024) throw outOfRange(`${name}.length`, '>= 1 and <= 1024', n)
   const out: Uint8Array[] = []
   for (let i = 0; i < n; i++) {
-    const v = view(value[i], `${name}[${i}]`)
-    if (isDetached(v)) throw invalidArgValue(`${name}[${i}]`, v, 'must not be a detached buffer')
-    out.push(bytes(v))
+    out.push(bytes(view(value[i], `${name}[${i}]`)))
   }
   return out
 }
