@@ -5,13 +5,13 @@ import net from 'node:net'
 import { Worker } from 'node:worker_threads'
 import { fileURLToPath } from 'node:url'
 import { Machine, AbortError } from 'uring-machine'
-import { machine, sleep, openFds, tcpPair, closeAll, localPort } from './helpers.mjs'
+import { machine, sleep, openFds, tcpPair, closeAll, localPort, when } from './helpers.mjs'
 
 const pkg = fileURLToPath(new URL('../packages/uring-machine/dist/index.js', import.meta.url))
 const hasMsgRing = Machine.probe().ops.msg_ring === true
+const msgRingTest = when(hasMsgRing, 'no IORING_OP_MSG_RING (kernel 5.18+)')
 
-test('post delivers int32 values in order; receive waits for them', async (t) => {
-  if (!hasMsgRing) return t.pass('skipped: no IORING_OP_MSG_RING (kernel 5.18+)')
+msgRingTest('post delivers int32 values in order; receive waits for them', async (t) => {
   const a = machine(t)
   const b = machine(t)
   const waiting = b.receive()
@@ -24,8 +24,7 @@ test('post delivers int32 values in order; receive waits for them', async (t) =>
   t.true(Object.isFrozen(b.address) && typeof b.address.fd === 'number' && b.address.id > 0)
 })
 
-test('sendFd passes a duplicate the receiver owns; the sender keeps its own', async (t) => {
-  if (!hasMsgRing) return t.pass('skipped')
+msgRingTest('sendFd passes a duplicate the receiver owns; the sender keeps its own', async (t) => {
   const a = machine(t)
   const b = machine(t)
   const { server, client, conn } = await tcpPair(a)
@@ -43,8 +42,7 @@ test('sendFd passes a duplicate the receiver owns; the sender keeps its own', as
   t.is(buf.subarray(0, n).toString(), 'via b, via a')
 })
 
-test.serial('receive: timeout, abort, destroy; posts for an id that is not live are refused (and their fds closed)', async (t) => {
-  if (!hasMsgRing) return t.pass('skipped')
+msgRingTest.serial('receive: timeout, abort, destroy; posts for an id that is not live are refused (and their fds closed)', async (t) => {
   const a = machine(t)
   const b = new Machine()
   await t.throwsAsync(b.receive({ timeout: 20 }), { code: 'ETIMEDOUT' })
@@ -64,8 +62,7 @@ test.serial('receive: timeout, abort, destroy; posts for an id that is not live 
   await t.throwsAsync(b.receive(), { code: 'ERR_MACHINE_DESTROYED' })
 })
 
-test.serial('posting to a closed Machine fails, and a passed fd is not leaked', async (t) => {
-  if (!hasMsgRing) return t.pass('skipped')
+msgRingTest.serial('posting to a closed Machine fails, and a passed fd is not leaked', async (t) => {
   const a = machine(t)
   const b = new Machine()
   const addr = b.address
@@ -79,8 +76,7 @@ test.serial('posting to a closed Machine fails, and a passed fd is not leaked', 
   t.is(openFds(), fds)
 })
 
-test.serial('accept on one thread, serve on two workers: fds and values cross threads', async (t) => {
-  if (!hasMsgRing) return t.pass('skipped')
+msgRingTest.serial('accept on one thread, serve on two workers: fds and values cross threads', async (t) => {
   const m = machine(t)
   // Each worker: a Machine, its address to the main thread, then echo on
   // every fd it receives until it receives the value -1.
@@ -132,8 +128,7 @@ test.serial('accept on one thread, serve on two workers: fds and values cross th
   t.deepEqual(await Promise.all(done), [3, 3])
 })
 
-test('a pending receive keeps the process alive until a message comes', async (t) => {
-  if (!hasMsgRing) return t.pass('skipped')
+msgRingTest('a pending receive keeps the process alive until a message comes', async (t) => {
   // In a child: the only thing pending is a receive(), answered by a worker after 100 ms.
   const { execFileSync } = await import('node:child_process')
   const script = `

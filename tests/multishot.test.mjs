@@ -7,10 +7,11 @@ import { createHash, randomBytes } from 'node:crypto'
 import { writeSync, closeSync, openSync } from 'node:fs'
 import { join } from 'node:path'
 import { Machine, AbortError } from 'uring-machine'
-import { machine, tcpPair, closeAll, sleep, tempDir, openFds } from './helpers.mjs'
+import { machine, tcpPair, closeAll, sleep, tempDir, openFds, when } from './helpers.mjs'
 
 const ops = Machine.probe().ops
 const hasReadMulti = ops.read_multishot === true
+const readMultiTest = when(hasReadMulti, 'no multishot read (kernel 6.7+)')
 
 const digest = (b) => createHash('sha256').update(b).digest('hex')
 
@@ -122,8 +123,7 @@ test('errors end the stream with a SystemError; destroy ends it with ERR_MACHINE
   await t.throwsAsync(waiting, { code: 'ERR_MACHINE_DESTROYED' })
 })
 
-test('readMulti reads a pipe until its writer closes', async (t) => {
-  if (!hasReadMulti) return t.pass('skipped: no multishot read (kernel 6.7+)')
+readMultiTest('readMulti reads a pipe until its writer closes', async (t) => {
   const m = machine(t)
   const [r, w] = m.pipe()
   t.teardown(() => closeAll(r, w))

@@ -9,11 +9,12 @@ import { Worker } from 'node:worker_threads'
 import { fileURLToPath } from 'node:url'
 import { readdirSync, readlinkSync } from 'node:fs'
 import { Machine } from 'uring-machine'
-import { machine, tcpPair, closeAll, localPort, sleep } from './helpers.mjs'
+import { machine, tcpPair, closeAll, localPort, sleep, when } from './helpers.mjs'
 
 const pkg = fileURLToPath(new URL('../packages/uring-machine/dist/index.js', import.meta.url))
 const probe = Machine.probe()
 const hasMsgRing = probe.ops.msg_ring === true
+const msgRingTest = when(hasMsgRing, 'no IORING_OP_MSG_RING (kernel 5.18+)')
 const gc = globalThis.gc
 
 /** How many fds of this process name socket `inode`. */
@@ -170,8 +171,7 @@ for (const [name, options] of [['running', {}], ['paused', { highWaterMark: 2 }]
   })
 }
 
-test.serial('fds passed to a Machine destroyed before it calls receive() are closed', async (t) => {
-  if (!hasMsgRing) return t.pass('skipped')
+msgRingTest.serial('fds passed to a Machine destroyed before it calls receive() are closed', async (t) => {
   const a = machine(t)
   const b = new Machine()
   const { server, client, conn } = await tcpPair(a)
@@ -182,8 +182,7 @@ test.serial('fds passed to a Machine destroyed before it calls receive() are clo
   t.is(fdsOfInode(inode), 1, 'only the sender\'s own fd is open')
 })
 
-test.serial('fds passed to a Machine that then becomes garbage are closed', async (t) => {
-  if (!hasMsgRing) return t.pass('skipped')
+msgRingTest.serial('fds passed to a Machine that then becomes garbage are closed', async (t) => {
   t.truthy(gc)
   const a = machine(t)
   const { server, client, conn } = await tcpPair(a)
@@ -198,8 +197,7 @@ test.serial('fds passed to a Machine that then becomes garbage are closed', asyn
   t.is(fdsOfInode(inode), 1)
 })
 
-test.serial('fds sent after the receiver was destroyed are refused and closed', async (t) => {
-  if (!hasMsgRing) return t.pass('skipped')
+msgRingTest.serial('fds sent after the receiver was destroyed are refused and closed', async (t) => {
   const a = machine(t)
   const { server, client, conn } = await tcpPair(a)
   t.teardown(() => closeAll(server, client, conn))
@@ -229,8 +227,7 @@ parentPort.postMessage(m.address)
 setInterval(() => {}, 1000)
 `
 
-test.serial('fds passed to a worker\'s Machine that never receives them are closed when the worker terminates', async (t) => {
-  if (!hasMsgRing) return t.pass('skipped')
+msgRingTest.serial('fds passed to a worker\'s Machine that never receives them are closed when the worker terminates', async (t) => {
   const a = machine(t)
   const { server, client, conn } = await tcpPair(a)
   t.teardown(() => closeAll(server, client, conn))
@@ -245,8 +242,7 @@ test.serial('fds passed to a worker\'s Machine that never receives them are clos
   t.is(fdsOfInode(inode), 1)
 })
 
-test.serial('a received fd is the caller\'s: destroy() does not close it', async (t) => {
-  if (!hasMsgRing) return t.pass('skipped')
+msgRingTest.serial('a received fd is the caller\'s: destroy() does not close it', async (t) => {
   const a = machine(t)
   const b = new Machine()
   const { server, client, conn } = await tcpPair(a)
