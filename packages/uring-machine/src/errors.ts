@@ -77,10 +77,12 @@ export function systemError (res: number, syscall: string, info?: SystemErrorInf
 
 /** Rejection of an op whose AbortSignal fired (`code` 'ABORT_ERR', like Node's). */
 export class AbortError extends Error {
-  override readonly name = 'AbortError'
-  readonly code = 'ABORT_ERR'
+  declare readonly code: 'ABORT_ERR'
   constructor (message = 'The operation was aborted', options?: { cause?: unknown }) {
     super(message, options)
+    // Assigned as Node's AbortError assigns them: own keys [code, name].
+    Object.assign(this, { code: 'ABORT_ERR' })
+    this.name = 'AbortError'
   }
 }
 

@@ -11,6 +11,7 @@
  * await m.destroy()
  * ```
  */
+import { settleDefaultScheduler } from './install'
 export { Machine } from './machine'
 export type {
   MachineOptions, Metrics, Probe, ReadOptions, WriteOptions, VectorOptions, StatOptions, FsyncOptions,
@@ -35,3 +36,7 @@ export type { TaskStatus } from './tasks'
 export { TaskMutex, Condition, Semaphore, TaskQueue, Barrier, Notification } from './sync'
 export type { WaitOptions } from './sync'
 export { install, uninstall, installed } from './install'
+
+// Under the register entry, the default scheduler is made the thread's at
+// first use; loading the API is a use (currentScheduler() must see it).
+settleDefaultScheduler()

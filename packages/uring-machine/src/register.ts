@@ -1,12 +1,8 @@
-// `node --import uring-machine/register app.js` (or `--require`): picks the
-// best scheduler here, makes it the thread's, and routes Node's own APIs
-// through it (see install()). NODE_DEBUG=uring-machine says which it chose.
-import { debuglog } from 'node:util'
-import { defaultScheduler } from './scheduler'
-import { setScheduler } from './tasks'
-import { install } from './install'
+// `node --import uring-machine/register app.js` (or `--require`): routes
+// Node's own APIs through the thread's scheduler (see install()), and makes
+// the best scheduler here the thread's at the first routed call, so that
+// loading the hook leaves no trace (no ring, no worker_threads) before it is
+// used. NODE_DEBUG=uring-machine says which scheduler it chose.
+import { installWithDefaultScheduler } from './install'
 
-const { scheduler, reason } = defaultScheduler()
-setScheduler(scheduler)
-install()
-debuglog('uring-machine')('register: %s scheduler (%s)', scheduler.name, reason)
+installWithDefaultScheduler()
