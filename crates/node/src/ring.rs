@@ -586,9 +586,11 @@ fn turn(shared: &Shared) {
     }
     let mut closed = None;
     if let Ok(mut inner) = shared.try_borrow_mut() {
-        // Completions left after the last round: the eventfd was reset
-        // before them, so come back before the loop blocks.
-        if inner.ring.as_mut().is_some_and(|r| r.has_completions()) {
+        // Completions left after the last round, or messages reaped but
+        // not yet delivered (each delivery takes what room the ops leave):
+        // the eventfd was reset before them and nothing will signal it for
+        // them again, so come back before the loop blocks.
+        if !inner.msgs.is_empty() || inner.ring.as_mut().is_some_and(|r| r.has_completions()) {
             schedule_flush(&mut inner);
         }
         if let Some(ring) = inner.ring.as_ref() {
