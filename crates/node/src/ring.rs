@@ -293,6 +293,7 @@ impl Ring {
         if inner.dead {
             return Ok(true);
         }
+        let first = !inner.closing;
         inner.closing = true;
         let ring = inner.ring.as_mut().expect("live ring");
         ring.close();
@@ -300,6 +301,18 @@ impl Ring {
         if ring.in_flight() == 0 {
             teardown(&mut inner, &self.inner);
             return Ok(true);
+        }
+        // The cancels must reach the kernel before the loop blocks, also if
+        // the flush above could not submit them all.
+        schedule_flush(&mut inner);
+        if first {
+            // JS hears that the ring has closed only through the callback,
+            // which is held weakly: once its ops have settled, a Machine
+            // nobody references could be collected before the ring's last
+            // CQE, and its destroy() would never settle. Hold it until
+            // teardown releases it.
+            // SAFETY: the reference is live until teardown deletes it.
+            unsafe { sys::napi_reference_ref(inner.env, inner.callback, ptr::null_mut()) };
         }
         Ok(false)
     }
