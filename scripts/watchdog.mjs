@@ -15,6 +15,10 @@
 // then SIGKILLs them, prints `  1 test failed (...)` (so the CI's closing
 // line counts the hang) and exits 124.
 //
+// A command `node` is the Node running this script (so that under
+// scripts/with-node.mjs the command runs on that Node, and the download of
+// that Node happens before the watchdog, not under its idle timer).
+//
 // While nothing hangs it costs a pipe copy of the output and a 1 s timer.
 // UM_WATCHDOG=0 runs the command without it; UM_WATCHDOG_IDLE and
 // UM_WATCHDOG_TOTAL override the defaults.
@@ -38,7 +42,7 @@ if (argv.length === 0) {
   console.error('usage: node scripts/watchdog.mjs [--idle S] [--total S] [--label NAME] -- cmd [args...]')
   process.exit(2)
 }
-const [cmd, ...args] = argv
+const [cmd, ...args] = argv[0] === 'node' ? [process.execPath, ...argv.slice(1)] : argv
 const label = opts.label || [cmd, ...args].join(' ')
 const say = (line) => process.stdout.write(`watchdog: ${line}\n`)
 
