@@ -24,6 +24,22 @@ msgRingTest('post delivers int32 values in order; receive waits for them', async
   t.true(Object.isFrozen(b.address) && typeof b.address.fd === 'number' && b.address.id > 0)
 })
 
+msgRingTest('a burst of more messages than one wake delivers (8 rounds of 4096) all arrive, in order', async (t) => {
+  // All of them are reaped in the receiver's first wake; each delivery takes
+  // 4096 and a wake makes 8. The rest must not wait for another event that
+  // may never come (it hung here: the receive below waited forever).
+  const a = machine(t)
+  const b = machine(t)
+  const n = 8 * 4096 + 1000
+  const posts = []
+  for (let i = 0; i < n; i++) posts.push(a.post(b.address, i))
+  await Promise.all(posts)
+  let inOrder = 0
+  for (let i = 0; i < n; i++) if ((await b.receive()).value === i) inOrder++
+  t.is(inOrder, n)
+  t.is(b.metrics().messages, n)
+})
+
 msgRingTest('sendFd passes a duplicate the receiver owns; the sender keeps its own', async (t) => {
   const a = machine(t)
   const b = machine(t)

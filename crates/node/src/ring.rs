@@ -294,6 +294,7 @@ impl Ring {
         if inner.dead {
             return Ok(true);
         }
+        let first = !inner.closing;
         inner.closing = true;
         let ring = inner.ring.as_mut().expect("live ring");
         ring.close();
@@ -301,6 +302,18 @@ impl Ring {
         if ring.in_flight() == 0 {
             teardown(&mut inner, &self.inner);
             return Ok(true);
+        }
+        // The cancels must reach the kernel before the loop blocks, also if
+        // the flush above could not submit them all.
+        schedule_flush(&mut inner);
+        if first {
+            // JS hears that the ring has closed only through the callback,
+            // which is held weakly: once its ops have settled, a Machine
+            // nobody references could be collected before the ring's last
+            // CQE, and its destroy() would never settle. Hold it until
+            // teardown releases it.
+            // SAFETY: the reference is live until teardown deletes it.
+            unsafe { sys::napi_reference_ref(inner.env, inner.callback, ptr::null_mut()) };
         }
         Ok(false)
     }
@@ -598,9 +611,11 @@ fn turn(shared: &Shared) {
     }
     let mut closed = None;
     if let Ok(mut inner) = shared.try_borrow_mut() {
-        // Completions left after the last round: the eventfd was reset
-        // before them, so come back before the loop blocks.
-        if inner.ring.as_mut().is_some_and(|r| r.has_completions()) {
+        // Completions left after the last round, or messages reaped but
+        // not yet delivered (each delivery takes what room the ops leave):
+        // the eventfd was reset before them and nothing will signal it for
+        // them again, so come back before the loop blocks.
+        if !inner.msgs.is_empty() || inner.ring.as_mut().is_some_and(|r| r.has_completions()) {
             schedule_flush(&mut inner);
         }
         if let Some(ring) = inner.ring.as_ref() {

@@ -150,6 +150,8 @@ export interface CopyOptions extends V.OpOptions {
 // the bare core ring). An ASYNC_CANCEL does reach it, so their timeouts are
 // a timer that cancels; the op still settles only when the kernel confirms.
 const SOFT_TIMEOUT = true
+/** How long after its timeout an op whose linked timeout was missed is cancelled. */
+const BACKSTOP_MS = 1000
 
 export interface SpawnOptions {
   /** The child's working directory. Default: this process's. */
@@ -1462,11 +1464,15 @@ export class Machine {
     this.#ops[slot] = op
     this.#dsts[slot] = dst
     if (this.#pending++ === 0) live.add(this)
-    if (soft && o.timeout !== undefined) {
+    if (o.timeout !== undefined && o.timeout > 0) {
+      // Soft: the timer is the timeout. Otherwise the kernel's linked
+      // timeout is, and the timer a backstop: an op that ends up blocking
+      // in a kernel worker can miss its linked timeout on 6.18 (a unix
+      // connect about 1 in 300: scripts/hunt/connect-timeout.mjs).
       op.timer = setTimeout(() => {
         op.timedOut = true
         this.#ring.cancel(slot)
-      }, o.timeout)
+      }, soft ? o.timeout : Math.min(o.timeout + BACKSTOP_MS, 2 ** 31 - 1))
     }
     const signal = o.signal
     if (signal !== undefined) {
