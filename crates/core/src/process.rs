@@ -85,7 +85,7 @@ pub fn spawn(file: &CStr, argv: &[CString], envp: Option<&[CString]>, cwd: Optio
         }
         if rc == 0 {
             if let Some(dir) = cwd {
-                rc = libc::posix_spawn_file_actions_addchdir_np(actions, dir.as_ptr());
+                rc = sys::spawn_addchdir(actions, dir);
             }
         }
         if rc == 0 {
