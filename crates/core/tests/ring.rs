@@ -187,11 +187,11 @@ fn sleep_and_linked_timeout() {
     // A recv that nobody answers times out with ETIMEDOUT.
     let (s, c, a) = tcp_pair(&mut r);
     let id = r
-        .submit(Op::Recv { fd: a, buf: vec![0; 8], flags: 0 }, &OpOptions { timeout: Some(Duration::from_millis(20)) })
+        .submit(Op::Recv { fd: a, buf: vec![0; 8], flags: 0 }, &OpOptions::with_timeout(Some(Duration::from_millis(20))))
         .unwrap();
     assert_eq!(run(&mut r, id).result, -libc::ETIMEDOUT);
     // An op that finishes first is not disturbed by its timeout.
-    let id = r.submit(Op::Nop, &OpOptions { timeout: Some(Duration::from_secs(5)) }).unwrap();
+    let id = r.submit(Op::Nop, &OpOptions::with_timeout(Some(Duration::from_secs(5)))).unwrap();
     assert_eq!(run(&mut r, id).result, 0);
     drain_until_idle(&mut r);
     assert_eq!(r.metrics().pending, 0);
@@ -235,7 +235,12 @@ fn cancel_a_blocked_recv_and_a_stale_id() {
 fn many_in_flight_overflow_the_cq_without_loss() {
     // A tiny CQ and 2000 NOPs in flight: completions overflow into the
     // kernel's backlog and must all come back.
-    let mut r = Ring::new(&Config { entries: 16, cq_entries: Some(32), ..Default::default() }).unwrap();
+    let mut r = Ring::new(&{
+        let mut c = Config::default();
+        c.entries = 16;
+        c.cq_entries = Some(32);
+        c
+    }).unwrap();
     let ids: Vec<OpId> = (0..2000).map(|_| r.submit(Op::Nop, &OpOptions::default()).unwrap()).collect();
     r.flush().unwrap();
     let mut out = Vec::new();
@@ -255,10 +260,12 @@ fn many_in_flight_overflow_the_cq_without_loss() {
 #[test]
 fn fallbacks_when_the_kernel_lacks_an_opcode() {
     use io_uring::opcode;
-    let mut r = Ring::new(&Config {
-        eventfd: true,
-        disabled_opcodes: vec![opcode::Socket::CODE, opcode::Bind::CODE, opcode::Listen::CODE, opcode::Shutdown::CODE],
-        ..Default::default()
+    let mut r = Ring::new(&{
+        let mut c = Config::default();
+        c.eventfd = true;
+        c.disabled_opcodes =
+            vec![opcode::Socket::CODE, opcode::Bind::CODE, opcode::Listen::CODE, opcode::Shutdown::CODE];
+        c
     })
     .unwrap();
     let s = go(&mut r, Op::Socket { domain: libc::AF_INET, ty: libc::SOCK_STREAM, protocol: 0 }).result;
@@ -349,7 +356,12 @@ fn filesystem_ops_and_the_ftruncate_fallback() {
     assert_eq!(std::fs::metadata(dir.0.join("h")).unwrap().len(), 8192);
     assert_eq!(go(&mut r, Op::Fadvise { fd, offset: 0, len: 0, advice: libc::POSIX_FADV_SEQUENTIAL }).result, 0);
 
-    let mut old = Ring::new(&Config { disabled_opcodes: vec![io_uring::opcode::Ftruncate::CODE], ..Default::default() }).unwrap();
+    let mut old = Ring::new(&{
+        let mut c = Config::default();
+        c.disabled_opcodes = vec![io_uring::opcode::Ftruncate::CODE];
+        c
+    })
+    .unwrap();
     assert_eq!(go(&mut old, Op::Ftruncate { fd, len: 2 }).result, 0);
     assert_eq!(old.metrics().fallbacks, 1);
     assert_eq!(std::fs::metadata(dir.0.join("h")).unwrap().len(), 2);
@@ -378,7 +390,7 @@ fn futex_wait_and_wake() {
     r.flush().unwrap();
     assert_eq!(go(&mut r, Op::FutexWake { word: w, count: 1 }).result, 1, "one waiter woken");
     assert_eq!(run(&mut r, waiter).result, 0);
-    let timed = r.submit(Op::FutexWait { word: w, expected: 7 }, &OpOptions { timeout: Some(Duration::from_millis(10)) }).unwrap();
+    let timed = r.submit(Op::FutexWait { word: w, expected: 7 }, &OpOptions::with_timeout(Some(Duration::from_millis(10)))).unwrap();
     assert_eq!(run(&mut r, timed).result, -libc::ETIMEDOUT);
     drop(word);
 }

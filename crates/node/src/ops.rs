@@ -80,6 +80,7 @@ fn submit(cell: &Cell, op: Op, timeout_ms: f64) -> i32 {
         Err(SubmitError::Closed) => RES_CLOSED,
         Err(SubmitError::Unsupported(_)) => -libc::ENOSYS,
         Err(SubmitError::Io(e)) => -e.raw_os_error().unwrap_or(libc::EIO),
+        Err(_) => -libc::EINVAL,
     }
 }
 
