@@ -1,10 +1,12 @@
-// Builds the addon (crates/node) in release mode and puts it beside the
-// package as uring-machine.<platform>.node, where the loader looks first;
-// also builds the test helper (crates/testkit). The napi block of
-// packages/uring-machine/package.json lists the targets the npm/ packages
-// carry; this builds the host's.
+// Builds the addon (crates/node) in release mode with @napi-rs/cli and puts
+// it beside the package as uring-machine.<platform>.node, where the loader
+// looks first; also builds the test helper (crates/testkit). The napi block
+// of packages/uring-machine/package.json lists the targets the npm/ packages
+// carry; this builds the host's. `--no-js` keeps our own loader
+// (src/native.ts) and napi's generated typings go to target/, unused: the
+// typed interface is the hand-written one in src/native.ts.
+// Release builds for the npm packages are scripts/build-dist.sh's job.
 import { spawnSync } from 'node:child_process'
-import { copyFileSync, readFileSync } from 'node:fs'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -18,15 +20,17 @@ if (process.platform !== 'linux') {
   console.error(`uring-machine builds on Linux only (io_uring); this is ${process.platform}`)
   process.exit(1)
 }
-const arch = { x64: 'x64', arm64: 'arm64' }[process.arch]
-if (!arch) {
+if (!['x64', 'arm64'].includes(process.arch)) {
   console.error(`no uring-machine target for ${process.arch}`)
   process.exit(1)
 }
-let libc = 'gnu'
-try { if (readFileSync('/usr/bin/ldd', 'latin1').includes('musl')) libc = 'musl' } catch {}
 
-run('cargo', ['build', '--release', '-p', 'uring-machine-node', '-p', 'uring-machine-testkit'])
-const out = join(root, 'packages', 'uring-machine', `uring-machine.linux-${arch}-${libc}.node`)
-copyFileSync(join(root, 'target', 'release', 'liburing_machine_node.so'), out)
-console.log(`built ${out}`)
+run(process.execPath, [
+  join(root, 'node_modules', '@napi-rs', 'cli', 'dist', 'cli.js'), 'build',
+  '--platform', '--release', '--no-js',
+  '--manifest-path', 'crates/node/Cargo.toml',
+  '--package-json-path', 'packages/uring-machine/package.json',
+  '--output-dir', 'packages/uring-machine',
+  '--dts', '../../target/napi/index.d.ts'
+])
+run('cargo', ['build', '--release', '-p', 'uring-machine-testkit'])

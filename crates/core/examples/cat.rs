@@ -32,8 +32,9 @@ fn main() -> std::io::Result<()> {
     loop {
         while !eof && reads.len() < DEPTH {
             let op = Op::Read { fd, buf: pool.take(CHUNK), position: next_read };
-            let id =
-                ring.submit(op, &OpOptions { timeout: Some(Duration::from_secs(5)) }).map_err(std::io::Error::other)?;
+            let id = ring
+                .submit(op, &OpOptions::with_timeout(Some(Duration::from_secs(5))))
+                .map_err(std::io::Error::other)?;
             reads.insert(id.index(), next_read);
             next_read += CHUNK as u64;
         }

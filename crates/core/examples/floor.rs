@@ -142,7 +142,12 @@ struct Outcome {
 /// Keeps `depth` ops in flight until `count` have completed (or time is up).
 fn drive(load: &mut dyn Load, depth: u64, count: u64, max: Duration) -> Outcome {
     let entries = depth.clamp(256, 32768) as u32;
-    let mut ring = Ring::new(&Config { entries, ..Config::default() }).unwrap_or_else(|e| {
+    let mut ring = Ring::new(&{
+        let mut c = Config::default();
+        c.entries = entries;
+        c
+    })
+    .unwrap_or_else(|e| {
         eprintln!("floor: io_uring setup failed: {e}");
         exit(1)
     });

@@ -1,23 +1,8 @@
-//! # uring-machine-core
+#![doc = include_str!("../README.md")]
 //!
-//! The io_uring engine of uring-machine, usable from Rust on its own: a
-//! [`Ring`] owns one io_uring instance and every op in flight on it.
+//! ## Modules
 //!
-//! ```no_run
-//! use uring_machine_core::{Config, Op, OpOptions, Ring};
-//!
-//! let mut ring = Ring::new(&Config::default())?;
-//! let id = ring.submit(Op::Nop, &OpOptions::default()).unwrap();
-//! let mut done = Vec::new();
-//! while done.is_empty() {
-//!     ring.wait(None)?;
-//!     ring.reap(&mut done);
-//! }
-//! assert_eq!((done[0].id, done[0].result), (id, 0));
-//! # Ok::<(), std::io::Error>(())
-//! ```
-//!
-//! Module map: [`ring`] (setup, op table, submission, completion,
+//! [`ring`] (setup, op table, submission, completion,
 //! cancellation), [`op`] (each operation's declaration), [`probe`](mod@probe) (flags and
 //! opcodes the kernel supports), [`addr`] (socket addresses), [`pool`]
 //! (reused buffers), [`stat`], [`metrics`], `msg` (who owns an fd passed

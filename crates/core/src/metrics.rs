@@ -2,6 +2,7 @@
 
 /// A snapshot of a ring's counters (see [`crate::Ring::metrics`]).
 #[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
 pub struct Metrics {
     /// SQ size in force.
     pub sq_entries: u64,

@@ -45,6 +45,10 @@ const FUTEX2_PRIVATE: u32 = 128;
 const FUTEX_BITSET_MATCH_ANY: u64 = 0xffff_ffff;
 
 /// An operation and everything the kernel references while it is in flight.
+///
+/// New ops are added in minor versions, hence `#[non_exhaustive]`: a `match`
+/// outside this crate needs a `_` arm.
+#[non_exhaustive]
 pub enum Op {
     /// Does nothing; completes with 0. The bridge's round-trip measure.
     Nop,
@@ -52,10 +56,12 @@ pub enum Op {
     Read { fd: RawFd, buf: Vec<u8>, position: u64 },
     /// `write(2)`/`pwrite(2)` of `buf`.
     Write { fd: RawFd, buf: Vec<u8>, position: u64 },
-    /// `preadv(2)` into `bufs`, in order. `iov` is filled at submission.
-    Readv { fd: RawFd, bufs: Vec<Vec<u8>>, iov: Vec<libc::iovec>, position: u64 },
-    /// `pwritev(2)` of `bufs`, in order. `iov` is filled at submission.
-    Writev { fd: RawFd, bufs: Vec<Vec<u8>>, iov: Vec<libc::iovec>, position: u64 },
+    /// `preadv(2)` into `bufs`, in order. `iov` is filled at submission
+    /// (make one with [`Op::readv`]).
+    Readv { fd: RawFd, bufs: Vec<Vec<u8>>, iov: Iovecs, position: u64 },
+    /// `pwritev(2)` of `bufs`, in order. `iov` is filled at submission
+    /// (make one with [`Op::writev`]).
+    Writev { fd: RawFd, bufs: Vec<Vec<u8>>, iov: Iovecs, position: u64 },
     /// `openat(2)`; completes with the new fd.
     Open { dirfd: RawFd, path: CString, flags: i32, mode: u32 },
     /// `close(2)`.
@@ -80,8 +86,9 @@ pub enum Op {
     Recv { fd: RawFd, buf: Vec<u8>, flags: i32 },
     /// `shutdown(2)`.
     Shutdown { fd: RawFd, how: i32 },
-    /// A relative timer; completes with 0 when it fires.
-    Sleep { ts: Box<types::Timespec> },
+    /// A relative timer; completes with 0 when it fires (make one with
+    /// [`Op::sleep_ns`]).
+    Sleep { ts: Timespec },
     /// One-shot `poll(2)` of one fd; completes with the ready events.
     Poll { fd: RawFd, events: u32 },
     /// `unlinkat(2)`; `flags` AT_REMOVEDIR removes a directory.
@@ -121,7 +128,8 @@ pub enum Op {
     /// `fsetxattr(2)`.
     FSetXattr { fd: RawFd, name: CString, value: Vec<u8>, flags: i32 },
     /// `waitid(2)` (kernel 6.7): `idtype` P_PID, P_PIDFD, P_PGID or P_ALL.
-    WaitId { idtype: u32, id: u32, options: i32, info: Box<libc::siginfo_t> },
+    /// Make one with [`Op::waitid`].
+    WaitId { idtype: u32, id: u32, options: i32, info: SigInfo },
     /// Multishot `recv(2)` (kernel 6.0): one completion per arrival, each
     /// with a buffer of the provided-buffer `group`, until end of stream,
     /// an error, a cancel, or the group running dry (`-ENOBUFS`).
@@ -155,6 +163,7 @@ pub enum Op {
 }
 
 /// The bytes of a zero-copy send.
+#[non_exhaustive]
 pub enum ZcData {
     /// Our own copy of the caller's bytes.
     Owned(Vec<u8>),
@@ -163,6 +172,7 @@ pub enum ZcData {
 }
 
 /// What a completed op hands back to its caller besides the result.
+#[non_exhaustive]
 pub enum Output<'a> {
     None,
     /// Bytes the kernel wrote (a read's data).
@@ -184,27 +194,48 @@ fn iovecs(bufs: &mut [Vec<u8>]) -> Vec<libc::iovec> {
     bufs.iter_mut().map(|b| libc::iovec { iov_base: b.as_mut_ptr().cast(), iov_len: b.len() }).collect()
 }
 
+// Kernel scratch memory an op owns while in flight. Opaque, so the public
+// `Op` names neither `libc` nor `io_uring` types and can move to other
+// versions of them without a breaking change.
+
+/// The iovec array of a readv/writev, rebuilt from its buffers at submission.
+#[derive(Default)]
+pub struct Iovecs(Vec<libc::iovec>);
+
+/// A sleep's duration, in the kernel's timespec layout, on the heap (the
+/// kernel reads it after the `Op` may have moved).
+pub struct Timespec(Box<types::Timespec>);
+
+/// Where the kernel writes a waitid's result.
+pub struct SigInfo(Box<libc::siginfo_t>);
+
+impl Default for SigInfo {
+    fn default() -> Self {
+        // SAFETY: siginfo_t is plain data; all-zero is valid (and means "no child" for WNOHANG).
+        SigInfo(Box::new(unsafe { std::mem::zeroed() }))
+    }
+}
+
 impl Op {
     /// A readv into `bufs` (each read to its full length).
     pub fn readv(fd: RawFd, bufs: Vec<Vec<u8>>, position: u64) -> Op {
-        Op::Readv { fd, bufs, iov: Vec::new(), position }
+        Op::Readv { fd, bufs, iov: Iovecs::default(), position }
     }
 
     /// A writev of `bufs`.
     pub fn writev(fd: RawFd, bufs: Vec<Vec<u8>>, position: u64) -> Op {
-        Op::Writev { fd, bufs, iov: Vec::new(), position }
+        Op::Writev { fd, bufs, iov: Iovecs::default(), position }
     }
 
     /// A waitid of `idtype`/`id` with `options` (WEXITED, WNOHANG, WNOWAIT...).
     pub fn waitid(idtype: u32, id: u32, options: i32) -> Op {
-        // SAFETY: siginfo_t is plain data; all-zero is valid (and means "no child" for WNOHANG).
-        Op::WaitId { idtype, id, options, info: Box::new(unsafe { std::mem::zeroed() }) }
+        Op::WaitId { idtype, id, options, info: SigInfo::default() }
     }
 
     /// A timer of `ns` nanoseconds.
     pub fn sleep_ns(ns: u64) -> Op {
         let ts = types::Timespec::new().sec(ns / 1_000_000_000).nsec((ns % 1_000_000_000) as u32);
-        Op::Sleep { ts: Box::new(ts) }
+        Op::Sleep { ts: Timespec(Box::new(ts)) }
     }
 
     /// The syscall this op stands for: the `syscall` of its errors.
@@ -325,11 +356,11 @@ impl Op {
             // The iovecs are rebuilt from `bufs` here, at submission: whatever
             // was done to the fields before, they describe exactly the buffers
             // the op owns from now until its CQE.
-            Op::Readv { fd, bufs, iov, position } => {
+            Op::Readv { fd, bufs, iov: Iovecs(iov), position } => {
                 *iov = iovecs(bufs);
                 opcode::Readv::new(Fd(*fd), iov.as_ptr(), iov.len() as u32).offset(*position).build()
             }
-            Op::Writev { fd, bufs, iov, position } => {
+            Op::Writev { fd, bufs, iov: Iovecs(iov), position } => {
                 *iov = iovecs(bufs);
                 opcode::Writev::new(Fd(*fd), iov.as_ptr(), iov.len() as u32).offset(*position).build()
             }
@@ -367,7 +398,7 @@ impl Op {
                 opcode::Recv::new(Fd(*fd), buf.as_mut_ptr(), buf.len() as u32).flags(*flags).build()
             }
             Op::Shutdown { fd, how } => opcode::Shutdown::new(Fd(*fd), *how).build(),
-            Op::Sleep { ts } => opcode::Timeout::new(&**ts).build(),
+            Op::Sleep { ts: Timespec(ts) } => opcode::Timeout::new(&**ts).build(),
             Op::Poll { fd, events } => opcode::PollAdd::new(Fd(*fd), *events).build(),
             Op::Unlink { dirfd, path, flags } => opcode::UnlinkAt::new(Fd(*dirfd), path.as_ptr()).flags(*flags).build(),
             Op::Rename { from, to, flags } => {
@@ -420,7 +451,7 @@ impl Op {
                     .flags(*flags)
                     .build()
             }
-            Op::WaitId { idtype, id, options, info } => {
+            Op::WaitId { idtype, id, options, info: SigInfo(info) } => {
                 let infop: *mut libc::siginfo_t = &mut **info;
                 opcode::WaitId::new(*idtype as libc::idtype_t, *id as libc::id_t, *options).infop(infop).build()
             }
@@ -522,7 +553,7 @@ impl Op {
             Op::GetXattr { value, .. } | Op::FGetXattr { value, .. } => Output::Bytes(&value[..n.min(value.len())]),
             Op::Readv { bufs, .. } => Output::Segments { bufs, total: n },
             Op::Statx { buf, .. } => Output::Stat(buf),
-            Op::WaitId { info, .. } => Output::Child(crate::process::ChildStatus::from_siginfo(info)),
+            Op::WaitId { info: SigInfo(info), .. } => Output::Child(crate::process::ChildStatus::from_siginfo(info)),
             Op::Resolve { lookup } => Output::Addresses(lookup.addresses()),
             _ => Output::None,
         }

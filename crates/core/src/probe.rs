@@ -84,6 +84,7 @@ pub(crate) fn setup(entries: u32, cq: u32, sqpoll: Option<u32>) -> io::Result<(I
 
 /// What the kernel offers, as [`probe`] and [`crate::Ring::features`] report it.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Features {
     /// `uname -r`.
     pub kernel: String,

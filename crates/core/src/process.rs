@@ -35,7 +35,7 @@ extern "C" {
     static environ: *const *const libc::c_char;
 }
 
-/// Starts `file` (searched in PATH) with `argv` (argv[0] included), `envp`
+/// Starts `file` (searched in PATH) with `argv` (`argv[0]` included), `envp`
 /// (None: the parent's environment) and `cwd`. Signal dispositions and the
 /// signal mask are reset in the child (Node ignores SIGPIPE, which exec would
 /// otherwise keep).
@@ -85,7 +85,7 @@ pub fn spawn(file: &CStr, argv: &[CString], envp: Option<&[CString]>, cwd: Optio
         }
         if rc == 0 {
             if let Some(dir) = cwd {
-                rc = libc::posix_spawn_file_actions_addchdir_np(actions, dir.as_ptr());
+                rc = sys::spawn_addchdir(actions, dir);
             }
         }
         if rc == 0 {
@@ -148,6 +148,7 @@ pub fn pidfd_send_signal(pidfd: RawFd, sig: i32) -> io::Result<()> {
 
 /// The fields of a waitid result (`siginfo_t` for SIGCHLD).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ChildStatus {
     /// 0 when WNOHANG found no child in a waitable state.
     pub pid: i32,
@@ -161,7 +162,7 @@ impl ChildStatus {
     /// Reads the SIGCHLD fields of a siginfo. The kernel's generic layout:
     /// si_code at byte 8; si_pid, si_uid, si_status at 16, 20, 24 (every
     /// 64-bit Linux architecture this crate builds for).
-    pub fn from_siginfo(info: &libc::siginfo_t) -> ChildStatus {
+    pub(crate) fn from_siginfo(info: &libc::siginfo_t) -> ChildStatus {
         // SAFETY: siginfo_t is 128 bytes of plain data.
         let bytes = unsafe { std::slice::from_raw_parts((info as *const libc::siginfo_t).cast::<u8>(), 28) };
         let at = |o: usize| i32::from_ne_bytes(bytes[o..o + 4].try_into().unwrap());

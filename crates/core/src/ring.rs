@@ -24,6 +24,7 @@ use crate::sys;
 
 /// How to build a [`Ring`].
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Config {
     /// Submission queue entries (rounded up to a power of two, clamped to the
     /// kernel's maximum).
@@ -51,10 +52,19 @@ impl Default for Config {
 
 /// Per-op options.
 #[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
 pub struct OpOptions {
     /// Cancel the op if it has not completed after this long; it then
     /// completes with `-ETIMEDOUT` (a linked timeout in the kernel).
     pub timeout: Option<Duration>,
+}
+
+impl OpOptions {
+    /// Options with this timeout (`None`: none) and every other option at
+    /// its default.
+    pub fn with_timeout(timeout: Option<Duration>) -> OpOptions {
+        OpOptions { timeout }
+    }
 }
 
 /// Names an op in flight: a slot index plus the slot's generation, so a late
@@ -74,6 +84,7 @@ impl OpId {
 
 /// A finished op, or one completion of a multishot op: its result (`>= 0`,
 /// or `-errno`) and, with the op's final completion, the op handed back.
+#[non_exhaustive]
 pub struct Completion {
     pub id: OpId,
     pub result: i32,
@@ -112,6 +123,7 @@ pub struct BufRef {
 
 /// A completion another ring posted to this one (see [`Op::MsgRing`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Message {
     /// The sender's 60 bits.
     pub data: u64,
@@ -123,6 +135,7 @@ pub struct Message {
 
 /// Why an op could not be queued.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum SubmitError {
     /// The ring is closing or closed.
     Closed,

@@ -295,3 +295,30 @@ struct CapData {
     permitted: u32,
     inheritable: u32,
 }
+
+/// `posix_spawn_file_actions_addchdir_np` (glibc 2.29, musl 1.1.24), looked
+/// up at run time: the prebuilt gnu binaries are linked against glibc 2.17,
+/// where a direct call would be a weak import that is null on older systems.
+/// Returns `ENOSYS` where the C library lacks it.
+///
+/// # Safety
+/// `actions` must point to initialised file actions.
+pub unsafe fn spawn_addchdir(actions: *mut libc::posix_spawn_file_actions_t, dir: &CStr) -> i32 {
+    type AddChdir = unsafe extern "C" fn(*mut libc::posix_spawn_file_actions_t, *const libc::c_char) -> libc::c_int;
+    static ADDCHDIR: std::sync::OnceLock<Option<AddChdir>> = std::sync::OnceLock::new();
+    let f = ADDCHDIR.get_or_init(|| {
+        // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name only
+        // searches the loaded objects; a non-null result is the function of
+        // that name, whose C signature is the one AddChdir spells.
+        unsafe {
+            let p = libc::dlsym(libc::RTLD_DEFAULT, c"posix_spawn_file_actions_addchdir_np".as_ptr());
+            (!p.is_null()).then(|| std::mem::transmute::<*mut libc::c_void, AddChdir>(p))
+        }
+    });
+    match f {
+        // SAFETY: the caller guarantees `actions`; `dir` is NUL-terminated
+        // and libc copies it.
+        Some(f) => unsafe { f(actions, dir.as_ptr()) },
+        None => libc::ENOSYS,
+    }
+}

@@ -140,7 +140,7 @@ fn a_blocked_datagram_send_times_out_cancels_and_sends_nothing() {
     let (tx, rx) = pair();
     fill(tx);
     let mut done = Vec::new();
-    let t = r.submit(Op::Send { fd: tx, buf: vec![7u8; 100], flags: 0 }, &OpOptions { timeout: Some(Duration::from_millis(30)) }).unwrap();
+    let t = r.submit(Op::Send { fd: tx, buf: vec![7u8; 100], flags: 0 }, &OpOptions::with_timeout(Some(Duration::from_millis(30)))).unwrap();
     assert_eq!(run(&mut r, t, &mut done).result, -libc::ETIMEDOUT);
     let c = r.submit(Op::Send { fd: tx, buf: vec![8u8; 100], flags: 0 }, &OpOptions::default()).unwrap();
     settle(&mut r, &mut done);

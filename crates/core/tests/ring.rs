@@ -187,11 +187,11 @@ fn sleep_and_linked_timeout() {
     // A recv that nobody answers times out with ETIMEDOUT.
     let (s, c, a) = tcp_pair(&mut r);
     let id = r
-        .submit(Op::Recv { fd: a, buf: vec![0; 8], flags: 0 }, &OpOptions { timeout: Some(Duration::from_millis(20)) })
+        .submit(Op::Recv { fd: a, buf: vec![0; 8], flags: 0 }, &OpOptions::with_timeout(Some(Duration::from_millis(20))))
         .unwrap();
     assert_eq!(run(&mut r, id).result, -libc::ETIMEDOUT);
     // An op that finishes first is not disturbed by its timeout.
-    let id = r.submit(Op::Nop, &OpOptions { timeout: Some(Duration::from_secs(5)) }).unwrap();
+    let id = r.submit(Op::Nop, &OpOptions::with_timeout(Some(Duration::from_secs(5)))).unwrap();
     assert_eq!(run(&mut r, id).result, 0);
     drain_until_idle(&mut r);
     assert_eq!(r.metrics().pending, 0);
@@ -237,7 +237,12 @@ fn completions_posted_while_nobody_reaps_all_come_back_once() {
     // With DEFER_TASKRUN (6.18) the kernel runs their task work only as far
     // as the CQ has room, so this need not overflow; without it they go to
     // the backlog. Either way every one must come back, once.
-    let mut r = Ring::new(&Config { entries: 16, cq_entries: Some(32), ..Default::default() }).unwrap();
+    let mut r = Ring::new(&{
+        let mut c = Config::default();
+        c.entries = 16;
+        c.cq_entries = Some(32);
+        c
+    }).unwrap();
     let ids: Vec<OpId> = (0..300).map(|_| r.submit(Op::sleep_ns(1_000_000), &OpOptions::default()).unwrap()).collect();
     r.flush().unwrap();
     std::thread::sleep(Duration::from_millis(50));
@@ -264,7 +269,12 @@ fn many_in_flight_overflow_the_cq_without_loss() {
     // A tiny CQ and 2000 NOPs in flight: NOPs complete inside the submit
     // enters, nobody reaps in between, so completions overflow into the
     // kernel's backlog; all must come back once, and the metric counts it.
-    let mut r = Ring::new(&Config { entries: 16, cq_entries: Some(32), ..Default::default() }).unwrap();
+    let mut r = Ring::new(&{
+        let mut c = Config::default();
+        c.entries = 16;
+        c.cq_entries = Some(32);
+        c
+    }).unwrap();
     let ids: Vec<OpId> = (0..2000).map(|_| r.submit(Op::Nop, &OpOptions::default()).unwrap()).collect();
     r.flush().unwrap();
     let mut out = Vec::new();
@@ -289,10 +299,12 @@ fn many_in_flight_overflow_the_cq_without_loss() {
 #[test]
 fn fallbacks_when_the_kernel_lacks_an_opcode() {
     use io_uring::opcode;
-    let mut r = Ring::new(&Config {
-        eventfd: true,
-        disabled_opcodes: vec![opcode::Socket::CODE, opcode::Bind::CODE, opcode::Listen::CODE, opcode::Shutdown::CODE],
-        ..Default::default()
+    let mut r = Ring::new(&{
+        let mut c = Config::default();
+        c.eventfd = true;
+        c.disabled_opcodes =
+            vec![opcode::Socket::CODE, opcode::Bind::CODE, opcode::Listen::CODE, opcode::Shutdown::CODE];
+        c
     })
     .unwrap();
     let s = go(&mut r, Op::Socket { domain: libc::AF_INET, ty: libc::SOCK_STREAM, protocol: 0 }).result;
@@ -383,7 +395,12 @@ fn filesystem_ops_and_the_ftruncate_fallback() {
     assert_eq!(std::fs::metadata(dir.0.join("h")).unwrap().len(), 8192);
     assert_eq!(go(&mut r, Op::Fadvise { fd, offset: 0, len: 0, advice: libc::POSIX_FADV_SEQUENTIAL }).result, 0);
 
-    let mut old = Ring::new(&Config { disabled_opcodes: vec![io_uring::opcode::Ftruncate::CODE], ..Default::default() }).unwrap();
+    let mut old = Ring::new(&{
+        let mut c = Config::default();
+        c.disabled_opcodes = vec![io_uring::opcode::Ftruncate::CODE];
+        c
+    })
+    .unwrap();
     assert_eq!(go(&mut old, Op::Ftruncate { fd, len: 2 }).result, 0);
     assert_eq!(old.metrics().fallbacks, 1);
     assert_eq!(std::fs::metadata(dir.0.join("h")).unwrap().len(), 2);
@@ -412,7 +429,7 @@ fn futex_wait_and_wake() {
     r.flush().unwrap();
     assert_eq!(go(&mut r, Op::FutexWake { word: w, count: 1 }).result, 1, "one waiter woken");
     assert_eq!(run(&mut r, waiter).result, 0);
-    let timed = r.submit(Op::FutexWait { word: w, expected: 7 }, &OpOptions { timeout: Some(Duration::from_millis(10)) }).unwrap();
+    let timed = r.submit(Op::FutexWait { word: w, expected: 7 }, &OpOptions::with_timeout(Some(Duration::from_millis(10)))).unwrap();
     assert_eq!(run(&mut r, timed).result, -libc::ETIMEDOUT);
     drop(word);
 }
@@ -699,7 +716,11 @@ fn resolve_runs_on_the_pool_and_completes_through_the_ring() {
 fn an_sqpoll_ring_closes_with_ops_in_flight_through_wait_alone() {
     // On an SQPOLL ring SQEs are held until the credential check; wait()
     // must release them too, or close()'s cancels never reach the kernel.
-    let mut r = Ring::new(&Config { sqpoll: Some(50), ..Default::default() }).unwrap();
+    let mut r = Ring::new(&{
+        let mut c = Config::default();
+        c.sqpoll = Some(50);
+        c
+    }).unwrap();
     let id = r.submit(Op::sleep_ns(60_000_000_000), &OpOptions::default()).unwrap();
     r.flush().unwrap();
     r.close();

@@ -87,6 +87,7 @@ fn submit(cell: &Cell, op: Op, timeout_ms: f64) -> i32 {
         Err(SubmitError::Io(e)) => -e.raw_os_error().unwrap_or(libc::EIO),
         // The JS layer tells this EPERM apart by asking credentials_changed().
         Err(SubmitError::CredentialsChanged) => -libc::EPERM,
+        Err(_) => -libc::EINVAL,
     }
 }
 

@@ -118,7 +118,7 @@ unsafe extern "C" fn release_results(_env: sys::napi_env, _data: *mut c_void, hi
 /// large for a Duration (JS allows at most 2^31 - 1 ms; the raw functions
 /// must not panic on anything).
 pub(crate) fn timeout(ms: f64) -> OpOptions {
-    OpOptions { timeout: if ms > 0.0 { Duration::try_from_secs_f64(ms / 1000.0).ok() } else { None } }
+    OpOptions::with_timeout(if ms > 0.0 { Duration::try_from_secs_f64(ms / 1000.0).ok() } else { None })
 }
 
 pub(crate) fn position(p: f64) -> u64 {
@@ -154,13 +154,11 @@ impl Ring {
     #[napi(constructor)]
     pub fn new(env: Env, entries: u32, sqpoll: i32, profile: bool, dsts: Unknown, callback: Unknown) -> Result<Self> {
         let raw = env.raw();
-        let config = Config {
-            entries: entries.clamp(1, 32768),
-            sqpoll: (sqpoll >= 0).then_some(sqpoll as u32),
-            eventfd: true,
-            profile,
-            ..Default::default()
-        };
+        let mut config = Config::default();
+        config.entries = entries.clamp(1, 32768);
+        config.sqpoll = (sqpoll >= 0).then_some(sqpoll as u32);
+        config.eventfd = true;
+        config.profile = profile;
         let ring = CoreRing::new(&config)
             .map_err(|e| Error::new(Status::GenericFailure, uring_machine_core::unavailable_reason(&e)))?;
         let efd = ring.eventfd().expect("eventfd was requested");
@@ -845,6 +843,8 @@ unsafe fn copy_out(env: sys::napi_env, dsts: sys::napi_value, slot: u32, off: u3
             }
             c.result
         }
+        // Outputs of ops this bridge does not submit (Output is non_exhaustive).
+        _ => c.result,
     }
 }
 

@@ -142,21 +142,58 @@ function platformTag (): string | null {
   return `linux-${arch}-${familySync()}`
 }
 
+// The environment variable that names a binary to load instead of the
+// packaged one (napi-rs's generated loaders read NAPI_RS_NATIVE_LIBRARY_PATH;
+// both are honoured so either habit works).
+export const PATH_ENV = 'URING_MACHINE_NATIVE_PATH'
+
+function firstLine (err: unknown): string {
+  return String((err as Error)?.message ?? err).split('\n')[0]!
+}
+
 function load (): { binding: Binding | null, reason: string | null } {
   if ((process.versions as Record<string, string | undefined>).bun !== undefined) {
     return { binding: null, reason: "Bun's event loop does not expose libuv, which uring-machine's completion path hooks into (a Bun path is planned)" }
   }
-  const tag = platformTag()
-  if (tag === null) return { binding: null, reason: `io_uring is Linux-only; this is ${process.platform}-${process.arch}` }
-  const errors: string[] = []
-  for (const candidate of [join(__dirname, '..', `uring-machine.${tag}.node`), `@uring-machine/binding-${tag}`]) {
+  const override = process.env[PATH_ENV] || process.env.NAPI_RS_NATIVE_LIBRARY_PATH
+  if (override) {
+    // An explicit choice is not second-guessed by a fallback: it loads or it says why.
     try {
-      return { binding: require(candidate) as Binding, reason: null }
+      return { binding: require(override) as Binding, reason: null }
     } catch (err) {
-      errors.push(`${candidate}: ${(err as Error).message.split('\n')[0]}`)
+      return { binding: null, reason: `${PATH_ENV}=${override} could not be loaded: ${firstLine(err)}` }
     }
   }
-  return { binding: null, reason: `no native binding could be loaded for ${tag} (${errors.join('; ')})` }
+  const tag = platformTag()
+  if (tag === null) return { binding: null, reason: `io_uring is Linux-only; this is ${process.platform}-${process.arch}` }
+  const version = (require('../package.json') as { version: string }).version
+  const pkg = `@uring-machine/binding-${tag}`
+  const errors: string[] = []
+  // 1. A binary built in this checkout (npm run build puts it beside the package).
+  const local = join(__dirname, '..', `uring-machine.${tag}.node`)
+  try {
+    return { binding: require(local) as Binding, reason: null }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') errors.push(`${local}: ${firstLine(err)}`)
+  }
+  // 2. The platform package npm installed as an optional dependency. Its
+  // version must be ours exactly: the JS side and the binary share an
+  // argument order and result codes that change between releases.
+  try {
+    const found = (require(`${pkg}/package.json`) as { version: string }).version
+    if (found !== version) {
+      errors.push(`${pkg}@${found} is installed but uring-machine@${version} needs ${pkg}@${version}`)
+    } else {
+      return { binding: require(pkg) as Binding, reason: null }
+    }
+  } catch (err) {
+    errors.push(`${pkg}: ${firstLine(err)}`)
+  }
+  return {
+    binding: null,
+    reason: `no native binding could be loaded for ${tag}: install ${pkg}@${version} ` +
+      `(npm installs it with uring-machine unless optional dependencies are omitted; or set ${PATH_ENV}). Tried: ${errors.join('; ')}`
+  }
 }
 
 export const { binding, reason: loadFailure } = load()
