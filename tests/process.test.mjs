@@ -69,9 +69,15 @@ waitidTest.serial('200 spawns, 16 at a time, all reaped', async (t) => {
 
 waitidTest('children of node:child_process are observed, not reaped: libuv still sees them exit', async (t) => {
   const m = machine(t)
-  const cp = cpSpawn('sh', ['-c', 'exit 4'])
+  // The child exits only when its stdin ends, after the waitid is in the
+  // kernel: a child that exits first may be reaped by libuv before the
+  // waitid starts, which then rightly fails with ECHILD (seen under load).
+  const cp = cpSpawn('sh', ['-c', 'read x; exit 4'], { stdio: ['pipe', 'ignore', 'ignore'] })
   const exited = new Promise((resolve) => cp.on('exit', (code) => resolve(code)))
-  t.like(await m.waitid(C.P_PID, cp.pid), { pid: cp.pid, exitCode: 4 })
+  const waited = m.waitid(C.P_PID, cp.pid)
+  await sleep(20)
+  cp.stdin.end()
+  t.like(await waited, { pid: cp.pid, exitCode: 4 })
   t.is(await exited, 4, "child_process still got the child's exit")
   t.is(await m.waitid(C.P_PID, 1, C.WEXITED | C.WNOHANG).catch((e) => e.code), 'ECHILD', 'not our child')
 })
