@@ -1,5 +1,7 @@
 // Every error this package raises is made here: one table from errno to
-// `code`, one shape per kind, Node's conventions throughout.
+// `code`, one shape per kind, Node's conventions throughout. Nothing else
+// calls `new Error` (scripts/check-house.mjs does not check that; the
+// codes are pinned in tests/errors.test.mjs).
 import { getSystemErrorMap, inspect } from 'node:util'
 import { constants as osConstants } from 'node:os'
 
@@ -88,6 +90,11 @@ export class AbortError extends Error {
 
 function withCode<E extends Error> (err: E, code: string): E & { code: string } {
   return Object.assign(err, { code })
+}
+
+/** The AbortError of an op or hook whose signal fired, with the signal's reason as its `cause`. */
+export function aborted (reason: unknown): AbortError {
+  return new AbortError(undefined, { cause: reason })
 }
 
 function describe (value: unknown): string {
@@ -227,4 +234,75 @@ export function dnsError (res: number, hostname: string): Error & { errno: numbe
 /** A fixed op on buffers that are no longer registered, or another Machine's (`ERR_INVALID_STATE`). */
 export function notRegistered (what: string): Error {
   return withCode(new Error(`Invalid state: ${what}`), 'ERR_INVALID_STATE')
+}
+
+/** `ERR_INVALID_STATE`: the call does not fit the object's state (`message` says why). */
+export function invalidState (message: string): Error {
+  return withCode(new Error(message), 'ERR_INVALID_STATE')
+}
+
+/** The default reason a cancelled task's signal aborts with (`ERR_TASK_CANCELLED`). */
+export function taskCancelled (): Error {
+  return withCode(new Error('The task was cancelled'), 'ERR_TASK_CANCELLED')
+}
+
+/** No scheduler for this call (`ERR_NO_SCHEDULER`). */
+export function noScheduler (): Error {
+  return withCode(new Error('No scheduler: call setScheduler() or runWithScheduler() first'), 'ERR_NO_SCHEDULER')
+}
+
+/** A hook this scheduler cannot serve here (`ERR_SCHEDULER_UNSUPPORTED`). */
+export function unsupported (scheduler: string, hook: string, why: string): Error {
+  return withCode(new Error(`${scheduler} scheduler cannot serve ${hook}: ${why}`), 'ERR_SCHEDULER_UNSUPPORTED')
+}
+
+/** A task started on a closed scheduler (`ERR_SCHEDULER_CLOSED`). */
+export function schedulerClosed (name: string): Error {
+  return withCode(new Error(`the ${name} scheduler is closed`), 'ERR_SCHEDULER_CLOSED')
+}
+
+/** The abort reason of `timeoutAfter`'s signal (`code` 'ETIMEDOUT'); the caller gets `timedOut`'s SystemError. */
+export function expired (ms: number): Error {
+  return withCode(new Error(`timed out after ${ms} ms`), 'ETIMEDOUT')
+}
+
+/** `ERR_INVALID_ARG_TYPE` for an argument that must be a function, worded without the value received. */
+export function notAFunction (name: string): TypeError {
+  return withCode(new TypeError(`The "${name}" argument must be of type function`), 'ERR_INVALID_ARG_TYPE')
+}
+
+/** A stream's `next()` called while the previous one is pending (no `code`, as ever). */
+export function concurrentNext (): Error {
+  return new Error('next() called again before the previous call settled')
+}
+
+/**
+ * A native error whose message reads "<errno>:<syscall>" as a SystemError
+ * (with `syscall` given: any "<errno>:..." message, named `syscall`);
+ * anything else as it is.
+ */
+export function fromNative (err: unknown, syscall?: string, info?: SystemErrorInfo): unknown {
+  const message = (err as Error).message
+  const m = syscall === undefined ? /^(\d+):(\w+)$/.exec(message) : /^(\d+):/.exec(message)
+  if (m === null) return err
+  return systemError(-Number(m[1]), syscall ?? m[2]!, info)
+}
+
+/** Runs a synchronous native call whose errors read "<errno>:<syscall>", as a SystemError. */
+export function nativeCall<T> (fn: () => T, info?: SystemErrorInfo): T {
+  try {
+    return fn()
+  } catch (err) {
+    throw fromNative(err, undefined, info)
+  }
+}
+
+/** A path as an error shows it. */
+export function pathText (p: string | Uint8Array): string {
+  return typeof p === 'string' ? p : Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString()
+}
+
+/** What an error says of a socket address (from validate's [host, port]; port < 0 for a unix path). */
+export function addressInfo (host: string | Uint8Array, port: number): SystemErrorInfo {
+  return port < 0 ? { path: pathText(host) } : { address: host as string, port }
 }

@@ -2,6 +2,9 @@
 // process), named by a pidfd (signals never reach a recycled pid), waited
 // for through the ring (IORING_OP_WAITID, kernel 6.7).
 import { closeSync } from 'node:fs'
+import { constants as os } from 'node:os'
+import { invalidState } from './errors'
+import { CLD_EXITED } from './constants'
 
 /** How a child ended (or changed state), like child_process's 'exit' arguments. */
 export interface ChildStatus {
@@ -58,7 +61,17 @@ export class Subprocess {
 
   /** Sends `signal` (default 'SIGTERM') through the pidfd: never to a recycled pid. */
   kill (signal: string | number = 'SIGTERM'): void {
-    if (this.#reaped) throw Object.assign(new Error('the process has been waited for'), { code: 'ERR_INVALID_STATE' })
+    if (this.#reaped) throw invalidState('the process has been waited for')
     this.#kill(this.pidfd, signal)
   }
+}
+
+const signalNames = new Map(Object.entries(os.signals).map(([name, n]) => [n, name]))
+
+/** A waitid result from the native [pid, code, status]; null when WNOHANG found nothing. */
+export function childStatus (f: Float64Array): ChildStatus | null {
+  const [pid, code, status] = [f[0]!, f[1]!, f[2]!]
+  if (pid === 0) return null
+  const exited = code === CLD_EXITED
+  return { pid, code, exitCode: exited ? status : null, signal: exited ? null : signalNames.get(status) ?? String(status) }
 }

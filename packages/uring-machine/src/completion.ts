@@ -1,0 +1,301 @@
+// The completion engine of a Machine: the ops in flight by slot, abort and
+// timeout wiring, and the settling of a batch of completions. Every op
+// family hands its slot to `track`; the native ring calls `complete` with
+// the batch of one loop wake.
+import { constants as os } from 'node:os'
+import { debuglog } from 'node:util'
+import { isIP } from 'node:net'
+import { binding, type NativeRing, type NativeOps } from './native'
+import * as E from './errors'
+import type * as V from './validate'
+import { Stats, BigIntStats } from './stats'
+import { childStatus } from './process'
+import type { AnyStream } from './multishot'
+
+const [RES_DETACHED, RES_CLOSED, SLOT_MORE, , SLOT_MESSAGE_FD] = binding !== null ? binding.specialResults() : [0, 0, 1 << 30, -2, -3]
+export { RES_CLOSED, SLOT_MESSAGE_FD }
+const ECANCELED = -os.errno.ECANCELED
+const EAGAIN = -os.errno.EAGAIN
+const ETIMEDOUT = -os.errno.ETIMEDOUT
+const EPERM = -os.errno.EPERM
+
+// How a result becomes the promise's value.
+export const VOID = 0
+export const NUMBER = 1
+export const STAT = 2
+export const FUTEX_WAIT = 3
+export const CHILD = 4
+export const STREAM = 5
+export const RESOLVE = 6
+
+// A splice or tee that blocks in a kernel worker (on a socket, say) ignores a
+// linked timeout on 6.18: neither it nor the timeout completes (reproduced on
+// the bare core ring). An ASYNC_CANCEL does reach it, so their timeouts are
+// a timer that cancels; the op still settles only when the kernel confirms.
+export const SOFT_TIMEOUT = true
+/** How long after its timeout an op whose linked timeout was missed is cancelled. */
+const BACKSTOP_MS = 1000
+
+// NODE_DEBUG=uring-machine traces every submission and completion.
+const debug = debuglog('uring-machine')
+export const TRACE = debug.enabled
+export { debug }
+
+/** One op in flight, indexed by its slot. */
+export class Pending {
+  resolve!: (value: unknown) => void
+  reject!: (reason: unknown) => void
+  signal: AbortSignal | undefined = undefined
+  /** The ops in flight under the same signal, if it has one (see #watch). */
+  watch: Map<Pending, number> | undefined = undefined
+  aborted = false
+  /** A timer standing in for the kernel's linked timeout (see SOFT_TIMEOUT). */
+  timer: ReturnType<typeof setTimeout> | undefined = undefined
+  timedOut = false
+  /** The multishot stream this op feeds (kind STREAM). */
+  stream: AnyStream | undefined = undefined
+  /** A lookup's address list (kind RESOLVE) and its name. */
+  list: string[] | undefined = undefined
+  hostname = ''
+  constructor (
+    readonly kind: number,
+    readonly syscall: string,
+    readonly fd: number,
+    readonly info: E.SystemErrorInfo | undefined,
+    readonly timeout: number,
+    readonly out: Float64Array | BigInt64Array | undefined
+  ) {}
+}
+
+// One shared promise executor instead of a closure per op: it hands the
+// resolving functions over through these two slots.
+let nextResolve: (value: unknown) => void = () => {}
+let nextReject: (reason: unknown) => void = () => {}
+function capture (resolve: (value: unknown) => void, reject: (reason: unknown) => void): void {
+  nextResolve = resolve
+  nextReject = reject
+}
+
+// EventTarget's own methods, so a signal cannot run code of its own in their place.
+const addListener = EventTarget.prototype.addEventListener
+
+/** Engines with ops in flight stay reachable (and their Machine, through the host), so their promises settle. */
+const live = new Set<Engine>()
+
+/** What the engine tells its Machine. */
+export interface EngineHost {
+  /** A message posted to this Machine arrived (`kind` SLOT_MESSAGE_FD or another). */
+  onMessage (kind: number, value: number): void
+  /** The native ring has closed: every op must settle now. */
+  onClosed (): void
+}
+
+/** One Machine's ring and the ops it has in flight. */
+export class Engine {
+  readonly ring: NativeRing
+  /** The op functions (see `ready`). */
+  readonly fn: NativeOps
+  readonly #results: Int32Array
+  /** Where each slot's output goes (read buffers, readv arrays, statx arrays). */
+  readonly #dsts: unknown[] = []
+  readonly #ops: Array<Pending | undefined> = []
+  readonly #batch: Array<Pending | undefined> = []
+  #pending = 0
+  /** Counts deliveries: a stream's staged chunks belong to one. */
+  #epoch = 0
+  /** Per signal, this Machine's ops in flight under it (see #watch). */
+  readonly #watched = new WeakMap<AbortSignal, Map<Pending, number>>()
+  readonly #host: EngineHost
+  state: 'open' | 'closing' | 'closed' = 'open'
+
+  constructor (entries: number, sqpoll: number, profile: boolean, host: EngineHost) {
+    if (binding === null) throw E.unavailable('no binding')
+    this.#host = host
+    try {
+      this.ring = new binding.Ring(entries, sqpoll, profile, this.#dsts, this.#complete)
+    } catch (err) {
+      throw E.unavailable((err as Error).message)
+    }
+    this.fn = this.ring.functions()
+    this.#results = this.ring.results()
+  }
+
+  /** Registers a multishot stream's request at `slot` (it stays until its final completion). */
+  trackStream (slot: number, st: AnyStream): void {
+    const op = new Pending(STREAM, st.syscall, st.fd, undefined, 0, undefined)
+    op.stream = st
+    this.#ops[slot] = op
+    this.#dsts[slot] = st.staging
+    if (this.#pending++ === 0) live.add(this)
+    if (TRACE) debug('submit %s multishot slot=%d fd=%d', st.syscall, slot, st.fd)
+  }
+
+  /** The error a stream's request failed with. */
+  streamError (res: number, st: AnyStream): Error {
+    return this.error(res, new Pending(STREAM, st.syscall, st.fd, undefined, 0, undefined))
+  }
+
+  /** Rejects whatever is still in the table (the ring has closed) and lets go of the engine. */
+  rejectAll (): void {
+    // Every op settled before the ring closed; this only guards the invariant.
+    for (let slot = 0; slot < this.#ops.length; slot++) {
+      const op = this.#ops[slot]
+      if (op !== undefined) {
+        this.#ops[slot] = undefined
+        op.reject(E.destroyed(op.syscall))
+      }
+    }
+    this.#pending = 0
+    live.delete(this)
+  }
+
+  /** The op functions, if the op may start; null if the Machine is closed or the signal already fired. */
+  ready (o: V.OpOptions): NativeOps | null {
+    if (this.state !== 'open' || o.signal?.aborted === true) return null
+    return this.fn
+  }
+
+  refuse (o: V.OpOptions, syscall: string, _info?: E.SystemErrorInfo): Promise<never> {
+    if (this.state !== 'open') return Promise.reject(E.destroyed(syscall))
+    return Promise.reject(E.aborted(o.signal?.reason))
+  }
+
+  /**
+   * The op's promise. `dst` is where its output goes (a read's view, a
+   * readv's views, a statx array); every op writes its slot of `#dsts`, so
+   * that array stays packed (slots are handed out densely from 0).
+   */
+  track (slot: number, kind: number, syscall: string, fd: number, info: E.SystemErrorInfo | undefined, o: V.OpOptions, dst?: unknown, soft = false, hostname?: string): Promise<unknown> {
+    const op = new Pending(kind, syscall, fd, info, o.timeout ?? 0, kind === STAT || kind === CHILD ? dst as Float64Array | BigInt64Array : undefined)
+    if (kind === RESOLVE) {
+      op.list = dst as string[]
+      op.hostname = hostname!
+    }
+    if (TRACE) debug('submit %s slot=%d fd=%d%s', syscall, slot, fd, o.timeout !== undefined ? ` timeout=${o.timeout}ms` : '')
+    if (slot < 0) return Promise.reject(this.error(slot, op))
+    const promise = new Promise(capture)
+    op.resolve = nextResolve
+    op.reject = nextReject
+    this.#ops[slot] = op
+    this.#dsts[slot] = dst
+    if (this.#pending++ === 0) live.add(this)
+    if (o.timeout !== undefined && o.timeout > 0) {
+      // Soft: the timer is the timeout. Otherwise the kernel's linked
+      // timeout is, and the timer a backstop: an op that ends up blocking
+      // in a kernel worker can miss its linked timeout on 6.18 (a unix
+      // connect about 1 in 300: scripts/hunt/connect-timeout.mjs).
+      op.timer = setTimeout(() => {
+        op.timedOut = true
+        this.ring.cancel(slot)
+      }, soft ? o.timeout : Math.min(o.timeout + BACKSTOP_MS, 2 ** 31 - 1))
+    }
+    const signal = o.signal
+    if (signal !== undefined) {
+      op.signal = signal
+      op.watch = this.#watch(signal)
+      op.watch.set(op, slot)
+    }
+    return promise
+  }
+
+  /**
+   * This Machine's ops in flight under `signal`, behind one abort listener
+   * that stays for the signal's life: a task passing its signal to op after
+   * op costs a Map insert and delete per op, not a listener added and
+   * removed. The listener holds the Machine only weakly.
+   */
+  #watch (signal: AbortSignal): Map<Pending, number> {
+    let ops = this.#watched.get(signal)
+    if (ops === undefined) {
+      const set = ops = new Map<Pending, number>()
+      this.#watched.set(signal, set)
+      const machine = new WeakRef(this)
+      addListener.call(signal, 'abort', () => {
+        const m = machine.deref()
+        for (const [op, slot] of set) {
+          op.aborted = true
+          if (m !== undefined) m.ring.cancel(slot)
+        }
+        set.clear()
+      }, { once: true })
+    }
+    return ops
+  }
+
+  /** Called by the native ring with n (slot, result) pairs, or -1 once it has closed. */
+  readonly #complete = (n: number): void => {
+    if (n < 0) {
+      this.#host.onClosed()
+      return
+    }
+    const results = this.#results
+    const ops = this.#ops
+    const dsts = this.#dsts
+    // First take every op of the batch out of the table, then settle them:
+    // code that runs while settling (an abort listener's removal) may start
+    // ops, which can get the slots of this batch.
+    const batch = this.#batch
+    const epoch = ++this.#epoch
+    for (let i = 0; i < n; i++) {
+      const raw = results[2 * i]!
+      if (raw < 0) continue // a message
+      if (raw >= SLOT_MORE) {
+        batch[i] = ops[raw - SLOT_MORE] // one of many: the op stays
+        continue
+      }
+      batch[i] = ops[raw]
+      ops[raw] = undefined
+      dsts[raw] = undefined
+    }
+    for (let i = 0; i < n; i++) {
+      const raw = results[2 * i]!
+      if (raw < 0) {
+        this.#host.onMessage(raw, results[2 * i + 1]!)
+        continue
+      }
+      const op = batch[i]
+      if (op === undefined) continue
+      batch[i] = undefined
+      const res = results[2 * i + 1]!
+      if (op.kind === STREAM) {
+        if (raw >= SLOT_MORE) {
+          op.stream!.item(res, epoch)
+          continue
+        }
+        if (TRACE) debug('complete %s multishot slot=%d res=%d', op.syscall, raw, res)
+        this.#pending--
+        op.stream!.end(res, epoch)
+        continue
+      }
+      this.#pending--
+      if (TRACE) debug('complete %s slot=%d res=%d', op.syscall, results[2 * i]!, res)
+      if (op.timer !== undefined) clearTimeout(op.timer)
+      if (op.watch !== undefined) op.watch.delete(op)
+      if (res < 0) {
+        if (op.kind === FUTEX_WAIT && res === EAGAIN) op.resolve('not-equal')
+        else if (op.kind === RESOLVE && E.isEai(res)) op.reject(E.dnsError(res, op.hostname))
+        else op.reject(this.error(res, op))
+      } else if (op.kind === NUMBER) op.resolve(res)
+      else if (op.kind === FUTEX_WAIT) op.resolve('ok')
+      else if (op.kind === CHILD) op.resolve(childStatus(op.out as Float64Array))
+      else if (op.kind === VOID) op.resolve(undefined)
+      else if (op.kind === RESOLVE) op.resolve(op.list!.map((address) => ({ address, family: isIP(address) as 4 | 6 })))
+      else op.resolve(op.out instanceof BigInt64Array ? new BigIntStats(op.out) : new Stats(op.out!))
+    }
+    if (this.#pending === 0) live.delete(this)
+  }
+
+  error (res: number, op: Pending): Error {
+    if (res === RES_CLOSED) return E.destroyed(op.syscall)
+    if (res === RES_DETACHED) return E.bufferDetached(op.syscall)
+    if (res === ECANCELED) {
+      if (op.timedOut) return E.timedOut(op.syscall, op.timeout, op.fd >= 0 ? { ...op.info, fd: op.fd } : op.info)
+      if (op.aborted) return E.aborted(op.signal?.reason)
+      if (this.state !== 'open') return E.destroyed(op.syscall)
+    }
+    const info = op.fd >= 0 ? { ...op.info, fd: op.fd } : op.info
+    if (res === ETIMEDOUT && op.timeout > 0) return E.timedOut(op.syscall, op.timeout, info)
+    if (res === EPERM && this.ring.credentialsChanged()) return E.credentialsChanged(op.syscall, info)
+    return E.systemError(res, op.syscall, info)
+  }
+}

@@ -1,0 +1,112 @@
+// Socket ops: socket, bind, listen, accept, connect, send (and its
+// zero-copy form), recv, shutdown, and name resolution through the ring.
+import * as E from '../errors'
+import * as V from '../validate'
+import { SHUT_WR } from '../constants'
+import { type Engine, VOID, NUMBER, RESOLVE, SOFT_TIMEOUT } from '../completion'
+import type { SocketIoOptions, AcceptOptions, ResolveOptions, LookupAddress } from '../types'
+
+export function socket (c: Engine, domain: number, type: number, protocol = 0, options?: V.OpOptions): Promise<number> {
+  V.int(domain, 'domain', 0, 2 ** 31 - 1)
+  V.int(type, 'type', 0, 2 ** 31 - 1)
+  V.int(protocol, 'protocol', 0, 2 ** 31 - 1)
+  const o = V.options(options)
+  const ring = c.ready(o)
+  if (ring === null) return c.refuse(o, 'socket')
+  return c.track(ring.socket(domain, type, protocol, o.timeout ?? 0), NUMBER, 'socket', -1, undefined, o) as Promise<number>
+}
+
+export function bind (c: Engine, fd: number, address: V.SocketAddress, options?: V.OpOptions): Promise<void> {
+  V.fd(fd)
+  const [host, port] = V.address(address)
+  const o = V.options(options)
+  const info = E.addressInfo(host, port)
+  const ring = c.ready(o)
+  if (ring === null) return c.refuse(o, 'bind', info)
+  return c.track(ring.bind(fd, host, port, o.timeout ?? 0), VOID, 'bind', fd, info, o) as Promise<void>
+}
+
+export function listen (c: Engine, fd: number, backlog = 511, options?: V.OpOptions): Promise<void> {
+  V.fd(fd)
+  V.int(backlog, 'backlog', 0, 2 ** 31 - 1)
+  const o = V.options(options)
+  const ring = c.ready(o)
+  if (ring === null) return c.refuse(o, 'listen')
+  return c.track(ring.listen(fd, backlog, o.timeout ?? 0), VOID, 'listen', fd, undefined, o) as Promise<void>
+}
+
+export function accept (c: Engine, fd: number, options?: AcceptOptions): Promise<number> {
+  V.fd(fd)
+  const o = V.options(options)
+  const flags = o.flags === undefined ? 0 : V.int(o.flags, 'options.flags', 0, 2 ** 31 - 1)
+  const ring = c.ready(o)
+  if (ring === null) return c.refuse(o, 'accept')
+  return c.track(ring.accept(fd, flags, o.timeout ?? 0), NUMBER, 'accept', fd, undefined, o) as Promise<number>
+}
+
+export function connect (c: Engine, fd: number, address: V.SocketAddress, options?: V.OpOptions): Promise<void> {
+  V.fd(fd)
+  const [host, port] = V.address(address)
+  const o = V.options(options)
+  const info = E.addressInfo(host, port)
+  const ring = c.ready(o)
+  if (ring === null) return c.refuse(o, 'connect', info)
+  return c.track(ring.connect(fd, host, port, o.timeout ?? 0), VOID, 'connect', fd, info, o) as Promise<void>
+}
+
+export function send (c: Engine, fd: number, buffer: ArrayBufferView, options?: SocketIoOptions): Promise<number> {
+  return sendAny(c, false, fd, buffer, options)
+}
+
+export function sendZc (c: Engine, fd: number, buffer: ArrayBufferView, options?: SocketIoOptions): Promise<number> {
+  return sendAny(c, true, fd, buffer, options)
+}
+
+function sendAny (c: Engine, zc: boolean, fd: number, buffer: ArrayBufferView, options: SocketIoOptions | undefined): Promise<number> {
+  V.fd(fd)
+  const v = V.bytes(V.view(buffer, 'buffer'))
+  const o = V.options(options)
+  const [off, len] = V.range(v, 'buffer', o.offset, o.length)
+  const flags = o.flags === undefined ? 0 : V.int(o.flags, 'options.flags', 0, 2 ** 31 - 1)
+  const ring = c.ready(o)
+  if (ring === null) return c.refuse(o, 'send')
+  const slot = zc ? ring.sendZc(fd, v, off, len, flags, o.timeout ?? 0) : ring.send(fd, v, off, len, flags, o.timeout ?? 0)
+  return c.track(slot, NUMBER, 'send', fd, undefined, o) as Promise<number>
+}
+
+export function recv (c: Engine, fd: number, buffer: ArrayBufferView, options?: SocketIoOptions): Promise<number> {
+  V.fd(fd)
+  const v = V.bytes(V.view(buffer, 'buffer'))
+  const o = V.options(options)
+  const [off, len] = V.range(v, 'buffer', o.offset, o.length)
+  const flags = o.flags === undefined ? 0 : V.int(o.flags, 'options.flags', 0, 2 ** 31 - 1)
+  const ring = c.ready(o)
+  if (ring === null) return c.refuse(o, 'recv')
+  const slot = ring.recv(fd, v, off, len, flags, o.timeout ?? 0)
+  return c.track(slot, NUMBER, 'recv', fd, undefined, o, v) as Promise<number>
+}
+
+export function shutdown (c: Engine, fd: number, how: number = SHUT_WR, options?: V.OpOptions): Promise<void> {
+  V.fd(fd)
+  V.int(how, 'how', 0, 2)
+  const o = V.options(options)
+  const ring = c.ready(o)
+  if (ring === null) return c.refuse(o, 'shutdown')
+  return c.track(ring.shutdown(fd, how, o.timeout ?? 0), VOID, 'shutdown', fd, undefined, o) as Promise<void>
+}
+
+export function resolve (c: Engine, hostname: string, options?: ResolveOptions): Promise<LookupAddress[]> {
+  if (typeof hostname !== 'string') throw E.invalidArgType('hostname', 'of type string', hostname)
+  if (hostname.includes('\u0000')) throw E.invalidArgValue('hostname', hostname, 'must not contain null bytes')
+  const o = V.options(options)
+  const family = o.family === undefined ? 0 : o.family
+  if (family !== 0 && family !== 4 && family !== 6) throw E.invalidArgValue('options.family', family, 'must be one of: 0, 4, 6')
+  const ring = c.ready(o)
+  if (ring === null) return c.refuse(o, 'getaddrinfo')
+  if (hostname === '') return Promise.resolve([]) // as dns.lookup answers an empty name
+  const list: string[] = []
+  // AF_INET, AF_INET6 (Linux), or AF_UNSPEC.
+  const slot = ring.resolve(hostname, family === 4 ? 2 : family === 6 ? 10 : 0, 0)
+  // No kernel op to link a timeout to: a timer cancels it (see SOFT_TIMEOUT).
+  return c.track(slot, RESOLVE, 'getaddrinfo', -1, undefined, o, list, SOFT_TIMEOUT, hostname) as Promise<LookupAddress[]>
+}
