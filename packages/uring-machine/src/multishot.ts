@@ -14,7 +14,7 @@
 // it, and the native side closes the rest when the Machine goes (destroy,
 // GC, a terminated worker), so none outlives both.
 import { constants as os } from 'node:os'
-import { AbortError } from './errors'
+import { aborted, concurrentNext } from './errors'
 
 const ENOBUFS = -os.errno.ENOBUFS
 const ECANCELED = -os.errno.ECANCELED
@@ -84,7 +84,7 @@ export class Multishot<T> implements AsyncIterableIterator<T> {
     this.yieldsFds = kind === 'accept'
     this.staging = kind === 'accept' ? undefined : Buffer.allocUnsafeSlow(bufferCount * bufferSize)
     if (signal !== undefined) {
-      this.#onAbort = () => this.#stop(new AbortError(undefined, { cause: signal.reason }))
+      this.#onAbort = () => this.#stop(aborted(signal.reason))
       if (!signal.aborted) addListener.call(signal, 'abort', this.#onAbort, { once: true })
     }
   }
@@ -242,7 +242,7 @@ export class Multishot<T> implements AsyncIterableIterator<T> {
   }
 
   next (): Promise<IteratorResult<T>> {
-    if (this.#waiter !== undefined) return Promise.reject(new Error('next() called again before the previous call settled'))
+    if (this.#waiter !== undefined) return Promise.reject(concurrentNext())
     const r = this.#take()
     if (r instanceof Failure) return Promise.reject(r.error)
     if (r !== undefined) return Promise.resolve(r)

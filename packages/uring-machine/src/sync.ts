@@ -3,12 +3,12 @@
 // waiter, nobody barges), with timeouts and task cancellation. For threads,
 // see the futex-based Mutex and Queue on the Machine.
 import { currentScheduler, currentTask, type Task } from './tasks'
-import type { Scheduler } from './scheduler'
-import { timedOut, invalidArgType } from './errors'
+import type { Scheduler } from './scheduler/hooks'
+import { timedOut, invalidArgType, invalidState, noScheduler, outOfRange } from './errors'
 
 function scheduler (): Scheduler {
   const s = currentScheduler()
-  if (s === null) throw Object.assign(new Error('No scheduler: call setScheduler() or runWithScheduler() first'), { code: 'ERR_NO_SCHEDULER' })
+  if (s === null) throw noScheduler()
   return s
 }
 
@@ -92,7 +92,7 @@ export class TaskMutex {
   }
 
   unlock (): void {
-    if (!this.#locked) throw Object.assign(new Error('The mutex is not locked'), { code: 'ERR_INVALID_STATE' })
+    if (!this.#locked) throw invalidState('The mutex is not locked')
     if (!this.#queue.release()) this.#locked = false
   }
 
@@ -140,7 +140,7 @@ export class Semaphore {
   readonly #queue = new WaitQueue()
 
   constructor (permits: number) {
-    if (!Number.isInteger(permits) || permits < 0) throw Object.assign(new RangeError(`The value of "permits" is out of range. It must be an integer >= 0. Received ${String(permits)}`), { code: 'ERR_OUT_OF_RANGE' })
+    if (!Number.isInteger(permits) || permits < 0) throw outOfRange('permits', 'an integer >= 0', String(permits))
     this.#permits = permits
   }
 
@@ -172,7 +172,7 @@ export class TaskQueue<T> {
 
   constructor (capacity = Infinity) {
     if (!(capacity === Infinity || (Number.isInteger(capacity) && capacity >= 1))) {
-      throw Object.assign(new RangeError(`The value of "capacity" is out of range. It must be an integer >= 1 or Infinity. Received ${String(capacity)}`), { code: 'ERR_OUT_OF_RANGE' })
+      throw outOfRange('capacity', 'an integer >= 1 or Infinity', String(capacity))
     }
     this.capacity = capacity
   }
@@ -212,7 +212,7 @@ export class Barrier {
   #arrived = 0
 
   constructor (readonly parties: number) {
-    if (!Number.isInteger(parties) || parties < 1) throw Object.assign(new RangeError(`The value of "parties" is out of range. It must be an integer >= 1. Received ${String(parties)}`), { code: 'ERR_OUT_OF_RANGE' })
+    if (!Number.isInteger(parties) || parties < 1) throw outOfRange('parties', 'an integer >= 1', String(parties))
   }
 
   async wait (options?: WaitOptions): Promise<void> {

@@ -4,8 +4,8 @@
 // AsyncLocalStorage, so a hook reached from anywhere inside a task knows
 // which task to cancel.
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { AbortError } from './errors'
-import type { Scheduler } from './scheduler'
+import { AbortError, aborted, noScheduler, taskCancelled } from './errors'
+import type { Scheduler } from './scheduler/hooks'
 
 /** Where a task is in its life. */
 export type TaskStatus = 'running' | 'done' | 'failed' | 'cancelled'
@@ -20,10 +20,6 @@ interface Context {
 const storage = new AsyncLocalStorage<Context>()
 let threadScheduler: Scheduler | null = null
 let nextId = 1
-
-function withCode<E extends Error> (err: E, code: string): E & { code: string } {
-  return Object.assign(err, { code })
-}
 
 /**
  * A running async function with a handle. Cancelling a task aborts the
@@ -86,7 +82,7 @@ export class Task<T = unknown> {
       // Thrown while cancelled: the cancellation is the outcome.
       this.#settle('cancelled')
       const err = body.error
-      throw this.#interrupt ?? (err instanceof AbortError ? err : new AbortError(undefined, { cause: this.signal.reason }))
+      throw this.#interrupt ?? (err instanceof AbortError ? err : aborted(this.signal.reason))
     }
     this.#settle('done')
     return body.value
@@ -132,7 +128,7 @@ export class Task<T = unknown> {
    */
   cancel (reason?: unknown): void {
     if (this.#status !== 'running' || this.#controller.signal.aborted) return
-    this.#controller.abort(reason ?? withCode(new Error('The task was cancelled'), 'ERR_TASK_CANCELLED'))
+    this.#controller.abort(reason ?? taskCancelled())
   }
 
   /** @internal fiberInterrupt: join() rejects with `error` itself. */
@@ -177,7 +173,7 @@ export function runWithScheduler<T> (scheduler: Scheduler, fn: () => T): T {
  */
 export function schedule<T> (fn: (task: Task<T>) => T | Promise<T>): Task<T> {
   const s = currentScheduler()
-  if (s === null) throw withCode(new Error('No scheduler: call setScheduler() or runWithScheduler() first'), 'ERR_NO_SCHEDULER')
+  if (s === null) throw noScheduler()
   return s.fiber(fn)
 }
 
