@@ -3,6 +3,8 @@
 // validates the arguments, queues one SQE through the native ring and
 // hands the slot to the completion engine (./completion.ts), which settles
 // the promise from the batch of completions of one loop wake.
+// size: the public API, ~60 methods of one line each under the doc
+// comments users read in the typings; the work is in ./ops/ and ./completion.ts.
 import { binding, loadFailure, type NativeFeatures } from './native'
 import * as E from './errors'
 import * as V from './validate'
