@@ -1,4 +1,12 @@
-//! Who owns an fd passed between rings ([`crate::Op::MsgRing`] with `fd`).
+//! Messages between rings: how they are addressed, and who owns an fd
+//! passed with one ([`crate::Op::MsgRing`] with `fd`).
+//!
+//! Addressing: a ring fd number names whatever ring has it now, so a post
+//! to a ring that has gone away can reach a newer ring that reused the
+//! number. [`Op::message`] and [`Op::pass_fd`] address a message with its
+//! target's [`crate::Ring::id`]: the kernel refuses it (the ring is not
+//! live) or the receiver's [`crate::Ring::take_addressed_messages`] drops
+//! a value that names another ring; an fd is claimed only by its target.
 //!
 //! A passed fd is a duplicate whose number travels in a MSG_RING completion.
 //! Between the sender's submit and the receiver's reap of that completion
@@ -27,7 +35,17 @@ use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
+use crate::op::Op;
+use crate::ring::Message;
 use crate::sys;
+
+// A message's user_data: bit 61 (`TAG_MSG`, reserved for it by the ring's
+// layout in ring/slots.rs) marks it, bit 60 says its value is an fd, and
+// bits 0..60 are the sender's.
+pub(crate) const TAG_MSG: u64 = 1 << 61;
+pub(crate) const MSG_FD: u64 = 1 << 60;
+/// The bits of a message's data the sender chooses.
+pub const MSG_DATA_MASK: u64 = (1 << 60) - 1;
 
 #[derive(Default)]
 struct Transit {
@@ -104,4 +122,28 @@ pub(crate) fn retire(id: u32) {
         fds
     });
     orphans.into_iter().for_each(sys::close);
+}
+
+impl Op {
+    /// A post of `value` to ring `to` (its [`crate::Ring::id`]) behind the
+    /// ring fd `target`, addressed: its data is `to`.
+    pub fn message(target: RawFd, to: u32, value: i32) -> Op {
+        Op::MsgRing { target, to, data: to as u64, value, fd: None }
+    }
+
+    /// A post of a close-on-exec duplicate of `fd` to ring `to` behind the
+    /// ring fd `target`: the op owns the duplicate (see the module's rules).
+    /// Fails with `-errno` when `fd` cannot be duplicated.
+    pub fn pass_fd(target: RawFd, to: u32, fd: RawFd) -> Result<Op, i32> {
+        match sys::dup_cloexec(fd) {
+            dup if dup >= 0 => Ok(Op::MsgRing { target, to, data: to as u64, value: 0, fd: Some(dup) }),
+            e => Err(e),
+        }
+    }
+}
+
+/// Whether `m` is for ring `id`: an fd always is (the transit table made
+/// sure), a value when its data names `id`.
+pub(crate) fn addressed_to(m: &Message, id: u32) -> bool {
+    m.fd || m.data == id as u64
 }
