@@ -3,7 +3,7 @@
 //!
 //! Addressing: a ring fd number names whatever ring has it now, so a post
 //! to a ring that has gone away can reach a newer ring that reused the
-//! number. [`Op::message`] and [`Op::pass_fd`] address a message with its
+//! number. [`crate::Op::message`] and [`crate::Op::pass_fd`] address a message with its
 //! target's [`crate::Ring::id`]: the kernel refuses it (the ring is not
 //! live) or the receiver's [`crate::Ring::take_addressed_messages`] drops
 //! a value that names another ring; an fd is claimed only by its target.
@@ -35,8 +35,6 @@ use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
-use crate::op::Op;
-use crate::ring::Message;
 use crate::sys;
 
 // A message's user_data: bit 61 (`TAG_MSG`, reserved for it by the ring's
@@ -46,6 +44,18 @@ pub(crate) const TAG_MSG: u64 = 1 << 61;
 pub(crate) const MSG_FD: u64 = 1 << 60;
 /// The bits of a message's data the sender chooses.
 pub const MSG_DATA_MASK: u64 = (1 << 60) - 1;
+
+/// A completion another ring posted to this one (see [`crate::Op::MsgRing`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Message {
+    /// The sender's 60 bits.
+    pub data: u64,
+    /// The sender's value, or the fd the message carries.
+    pub value: i32,
+    /// Whether `value` is an fd, now owned by the receiver.
+    pub fd: bool,
+}
 
 #[derive(Default)]
 struct Transit {
@@ -122,24 +132,6 @@ pub(crate) fn retire(id: u32) {
         fds
     });
     orphans.into_iter().for_each(sys::close);
-}
-
-impl Op {
-    /// A post of `value` to ring `to` (its [`crate::Ring::id`]) behind the
-    /// ring fd `target`, addressed: its data is `to`.
-    pub fn message(target: RawFd, to: u32, value: i32) -> Op {
-        Op::MsgRing { target, to, data: to as u64, value, fd: None }
-    }
-
-    /// A post of a close-on-exec duplicate of `fd` to ring `to` behind the
-    /// ring fd `target`: the op owns the duplicate (see the module's rules).
-    /// Fails with `-errno` when `fd` cannot be duplicated.
-    pub fn pass_fd(target: RawFd, to: u32, fd: RawFd) -> Result<Op, i32> {
-        match sys::dup_cloexec(fd) {
-            dup if dup >= 0 => Ok(Op::MsgRing { target, to, data: to as u64, value: 0, fd: Some(dup) }),
-            e => Err(e),
-        }
-    }
 }
 
 /// Whether `m` is for ring `id`: an fd always is (the transit table made

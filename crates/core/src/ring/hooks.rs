@@ -8,6 +8,27 @@ use std::sync::Arc;
 
 use crate::op::Op;
 use crate::resolve::Lookup;
+use crate::sys;
+
+/// Addressed messages (see `crate::msg`): constructors rather than hooks,
+/// kept here because msg.rs, which op.rs imports, must not import op.rs.
+impl Op {
+    /// A post of `value` to ring `to` (its [`crate::Ring::id`]) behind the
+    /// ring fd `target`, addressed: its data is `to`.
+    pub fn message(target: RawFd, to: u32, value: i32) -> Op {
+        Op::MsgRing { target, to, data: to as u64, value, fd: None }
+    }
+
+    /// A post of a close-on-exec duplicate of `fd` to ring `to` behind the
+    /// ring fd `target`: the op owns the duplicate (see the module's rules).
+    /// Fails with `-errno` when `fd` cannot be duplicated.
+    pub fn pass_fd(target: RawFd, to: u32, fd: RawFd) -> Result<Op, i32> {
+        match sys::dup_cloexec(fd) {
+            dup if dup >= 0 => Ok(Op::MsgRing { target, to, data: to as u64, value: 0, fd: Some(dup) }),
+            e => Err(e),
+        }
+    }
+}
 
 impl Op {
     /// An fd the op owns and must close itself if it is never posted (a

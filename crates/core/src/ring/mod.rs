@@ -39,7 +39,7 @@ use submit::CredGate;
 
 // The message bits of user_data are msg.rs's; op.rs builds MSG_RING SQEs
 // with them through this path.
-pub use crate::msg::MSG_DATA_MASK;
+pub use crate::msg::{Message, MSG_DATA_MASK};
 pub(crate) use crate::msg::{MSG_FD, TAG_MSG};
 /// How to build a [`Ring`].
 #[derive(Clone, Debug)]
@@ -138,18 +138,6 @@ impl Completion {
 pub struct BufRef {
     pub group: u16,
     pub id: u16,
-}
-
-/// A completion another ring posted to this one (see [`Op::MsgRing`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Message {
-    /// The sender's 60 bits.
-    pub data: u64,
-    /// The sender's value, or the fd the message carries.
-    pub value: i32,
-    /// Whether `value` is an fd, now owned by the receiver.
-    pub fd: bool,
 }
 
 /// Why an op could not be queued.
