@@ -5,6 +5,7 @@
 #![deny(clippy::all)]
 
 mod class;
+mod constants;
 mod convert;
 mod deliver;
 mod event_loop;
@@ -109,12 +110,6 @@ pub fn pidfd_send_signal(pidfd: i32, signal: i32) -> napi::Result<()> {
 #[napi]
 pub fn stat_fields() -> Vec<&'static str> {
     convert::STAT_FIELDS.to_vec()
-}
-
-/// Result codes beyond errno: [detached destination, closed ring].
-#[napi]
-pub fn special_results() -> Vec<i32> {
-    vec![state::RES_DETACHED, state::RES_CLOSED, state::SLOT_MORE, state::SLOT_MESSAGE, state::SLOT_MESSAGE_FD]
 }
 
 /// A close-on-exec duplicate of `fd`, or `-errno` (the core's).
