@@ -71,7 +71,7 @@ impl Ring {
     }
 
     /// Maps `count` buffers of `size` bytes and registers them (kernel 5.19)
-    /// for [`Op::ReadFixed`], [`Op::WriteFixed`] and [`Op::SendZc`].
+    /// for [`crate::Op::ReadFixed`], [`crate::Op::WriteFixed`] and [`crate::Op::SendZc`].
     pub fn register_buffers(&mut self, count: u32, size: u32) -> io::Result<FixedBuffers> {
         let einval = || io::Error::from_raw_os_error(libc::EINVAL);
         if count == 0 || size == 0 || count > FIXED_TABLE || size > 1 << 30 {
