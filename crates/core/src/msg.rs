@@ -104,7 +104,7 @@ pub(crate) fn send(fd: RawFd, to: u32) -> bool {
 }
 
 /// A message carrying `fd` reached ring `id`: true if the fd is now its own.
-pub(crate) fn claim(fd: RawFd, id: u32) -> bool {
+fn claim(fd: RawFd, id: u32) -> bool {
     with(|t| match t.fds.get(&fd) {
         Some(&to) if to == id => {
             t.fds.remove(&fd);
@@ -132,6 +132,16 @@ pub(crate) fn retire(id: u32) {
         fds
     });
     orphans.into_iter().for_each(sys::close);
+}
+
+/// The message a CQE tagged [`TAG_MSG`] brings to ring `id`; `None` for an
+/// fd that is not in transit to it (neither its to use nor to close).
+pub(crate) fn received(ud: u64, res: i32, id: u32) -> Option<Message> {
+    let fd = ud & MSG_FD != 0;
+    if fd && !claim(res, id) {
+        return None;
+    }
+    Some(Message { data: ud & MSG_DATA_MASK, value: res, fd })
 }
 
 /// Whether `m` is for ring `id`: an fd always is (the transit table made

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use io_uring::{cqueue, opcode, squeue, types};
 
 use super::slots::{split, user_data, F_ABORTED, F_LINKED_TIMEOUT, F_ORPHANED, F_POLLING, GEN_MASK, TAG_INTERNAL, TAG_TIMEOUT};
-use super::{BufRef, Completion, Message, OpId, Ring};
-use crate::msg::{MSG_DATA_MASK, MSG_FD, TAG_MSG};
+use super::{BufRef, Completion, OpId, Ring};
+use crate::msg::TAG_MSG;
 use crate::op::Op;
 use crate::sys;
 
@@ -170,11 +170,10 @@ impl Ring {
             return;
         }
         if ud & TAG_MSG != 0 && ud & TAG_TIMEOUT == 0 {
-            if ud & MSG_FD != 0 && !crate::msg::claim(res, self.id) {
-                return; // not in transit to us: neither ours to use nor to close
+            if let Some(m) = crate::msg::received(ud, res, self.id) {
+                self.metrics.messages += 1;
+                self.messages.push_back(m);
             }
-            self.metrics.messages += 1;
-            self.messages.push_back(Message { data: ud & MSG_DATA_MASK, value: res, fd: ud & MSG_FD != 0 });
             return;
         }
         let (index, gen) = split(ud);

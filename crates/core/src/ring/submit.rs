@@ -32,7 +32,6 @@ pub(super) struct CredGate {
 
 impl Ring {
     /// Queues `op`. It reaches the kernel at the next [`Ring::flush`], or
-    /// Queues `op`. It reaches the kernel at the next [`Ring::flush`], or
     /// earlier if the SQ fills up. An op refused here is dropped, and what
     /// it owns is released (see [`Op::discard`]).
     pub fn submit(&mut self, op: Op, opts: &OpOptions) -> Result<OpId, SubmitError> {
