@@ -3,10 +3,11 @@
 //! ## Modules
 //!
 //! [`ring`] (setup, op table, submission, completion,
-//! cancellation), [`op`] (each operation's declaration), [`probe`](mod@probe) (flags and
+//! cancellation, one file each), [`op`] (each operation's declaration), [`probe`](mod@probe) (flags and
 //! opcodes the kernel supports), [`addr`] (socket addresses), [`pool`]
-//! (reused buffers), [`stat`], [`metrics`], `msg` (who owns an fd passed
-//! between rings), and `sys` (every raw syscall).
+//! (reused buffers), [`stat`], [`metrics`], [`resolve`] (the blocking-call
+//! pool), `msg` (message addressing, and who owns an fd passed between
+//! rings), and `sys` (every raw syscall).
 
 pub mod addr;
 pub mod bufs;
@@ -25,11 +26,11 @@ pub use addr::SockAddr;
 pub use metrics::Metrics;
 pub use bufs::{FixedBuffers, FixedSlice, Mapping};
 pub use op::{FutexWord, Op, Output, ZcData, CURRENT_POSITION};
-pub use resolve::Lookup;
+pub use resolve::{Lookup, LookupError, LOOKUP_FAILED};
 pub use pool::BufferPool;
 pub use probe::{probe, unavailable_reason, Features};
 pub use ring::{BufRef, Completion, Config, Message, OpId, OpOptions, Ring, SubmitError, MSG_DATA_MASK};
-pub use stat::{Stat, STAT_FIELDS};
+pub use stat::{Stat, Timestamp};
 
 /// A close-on-exec pipe `[read end, write end]`, grown to `size` bytes where
 /// the system allows: the kernel buffer splice and tee move data through.
@@ -40,6 +41,20 @@ pub fn pipe(size: i32) -> std::io::Result<[std::os::fd::RawFd; 2]> {
 /// A close-on-exec AF_UNIX stream socket pair (a plain syscall).
 pub fn socketpair() -> std::io::Result<[std::os::fd::RawFd; 2]> {
     sys::socketpair()
+}
+
+/// A close-on-exec duplicate of `fd` (a plain syscall), owned by the caller.
+pub fn dup_cloexec(fd: std::os::fd::RawFd) -> std::io::Result<std::os::fd::RawFd> {
+    match sys::dup_cloexec(fd) {
+        fd if fd >= 0 => Ok(fd),
+        e => Err(std::io::Error::from_raw_os_error(-e)),
+    }
+}
+
+/// Closes `fd`, which the caller owns (a plain syscall). Its errors are
+/// not reported: on Linux the number is released whatever close(2) says.
+pub fn close(fd: std::os::fd::RawFd) {
+    sys::close(fd)
 }
 
 /// Sets or clears O_NONBLOCK on `fd` (a plain syscall).

@@ -1,4 +1,12 @@
-//! Who owns an fd passed between rings ([`crate::Op::MsgRing`] with `fd`).
+//! Messages between rings: how they are addressed, and who owns an fd
+//! passed with one ([`crate::Op::MsgRing`] with `fd`).
+//!
+//! Addressing: a ring fd number names whatever ring has it now, so a post
+//! to a ring that has gone away can reach a newer ring that reused the
+//! number. [`crate::Op::message`] and [`crate::Op::pass_fd`] address a message with its
+//! target's [`crate::Ring::id`]: the kernel refuses it (the ring is not
+//! live) or the receiver's [`crate::Ring::take_addressed_messages`] drops
+//! a value that names another ring; an fd is claimed only by its target.
 //!
 //! A passed fd is a duplicate whose number travels in a MSG_RING completion.
 //! Between the sender's submit and the receiver's reap of that completion
@@ -28,6 +36,26 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
 use crate::sys;
+
+// A message's user_data: bit 61 (`TAG_MSG`, reserved for it by the ring's
+// layout in ring/slots.rs) marks it, bit 60 says its value is an fd, and
+// bits 0..60 are the sender's.
+pub(crate) const TAG_MSG: u64 = 1 << 61;
+pub(crate) const MSG_FD: u64 = 1 << 60;
+/// The bits of a message's data the sender chooses.
+pub const MSG_DATA_MASK: u64 = (1 << 60) - 1;
+
+/// A completion another ring posted to this one (see [`crate::Op::MsgRing`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Message {
+    /// The sender's 60 bits.
+    pub data: u64,
+    /// The sender's value, or the fd the message carries.
+    pub value: i32,
+    /// Whether `value` is an fd, now owned by the receiver.
+    pub fd: bool,
+}
 
 #[derive(Default)]
 struct Transit {
@@ -76,7 +104,7 @@ pub(crate) fn send(fd: RawFd, to: u32) -> bool {
 }
 
 /// A message carrying `fd` reached ring `id`: true if the fd is now its own.
-pub(crate) fn claim(fd: RawFd, id: u32) -> bool {
+fn claim(fd: RawFd, id: u32) -> bool {
     with(|t| match t.fds.get(&fd) {
         Some(&to) if to == id => {
             t.fds.remove(&fd);
@@ -104,4 +132,20 @@ pub(crate) fn retire(id: u32) {
         fds
     });
     orphans.into_iter().for_each(sys::close);
+}
+
+/// The message a CQE tagged [`TAG_MSG`] brings to ring `id`; `None` for an
+/// fd that is not in transit to it (neither its to use nor to close).
+pub(crate) fn received(ud: u64, res: i32, id: u32) -> Option<Message> {
+    let fd = ud & MSG_FD != 0;
+    if fd && !claim(res, id) {
+        return None;
+    }
+    Some(Message { data: ud & MSG_DATA_MASK, value: res, fd })
+}
+
+/// Whether `m` is for ring `id`: an fd always is (the transit table made
+/// sure), a value when its data names `id`.
+pub(crate) fn addressed_to(m: &Message, id: u32) -> bool {
+    m.fd || m.data == id as u64
 }

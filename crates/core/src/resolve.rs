@@ -20,21 +20,62 @@ use io_uring::{opcode, types, IoUring};
 /// Pool threads at most; each blocks in one `getaddrinfo` at a time.
 const MAX_THREADS: usize = 4;
 
-/// libuv's numbering of `getaddrinfo` failures (UV_EAI_*), which Node's
-/// errors use; results below 0 are these or `-errno`.
-pub const EAI_BASE: i32 = -3000;
+/// The result of an [`crate::Op::Resolve`] that `getaddrinfo` failed other
+/// than with EAI_SYSTEM (which completes with `-errno`): why is in
+/// [`Lookup::error`]. Below every errno (the kernel's MAX_ERRNO is 4095).
+pub const LOOKUP_FAILED: i32 = -4096;
+
+/// Why `getaddrinfo` found nothing (its EAI_* codes, EAI_SYSTEM aside).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LookupError {
+    BadFlags,
+    NoName,
+    Again,
+    Fail,
+    NoData,
+    Family,
+    SockType,
+    Service,
+    AddrFamily,
+    Memory,
+    Overflow,
+}
+
+impl LookupError {
+    /// From getaddrinfo's return code (this target's libc numbering); a
+    /// code it does not know is a failure of the resolver.
+    fn from_code(rc: i32) -> LookupError {
+        // glibc's EAI_ADDRFAMILY, which the libc crate does not name (musl has none).
+        const EAI_ADDRFAMILY: i32 = -9;
+        match rc {
+            libc::EAI_BADFLAGS => LookupError::BadFlags,
+            libc::EAI_NONAME => LookupError::NoName,
+            libc::EAI_AGAIN => LookupError::Again,
+            libc::EAI_NODATA => LookupError::NoData,
+            libc::EAI_FAMILY => LookupError::Family,
+            libc::EAI_SOCKTYPE => LookupError::SockType,
+            libc::EAI_SERVICE => LookupError::Service,
+            EAI_ADDRFAMILY => LookupError::AddrFamily,
+            libc::EAI_MEMORY => LookupError::Memory,
+            libc::EAI_OVERFLOW => LookupError::Overflow,
+            _ => LookupError::Fail,
+        }
+    }
+}
 
 /// One name to resolve, and its answer once the pool has run it.
 pub struct Lookup {
     host: CString,
     family: i32,
     answer: OnceLock<Vec<IpAddr>>,
+    error: OnceLock<LookupError>,
 }
 
 impl Lookup {
     /// A lookup of `host` for `family` (`AF_UNSPEC`, `AF_INET` or `AF_INET6`).
     pub fn new(host: CString, family: i32) -> Arc<Lookup> {
-        Arc::new(Lookup { host, family, answer: OnceLock::new() })
+        Arc::new(Lookup { host, family, answer: OnceLock::new(), error: OnceLock::new() })
     }
 
     /// The addresses found, in the resolver's order (empty before or on failure).
@@ -42,7 +83,12 @@ impl Lookup {
         self.answer.get().map(Vec::as_slice).unwrap_or(&[])
     }
 
-    /// Runs `getaddrinfo`: the number of addresses, or a negative code.
+    /// Why the lookup failed, when it completed with [`LOOKUP_FAILED`].
+    pub fn error(&self) -> Option<LookupError> {
+        self.error.get().copied()
+    }
+
+    /// Runs `getaddrinfo`: the number of addresses, `-errno`, or [`LOOKUP_FAILED`].
     fn run(&self) -> i32 {
         match crate::sys::getaddrinfo(&self.host, self.family) {
             Ok(addrs) => {
@@ -50,7 +96,11 @@ impl Lookup {
                 let _ = self.answer.set(addrs);
                 n
             }
-            Err(code) => code,
+            Err((libc::EAI_SYSTEM, errno)) => -errno,
+            Err((rc, _)) => {
+                let _ = self.error.set(LookupError::from_code(rc));
+                LOOKUP_FAILED
+            }
         }
     }
 }

@@ -11,92 +11,78 @@ impl Default for Stat {
     }
 }
 
-/// The order of [`Stat::fields`]; the bridge and its users index by it.
-pub const STAT_FIELDS: [&str; 18] = [
-    "dev",
-    "ino",
-    "mode",
-    "nlink",
-    "uid",
-    "gid",
-    "rdev",
-    "size",
-    "blksize",
-    "blocks",
-    "atimeMs",
-    "mtimeMs",
-    "ctimeMs",
-    "birthtimeMs",
-    "atimeNs",
-    "mtimeNs",
-    "ctimeNs",
-    "birthtimeNs",
-];
-
-fn ms(t: &libc::statx_timestamp) -> f64 {
-    t.tv_sec as f64 * 1e3 + t.tv_nsec as f64 / 1e6
+/// A statx timestamp: whole seconds since the epoch and nanoseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Timestamp {
+    pub sec: i64,
+    pub nsec: u32,
 }
 
-fn ns(t: &libc::statx_timestamp) -> i128 {
-    t.tv_sec as i128 * 1_000_000_000 + t.tv_nsec as i128
+impl From<&libc::statx_timestamp> for Timestamp {
+    fn from(t: &libc::statx_timestamp) -> Self {
+        Timestamp { sec: t.tv_sec, nsec: t.tv_nsec }
+    }
 }
 
 impl Stat {
-    /// `st_dev`/`st_rdev` as `makedev` would combine them (what Node reports).
-    fn makedev(major: u32, minor: u32) -> u64 {
-        libc::makedev(major, minor)
+    /// `st_dev` as `makedev` combines the kernel's major and minor.
+    pub fn dev(&self) -> u64 {
+        libc::makedev(self.0.stx_dev_major, self.0.stx_dev_minor)
     }
 
-    /// The fields in [`STAT_FIELDS`] order as numbers (times in ms; the `*Ns`
-    /// fields lose precision past 2^53 ns, use [`Stat::fields_i64`] for them).
-    pub fn fields(&self) -> [f64; 18] {
-        let s = &self.0;
-        [
-            Self::makedev(s.stx_dev_major, s.stx_dev_minor) as f64,
-            s.stx_ino as f64,
-            s.stx_mode as f64,
-            s.stx_nlink as f64,
-            s.stx_uid as f64,
-            s.stx_gid as f64,
-            Self::makedev(s.stx_rdev_major, s.stx_rdev_minor) as f64,
-            s.stx_size as f64,
-            s.stx_blksize as f64,
-            s.stx_blocks as f64,
-            ms(&s.stx_atime),
-            ms(&s.stx_mtime),
-            ms(&s.stx_ctime),
-            ms(&s.stx_btime),
-            ns(&s.stx_atime) as f64,
-            ns(&s.stx_mtime) as f64,
-            ns(&s.stx_ctime) as f64,
-            ns(&s.stx_btime) as f64,
-        ]
+    pub fn ino(&self) -> u64 {
+        self.0.stx_ino
     }
 
-    /// The fields in [`STAT_FIELDS`] order as exact integers (times in whole
-    /// ms for the `*Ms` fields, exact ns for the `*Ns` ones).
-    pub fn fields_i64(&self) -> [i64; 18] {
-        let s = &self.0;
-        let whole_ms = |t: &libc::statx_timestamp| t.tv_sec * 1000 + (t.tv_nsec / 1_000_000) as i64;
-        [
-            Self::makedev(s.stx_dev_major, s.stx_dev_minor) as i64,
-            s.stx_ino as i64,
-            s.stx_mode as i64,
-            s.stx_nlink as i64,
-            s.stx_uid as i64,
-            s.stx_gid as i64,
-            Self::makedev(s.stx_rdev_major, s.stx_rdev_minor) as i64,
-            s.stx_size as i64,
-            s.stx_blksize as i64,
-            s.stx_blocks as i64,
-            whole_ms(&s.stx_atime),
-            whole_ms(&s.stx_mtime),
-            whole_ms(&s.stx_ctime),
-            whole_ms(&s.stx_btime),
-            ns(&s.stx_atime) as i64,
-            ns(&s.stx_mtime) as i64,
-            ns(&s.stx_ctime) as i64,
-            ns(&s.stx_btime) as i64,
-        ]
+    /// File type and permission bits.
+    pub fn mode(&self) -> u32 {
+        self.0.stx_mode as u32
+    }
+
+    pub fn nlink(&self) -> u32 {
+        self.0.stx_nlink
+    }
+
+    pub fn uid(&self) -> u32 {
+        self.0.stx_uid
+    }
+
+    pub fn gid(&self) -> u32 {
+        self.0.stx_gid
+    }
+
+    /// `st_rdev` as `makedev` combines the kernel's major and minor.
+    pub fn rdev(&self) -> u64 {
+        libc::makedev(self.0.stx_rdev_major, self.0.stx_rdev_minor)
+    }
+
+    pub fn size(&self) -> u64 {
+        self.0.stx_size
+    }
+
+    pub fn blksize(&self) -> u32 {
+        self.0.stx_blksize
+    }
+
+    /// 512-byte blocks allocated.
+    pub fn blocks(&self) -> u64 {
+        self.0.stx_blocks
+    }
+
+    pub fn atime(&self) -> Timestamp {
+        (&self.0.stx_atime).into()
+    }
+
+    pub fn mtime(&self) -> Timestamp {
+        (&self.0.stx_mtime).into()
+    }
+
+    pub fn ctime(&self) -> Timestamp {
+        (&self.0.stx_ctime).into()
+    }
+
+    /// Creation time (zero where the filesystem does not record one).
+    pub fn btime(&self) -> Timestamp {
+        (&self.0.stx_btime).into()
     }
 }

@@ -144,9 +144,9 @@ pub fn dup_cloexec(fd: RawFd) -> i32 {
 }
 
 /// `getaddrinfo(3)` of `host` (SOCK_STREAM, like Node's `dns.lookup`): the
-/// addresses in the resolver's order, or a libuv-style code (`UV_EAI_*`,
-/// or `-errno` for EAI_SYSTEM).
-pub fn getaddrinfo(host: &CStr, family: i32) -> Result<Vec<std::net::IpAddr>, i32> {
+/// addresses in the resolver's order, or its failure: `Err((code, errno))`
+/// with getaddrinfo's EAI_* code and, for EAI_SYSTEM, the errno.
+pub fn getaddrinfo(host: &CStr, family: i32) -> Result<Vec<std::net::IpAddr>, (i32, i32)> {
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
     // SAFETY: an all-zero addrinfo is the documented "no hints" value.
     let mut hints: libc::addrinfo = unsafe { std::mem::zeroed() };
@@ -156,22 +156,8 @@ pub fn getaddrinfo(host: &CStr, family: i32) -> Result<Vec<std::net::IpAddr>, i3
     // SAFETY: host is NUL-terminated; hints and list outlive the call.
     let rc = unsafe { libc::getaddrinfo(host.as_ptr(), std::ptr::null(), &hints, &mut list) };
     if rc != 0 {
-        // glibc's EAI_* values, as libuv numbers them (uv-errno.h).
-        return Err(match rc {
-            -1 => -3002,  // EAI_BADFLAGS
-            -2 => -3008,  // EAI_NONAME
-            -3 => -3001,  // EAI_AGAIN
-            -4 => -3004,  // EAI_FAIL
-            -5 => -3007,  // EAI_NODATA
-            -6 => -3005,  // EAI_FAMILY
-            -7 => -3011,  // EAI_SOCKTYPE
-            -8 => -3010,  // EAI_SERVICE
-            -9 => -3000,  // EAI_ADDRFAMILY
-            -10 => -3006, // EAI_MEMORY
-            -12 => -3009, // EAI_OVERFLOW
-            -11 => -io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO), // EAI_SYSTEM
-            _ => -3004,
-        });
+        let errno = if rc == libc::EAI_SYSTEM { io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO) } else { 0 };
+        return Err((rc, errno));
     }
     let mut out = Vec::new();
     let mut p = list;

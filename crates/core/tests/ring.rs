@@ -118,7 +118,7 @@ fn open_read_write_statx_fsync_close() {
     );
     assert_eq!(c.result, 0);
     let Output::Stat(st) = c.output() else { panic!("statx gives a stat") };
-    assert_eq!(st.fields()[7], 15.0);
+    assert_eq!(st.size(), 15);
     assert_eq!(go(&mut r, Op::Close { fd }).result, 0);
     assert_eq!(go(&mut r, Op::Close { fd }).result, -libc::EBADF);
 
@@ -699,6 +699,13 @@ fn resolve_runs_on_the_pool_and_completes_through_the_ring() {
     assert!(c.result >= 1);
     let Output::Addresses(a) = c.output() else { panic!("addresses") };
     assert!(a.iter().all(|a| a.is_loopback()));
+    // A failure of getaddrinfo itself (here EAI_FAMILY, found without any
+    // lookup) completes with LOOKUP_FAILED, and the lookup says why.
+    let l = Lookup::new(CString::new("localhost").unwrap(), libc::AF_UNIX);
+    let c = go(&mut r, Op::Resolve { lookup: l.clone() });
+    assert_eq!(c.result, uring_machine_core::LOOKUP_FAILED);
+    assert_eq!(l.error(), Some(uring_machine_core::LookupError::Family));
+    assert!(l.addresses().is_empty());
     // Cancelled, it completes at once; the pool's late post is ignored.
     let id = r.submit(Op::Resolve { lookup: Lookup::new(CString::new("localhost").unwrap(), 0) }, &OpOptions::default()).unwrap();
     assert!(r.cancel(id));
@@ -735,4 +742,32 @@ fn an_sqpoll_ring_closes_with_ops_in_flight_through_wait_alone() {
     assert_eq!(out[0].id, id);
     assert_eq!(out[0].result, -libc::ECANCELED);
     assert!(!r.credentials_changed());
+}
+
+#[test]
+fn addressed_messages_reach_only_the_ring_they_name() {
+    let mut a = ring();
+    let mut b = ring();
+    assert_eq!(go(&mut a, Op::message(b.fd(), b.id(), 7)).result, 0);
+    // Posted to b's fd but naming another ring (0 skips the liveness check):
+    // what a post meant for a ring that had b's fd number before looks like.
+    assert_eq!(go(&mut a, Op::MsgRing { target: b.fd(), to: 0, data: b.id() as u64 + 1, value: 8, fd: None }).result, 0);
+    let (x, _y) = socketpair();
+    assert_eq!(go(&mut a, Op::pass_fd(b.fd(), b.id(), x.as_raw_fd()).unwrap()).result, 0);
+    let mut msgs = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while msgs.len() < 2 {
+        assert!(Instant::now() < deadline);
+        b.wait(Some(Duration::from_millis(20))).unwrap();
+        b.reap(&mut Vec::new());
+        b.take_addressed_messages(&mut msgs);
+    }
+    assert_eq!((msgs[0].value, msgs[0].fd), (7, false));
+    assert!(msgs[1].fd);
+    assert_eq!(fds_like(x.as_raw_fd()), 2, "the passed duplicate is the receiver's");
+    unsafe { libc::close(msgs[1].value) };
+    b.wait(Some(Duration::from_millis(20))).unwrap();
+    b.reap(&mut Vec::new());
+    assert_eq!(b.take_addressed_messages(&mut msgs), 0, "the misaddressed value was dropped");
+    assert_eq!(Op::pass_fd(b.fd(), b.id(), -1).err(), Some(-libc::EBADF));
 }

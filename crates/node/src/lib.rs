@@ -4,14 +4,20 @@
 
 #![deny(clippy::all)]
 
+mod class;
+mod constants;
+mod convert;
+mod deliver;
+mod event_loop;
 mod js;
 mod ops;
-mod ring;
+mod state;
 mod uv;
 
 use napi_derive::napi;
 
-pub use ring::{Features, Metrics, Ring};
+pub use class::Ring;
+pub use convert::{Features, Metrics};
 
 /// Why io_uring cannot be used in this process, or `null` if it can.
 #[napi]
@@ -103,22 +109,10 @@ pub fn pidfd_send_signal(pidfd: i32, signal: i32) -> napi::Result<()> {
 /// The order of the fields a statx op writes into its Float64Array.
 #[napi]
 pub fn stat_fields() -> Vec<&'static str> {
-    uring_machine_core::STAT_FIELDS.to_vec()
+    convert::STAT_FIELDS.to_vec()
 }
 
-/// Result codes beyond errno: [detached destination, closed ring].
-#[napi]
-pub fn special_results() -> Vec<i32> {
-    vec![ring::RES_DETACHED, ring::RES_CLOSED, ring::SLOT_MORE, ring::SLOT_MESSAGE, ring::SLOT_MESSAGE_FD]
-}
-
-/// A close-on-exec duplicate of `fd`, or `-errno`.
+/// A close-on-exec duplicate of `fd`, or `-errno` (the core's).
 pub(crate) fn dup_cloexec(fd: i32) -> i32 {
-    // SAFETY: no pointers.
-    let r = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
-    if r < 0 {
-        -std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
-    } else {
-        r
-    }
+    uring_machine_core::dup_cloexec(fd).unwrap_or_else(|e| -e.raw_os_error().unwrap_or(libc::EIO))
 }

@@ -23,7 +23,8 @@ use napi::sys;
 use uring_machine_core::{FixedSlice, FutexWord, Lookup, Op, SockAddr, SubmitError, ZcData};
 
 use crate::js;
-use crate::ring::{position, timeout, Inner, Shared, RES_BAD_ARG, RES_CLOSED};
+use crate::event_loop::schedule_flush;
+use crate::state::{position, timeout, Inner, Shared, RES_BAD_ARG, RES_CLOSED};
 use crate::uv;
 
 type Cell = RefCell<Inner>;
@@ -74,7 +75,7 @@ fn submit(cell: &Cell, op: Op, timeout_ms: f64) -> i32 {
     let Some(ring) = inner.ring.as_mut() else { return RES_CLOSED };
     match ring.submit(op, &timeout(timeout_ms)) {
         Ok(id) => {
-            crate::ring::schedule_flush(&mut inner);
+            schedule_flush(&mut inner);
             if !inner.referenced {
                 inner.referenced = true;
                 // SAFETY: the poll handle is open while the ring is live.

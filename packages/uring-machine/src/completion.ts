@@ -12,7 +12,7 @@ import { Stats, BigIntStats } from './stats'
 import { childStatus } from './process'
 import type { AnyStream } from './multishot'
 
-const [RES_DETACHED, RES_CLOSED, SLOT_MORE, , SLOT_MESSAGE_FD] = binding !== null ? binding.specialResults() : [0, 0, 1 << 30, -2, -3]
+const { detached: RES_DETACHED, closed: RES_CLOSED, slotMore: SLOT_MORE, slotMessageFd: SLOT_MESSAGE_FD } = binding !== null ? binding.resultCodes() : { detached: 0, closed: 0, slotMore: 1 << 30, slotMessageFd: -3 }
 export { RES_CLOSED, SLOT_MESSAGE_FD }
 const ECANCELED = -os.errno.ECANCELED
 const EAGAIN = -os.errno.EAGAIN

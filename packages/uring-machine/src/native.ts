@@ -3,7 +3,7 @@
 import { join } from 'node:path'
 import { familySync } from './libc'
 
-/** The native ring handle (crates/node/src/ring.rs). */
+/** The native ring handle (crates/node/src/class.rs). */
 export interface NativeRing {
   cancel (slot: number): boolean
   close (): boolean
@@ -132,7 +132,10 @@ export interface Binding {
   socketpair (): [number, number]
   setNonblocking (fd: number, on: boolean): void
   pollNow (fds: number[], events: number[]): number[]
-  specialResults (): [detached: number, closed: number, slotMore: number, slotMessage: number, slotMessageFd: number]
+  /** The codes a completion pair carries beyond errno (crates/node/src/constants.rs). */
+  resultCodes (): { detached: number, closed: number, slotMore: number, slotMessage: number, slotMessageFd: number }
+  /** This target's kernel constants by C name, from the libc crate (see constants.ts). */
+  kernelConstants (): Record<string, number>
 }
 
 function platformTag (): string | null {

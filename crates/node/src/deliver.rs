@@ -1,0 +1,246 @@
+//! Delivery: reaped completions into JS. Each batch is written as (slot,
+//! result) pairs into the shared Int32Array, read data copied out of the
+//! core op into the caller's view on the way (the kernel only ever touched
+//! memory the core op owns), and handed to one JS callback in a callback
+//! scope, so promise continuations run right after it.
+
+use std::os::raw::c_void;
+use std::ptr;
+
+use napi::sys;
+
+use uring_machine_core::{Completion, Output};
+
+use crate::convert;
+use crate::js;
+use crate::state::{Shared, BATCH, RES_CLOSED, RES_DETACHED, SLOT_MESSAGE, SLOT_MESSAGE_FD, SLOT_MORE};
+
+/// Writes the reaped completions into the pairs buffer (copying read data
+/// into the destination views) and calls JS once. No borrow of the state is
+/// held while Node-API runs code that could reach JS: nothing JS could do
+/// from there can alias it.
+pub(crate) fn deliver(shared: &Shared, env: sys::napi_env) {
+    let (mut done, results, dsts_ref, cb, ctx) = {
+        let Ok(mut inner) = shared.try_borrow_mut() else { return };
+        if (inner.done.is_empty() && inner.msgs.is_empty()) || inner.dead {
+            return;
+        }
+        (std::mem::take(&mut inner.done), inner.results.clone(), inner.dsts, inner.callback, inner.async_ctx)
+    };
+    let k = done.len().min(BATCH);
+    let mut n = k;
+    // SAFETY: a handle scope is open (we are inside `turn`); `results` owns
+    // 2 * BATCH i32s; the references are live until teardown, which cannot
+    // run while this function holds `shared`.
+    unsafe {
+        let pairs = std::slice::from_raw_parts_mut(results.ptr(), 2 * BATCH);
+        let dsts = js::deref(env, dsts_ref);
+        // Stream slots given chunks in this delivery: their staging cursor
+        // (kept in dst_offset) goes back to 0 after it, as JS's does.
+        let mut staged: Vec<u32> = Vec::new();
+        // Connections a multishot accept made: the stream holds them for
+        // the caller (a one-shot op's fd is the caller's at once).
+        let mut held: Vec<i32> = Vec::new();
+        for (i, c) in done.iter().take(k).enumerate() {
+            if c.new_fd && (c.more() || c.op.as_ref().is_some_and(|op| op.is_multishot())) {
+                held.push(c.result);
+            }
+            let slot = c.id.index();
+            pairs[2 * i] = slot as i32 | if c.more() { SLOT_MORE } else { 0 };
+            pairs[2 * i + 1] = match c.buffer {
+                Some(b) => stage_chunk(shared, env, dsts, slot, b, c.result, &mut staged),
+                None => {
+                    let off = shared.try_borrow().ok().and_then(|s| s.dst_offset.get(slot as usize).copied()).unwrap_or(0);
+                    copy_out(env, dsts, slot, off, c)
+                }
+            };
+        }
+        // Messages from other Machines fill what room is left.
+        if let Ok(mut inner) = shared.try_borrow_mut() {
+            for slot in staged {
+                if let Some(c) = inner.dst_offset.get_mut(slot as usize) {
+                    *c = 0;
+                }
+            }
+            inner.held.extend(held);
+            let take = inner.msgs.len().min(BATCH - n);
+            for m in inner.msgs.drain(..take).collect::<Vec<_>>() {
+                if m.fd {
+                    // The core gave it to us only if it was in transit to
+                    // this ring: ours, held until JS hands it out.
+                    inner.held.insert(m.value);
+                }
+                pairs[2 * n] = if m.fd { SLOT_MESSAGE_FD } else { SLOT_MESSAGE };
+                pairs[2 * n + 1] = m.value;
+                n += 1;
+            }
+        }
+    }
+    if let Ok(mut inner) = shared.try_borrow_mut() {
+        let pool = &mut inner.pool;
+        for c in done.drain(..) {
+            if let Some(op) = c.op {
+                op.recycle(|b| pool.give(b));
+            }
+        }
+        if inner.done.is_empty() {
+            inner.done = done; // keep the allocation
+        }
+    }
+    if n == 0 {
+        return;
+    }
+    // SAFETY: a handle scope is open; no borrow is held while JS runs.
+    unsafe { call(env, cb, ctx, n as i32) };
+}
+
+/// A multishot completion's data: copied out of its provided buffer into
+/// the stream's staging view (`dsts[slot]`) after the chunks before it in
+/// this delivery, and the provided buffer recycled at once. JS copies each
+/// chunk out of the staging view while handling this delivery. Returns the
+/// result to report.
+///
+/// # Safety
+/// A handle scope is open and `dsts` is the live destination array.
+unsafe fn stage_chunk(
+    shared: &Shared,
+    env: sys::napi_env,
+    dsts: sys::napi_value,
+    slot: u32,
+    b: uring_machine_core::BufRef,
+    result: i32,
+    staged: &mut Vec<u32>,
+) -> i32 {
+    let at = shared.try_borrow().ok().and_then(|s| s.dst_offset.get(slot as usize).copied()).unwrap_or(0);
+    let staging = if result > 0 { js::view_range(env, js::element(env, dsts, slot), at, result as u32) } else { None };
+    let Ok(mut inner) = shared.try_borrow_mut() else { return -libc::EBUSY };
+    let inner = &mut *inner;
+    let Some(ring) = inner.ring.as_mut() else { return RES_CLOSED };
+    let res = match staging {
+        Some(dst) => {
+            dst.copy_from_slice(ring.buffer(b, result as usize));
+            let i = slot as usize;
+            if inner.dst_offset.len() <= i {
+                inner.dst_offset.resize(i + 1, 0);
+            }
+            if at == 0 {
+                staged.push(slot);
+            }
+            inner.dst_offset[i] = at + result as u32;
+            result
+        }
+        None if result > 0 => RES_DETACHED,
+        None => result,
+    };
+    ring.recycle(b);
+    res
+}
+
+/// Copies an op's output into its destination; returns the result to report.
+///
+/// # Safety
+/// A handle scope is open and `dsts` is the live destination array.
+unsafe fn copy_out(env: sys::napi_env, dsts: sys::napi_value, slot: u32, off: u32, c: &Completion) -> i32 {
+    match c.output() {
+        Output::None => convert::result(c),
+        Output::Bytes(bytes) => {
+            let dst = js::element(env, dsts, slot);
+            match js::view_range(env, dst, off, bytes.len() as u32) {
+                Some(d) => {
+                    d.copy_from_slice(bytes);
+                    c.result
+                }
+                None => RES_DETACHED,
+            }
+        }
+        Output::Segments { bufs, total } => {
+            let arr = js::element(env, dsts, slot);
+            let mut left = total;
+            for (i, b) in bufs.iter().enumerate() {
+                if left == 0 {
+                    break;
+                }
+                let take = left.min(b.len());
+                match js::view_range(env, js::element(env, arr, i as u32), 0, take as u32) {
+                    Some(d) => d.copy_from_slice(&b[..take]),
+                    None => return RES_DETACHED,
+                }
+                left -= take;
+            }
+            c.result
+        }
+        Output::Child(st) => {
+            // [pid, code, status] into the Float64Array JS put at dsts[slot].
+            let dst = js::element(env, dsts, slot);
+            let mut ty = 0;
+            let mut len = 0usize;
+            let mut data: *mut c_void = ptr::null_mut();
+            let ok = sys::napi_get_typedarray_info(env, dst, &mut ty, &mut len, &mut data, ptr::null_mut(), ptr::null_mut())
+                == sys::Status::napi_ok;
+            if !ok || data.is_null() || len < 3 || ty != sys::TypedarrayType::float64_array {
+                return RES_DETACHED;
+            }
+            std::slice::from_raw_parts_mut(data as *mut f64, 3).copy_from_slice(&[st.pid as f64, st.code as f64, st.status as f64]);
+            c.result
+        }
+        Output::Addresses(addrs) => {
+            let arr = js::element(env, dsts, slot);
+            if js::array_len(env, arr).is_none() {
+                return RES_DETACHED;
+            }
+            for (i, a) in addrs.iter().enumerate() {
+                let text = a.to_string();
+                let mut v = ptr::null_mut();
+                sys::napi_create_string_utf8(env, text.as_ptr().cast(), text.len() as isize, &mut v);
+                sys::napi_set_element(env, arr, i as u32, v);
+            }
+            c.result
+        }
+        Output::Stat(st) => {
+            let dst = js::element(env, dsts, slot);
+            let mut ty = 0;
+            let mut len = 0usize;
+            let mut data: *mut c_void = ptr::null_mut();
+            let ok =
+                sys::napi_get_typedarray_info(env, dst, &mut ty, &mut len, &mut data, ptr::null_mut(), ptr::null_mut())
+                    == sys::Status::napi_ok;
+            if !ok || data.is_null() || len < 18 {
+                return RES_DETACHED;
+            }
+            if ty == sys::TypedarrayType::bigint64_array {
+                std::slice::from_raw_parts_mut(data as *mut i64, 18).copy_from_slice(&convert::stat_i64(st));
+            } else if ty == sys::TypedarrayType::float64_array {
+                std::slice::from_raw_parts_mut(data as *mut f64, 18).copy_from_slice(&convert::stat_f64(st));
+            } else {
+                return RES_DETACHED;
+            }
+            c.result
+        }
+        // Outputs of ops this bridge does not submit (Output is non_exhaustive).
+        _ => c.result,
+    }
+}
+
+/// Calls the JS callback in a callback scope, so that promise continuations
+/// (microtasks) run right after it, and reports a throw like Node does.
+///
+/// # Safety
+/// On the env's thread with a handle scope open.
+pub(crate) unsafe fn call(env: sys::napi_env, cb: sys::napi_ref, ctx: sys::napi_async_context, n: i32) {
+    let func = js::deref(env, cb);
+    if func.is_null() {
+        return;
+    }
+    let mut arg = ptr::null_mut();
+    sys::napi_create_int32(env, n, &mut arg);
+    // The receiver must be an object (undefined makes Node throw).
+    let mut recv = ptr::null_mut();
+    sys::napi_get_global(env, &mut recv);
+    let mut result = ptr::null_mut();
+    let status = sys::napi_make_callback(env, ctx, recv, func, 1, &arg, &mut result);
+    if status == sys::Status::napi_pending_exception {
+        let mut err = ptr::null_mut();
+        sys::napi_get_and_clear_last_exception(env, &mut err);
+        sys::napi_fatal_exception(env, err);
+    }
+}
