@@ -7,7 +7,7 @@
 //
 // Each benchmark alternates its contenders over rounds (see lib.mjs) and
 // reports the median, ns per op, and the ratio to a named baseline.
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Machine } from 'uring-machine'
@@ -244,7 +244,10 @@ export async function main (argv = process.argv.slice(2), { print = console.log,
 
   if (full && writeResults) {
     const file = path.join(benchDir, 'RESULTS.md')
-    writeFileSync(file, [header, '## Results', '', ...tables.map(markdown), ...(omd === '' ? [] : [omd]), tmd].join('\n'))
+    // The hand-written "Across runs" block (ranges over many runs) survives a rewrite.
+    let kept = ''
+    try { kept = readFileSync(file, 'utf8').match(/<!-- across-runs:start[^]*?<!-- across-runs:end -->\n/)?.[0] ?? '' } catch {}
+    writeFileSync(file, [header, ...(kept === '' ? [] : [kept]), '## Results', '', ...tables.map(markdown), ...(omd === '' ? [] : [omd]), tmd].join('\n'))
     log(`wrote ${path.relative(process.cwd(), file)}`)
   }
   return { info, tables, targets: tgt }
