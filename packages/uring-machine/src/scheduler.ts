@@ -77,6 +77,21 @@ export interface Scheduler {
   blockingOperationWait<A extends unknown[], R> (work: (...args: A) => R, ...args: A): Promise<Awaited<R>>
   /** Copies `length` bytes (default: to end of file) from `srcFd` to `dstFd`: bytes copied. */
   copy (srcFd: number, dstFd: number, length?: number): Promise<number>
+  // The file hooks install()'s further routes use (install-more.ts). Optional,
+  // so a scheduler written before them still type-checks: a route whose hook
+  // is missing runs Node's own function.
+  /** fsync(2), or fdatasync(2) with `datasync`. */
+  ioFsync? (fd: number, datasync?: boolean): Promise<void>
+  /** ftruncate(2) to `length` bytes. */
+  ioTruncate? (fd: number, length: number): Promise<void>
+  /** One preadv(2) into `buffers` in order (readv(2) at the fd's position when `position` is null or -1): bytes read. */
+  ioReadv? (fd: number, buffers: readonly Uint8Array[], position?: number | null): Promise<number>
+  /** One pwritev(2) of `buffers` in order (writev(2) at the fd's position when `position` is null or -1): bytes written. */
+  ioWritev? (fd: number, buffers: readonly Uint8Array[], position?: number | null): Promise<number>
+  /** link(2): `newPath` a new name for `existingPath`. */
+  ioLink? (existingPath: string, newPath: string): Promise<void>
+  /** symlink(2): `path` a symbolic link to `target`. */
+  ioSymlink? (target: string, path: string): Promise<void>
   /** Starts a child process: its pid and a `wait()` for its exit (race-free: pidfd on io_uring). */
   processSpawn (file: string, args?: readonly string[]): Promise<SpawnedProcess>
   /** accept(2) on a listening socket fd: the connection's fd. */
@@ -110,6 +125,11 @@ function withCode<E extends Error> (err: E, code: string): E & { code: string } 
 export const nodeFs = {
   read: fs.read, write: fs.write, open: fs.open, close: fs.close, stat: fs.stat, lstat: fs.lstat, fstat: fs.fstat,
   unlink: fs.unlink, rmdir: fs.rmdir, rename: fs.rename, mkdir: fs.mkdir, fstatSync: fs.fstatSync, lookup
+}
+
+/** The same for the file hooks install-more.ts routes (fsync, ftruncate, readv, writev, link, symlink). */
+export const nodeFsMore = {
+  fsync: fs.fsync, fdatasync: fs.fdatasync, ftruncate: fs.ftruncate, readv: fs.readv, writev: fs.writev, link: fs.link, symlink: fs.symlink
 }
 
 // Node's own Stats classes and key order, taken from a real result.
@@ -379,6 +399,31 @@ export class UringScheduler extends BaseScheduler {
 
   copy (srcFd: number, dstFd: number, length?: number): Promise<number> {
     return this.machine.copy(srcFd, dstFd, length === undefined ? { signal: currentSignal() } : { length, signal: currentSignal() })
+  }
+
+  // The file hooks of install-more.ts: one Machine op each.
+  ioFsync (fd: number, datasync = false): Promise<void> {
+    return this.machine.fsync(fd, { datasync, signal: currentSignal() })
+  }
+
+  ioTruncate (fd: number, length: number): Promise<void> {
+    return this.machine.ftruncate(fd, length, { signal: currentSignal() })
+  }
+
+  ioReadv (fd: number, buffers: readonly Uint8Array[], position: number | null = null): Promise<number> {
+    return this.machine.readv(fd, buffers, { position, signal: currentSignal() })
+  }
+
+  ioWritev (fd: number, buffers: readonly Uint8Array[], position: number | null = null): Promise<number> {
+    return this.machine.writev(fd, buffers, { position, signal: currentSignal() })
+  }
+
+  ioLink (existingPath: string, newPath: string): Promise<void> {
+    return this.machine.link(existingPath, newPath, { signal: currentSignal() })
+  }
+
+  ioSymlink (target: string, path: string): Promise<void> {
+    return this.machine.symlink(target, path, { signal: currentSignal() })
   }
 
   async processSpawn (file: string, args: readonly string[] = []): Promise<SpawnedProcess> {
@@ -656,6 +701,39 @@ export class NodeScheduler extends BaseScheduler {
       if (err instanceof Error) Object.assign(err, { bytesCopied: total })
       throw err
     }
+  }
+
+  // The file hooks of install-more.ts: Node's own calls, as taken at load.
+  ioFsync (fd: number, datasync = false): Promise<void> {
+    checkAbort(currentSignal())
+    return new Promise((resolve, reject) => (datasync ? nodeFsMore.fdatasync : nodeFsMore.fsync)(fd, (err) => err !== null ? reject(err) : resolve()))
+  }
+
+  ioTruncate (fd: number, length: number): Promise<void> {
+    checkAbort(currentSignal())
+    return new Promise((resolve, reject) => nodeFsMore.ftruncate(fd, length, (err) => err !== null ? reject(err) : resolve()))
+  }
+
+  ioReadv (fd: number, buffers: readonly Uint8Array[], position: number | null = null): Promise<number> {
+    checkAbort(currentSignal())
+    const pos = position === -1 ? null : position
+    return new Promise((resolve, reject) => nodeFsMore.readv(fd, buffers as Uint8Array[], pos, (err, n) => err !== null ? reject(err) : resolve(n)))
+  }
+
+  ioWritev (fd: number, buffers: readonly Uint8Array[], position: number | null = null): Promise<number> {
+    checkAbort(currentSignal())
+    const pos = position === -1 ? null : position
+    return new Promise((resolve, reject) => nodeFsMore.writev(fd, buffers as Uint8Array[], pos, (err, n) => err !== null ? reject(err) : resolve(n)))
+  }
+
+  ioLink (existingPath: string, newPath: string): Promise<void> {
+    checkAbort(currentSignal())
+    return new Promise((resolve, reject) => nodeFsMore.link(existingPath, newPath, (err) => err !== null ? reject(err) : resolve()))
+  }
+
+  ioSymlink (target: string, path: string): Promise<void> {
+    checkAbort(currentSignal())
+    return new Promise((resolve, reject) => nodeFsMore.symlink(target, path, (err) => err !== null ? reject(err) : resolve()))
   }
 
   socketAccept (_fd: number): Promise<number> {
