@@ -18,7 +18,7 @@ const PFNS = ['appendFile', 'truncate', 'link', 'symlink', 'copyFile', 'mkdir', 
 const own = Object.fromEntries(FNS.map((n) => [n, fs[n]]))
 const ownP = Object.fromEntries(PFNS.map((n) => [n, fsp[n]]))
 // Node's own FileHandle methods, from a handle opened before install().
-const FH_METHODS = ['read', 'write', 'readv', 'writev', 'stat', 'truncate', 'sync', 'datasync']
+const FH_METHODS = ['read', 'write', 'readv', 'writev', 'stat', 'truncate', 'sync', 'datasync', 'readFile', 'writeFile', 'appendFile']
 const fhProto = await (async () => { const h = await fsp.open(new URL(import.meta.url)); const p = Object.getPrototypeOf(h); await h.close(); return p })()
 const ownFh = Object.fromEntries(FH_METHODS.map((n) => [n, fhProto[n]]))
 
@@ -245,7 +245,7 @@ routed('copyFile, callback and promise: modes, EXCL, FICLONE, FICLONE_FORCE, sam
   }
   const ops = await sideBySide(t, s, cases.filter((c) => c[0].startsWith('cb')), CB) +
     await sideBySide(t, s, cases.filter((c) => c[0].startsWith('p')), PR)
-  if (label === 'UringScheduler') t.true(ops >= 20, `the valid calls reached the ring (${ops} ops)`)
+  if (label === 'UringScheduler') t.true(ops >= 35, `the valid calls reached the ring (${ops} ops)`)
 })
 
 routed('mkdir { recursive: true }, callback and promise: new trees, existing ones, files in the way, relative paths', async (t, s, label) => {
@@ -317,10 +317,10 @@ routed('fs.promises.appendFile: data, encodings, flags, modes, missing directori
   if (label === 'UringScheduler') t.true(ops >= 12, `the valid calls reached the ring (${ops} ops)`)
 })
 
-routed('FileHandle: read, write, readv, writev, stat, truncate, sync, datasync as Node\'s own, valid and invalid forms', async (t, s, label) => {
+routed('FileHandle: read, write, readv, writev, stat, truncate, sync, datasync, readFile, writeFile, appendFile as Node\'s own, valid and invalid forms', async (t, s, label) => {
   const h0 = await fsp.open(new URL(import.meta.url)) // teaches install() FileHandle.prototype
   await h0.close()
-  t.true(fhProto.read !== ownFh.read, 'FileHandle.prototype.read is routed')
+  for (const name of FH_METHODS) t.not(fhProto[name], ownFh[name], `FileHandle.prototype.${name} is routed`)
   t.deepEqual(Reflect.ownKeys(fhProto.read), Reflect.ownKeys(ownFh.read))
   t.is(fhProto.read.length, ownFh.read.length)
   const handle = async (d, c, flags = 'r+', name = 'f') => { const h = await fsp.open(join(d, name), flags); c.handles = [...(c.handles ?? []), h]; return h }
@@ -370,6 +370,24 @@ routed('FileHandle: read, write, readv, writev, stat, truncate, sync, datasync a
     ['truncate("3")', call('truncate', '3')],
     ['sync()', call('sync')],
     ['datasync()', call('datasync')],
+    ['readFile()', call('readFile')],
+    ['readFile(utf8)', call('readFile', 'utf8')],
+    ['readFile({ encoding: hex })', call('readFile', { encoding: 'hex' })],
+    ['readFile(bad encoding)', call('readFile', 'nope')],
+    ['readFile({ signal })', call('readFile', { signal: new AbortController().signal })],
+    ['readFile after a read', closing(async (f, d, c) => { const h = await handle(d, c); await h.read(Buffer.alloc(5), 0, 5, null); return viaPromise(() => m('readFile')(f).call(h)) })],
+    ['readFile of a directory', closing(async (f, d, c) => { const h = await fsp.open(d, 'r'); c.handles = [h]; return viaPromise(() => m('readFile')(f).call(h)) })],
+    ['readFile of /proc', closing(async (f, d, c) => { const h = await fsp.open('/proc/self/stat', 'r'); c.handles = [h]; return viaPromise(async () => (await m('readFile')(f).call(h, 'utf8')).split(' ')[1]) })],
+    ['writeFile(string)', call('writeFile', 'new')],
+    ['writeFile(Buffer)', call('writeFile', Buffer.from('buf'))],
+    ['writeFile(string, hex)', call('writeFile', '414243', 'hex')],
+    ['writeFile(string, { encoding: latin1 })', call('writeFile', '\u00e9', { encoding: 'latin1' })],
+    ['writeFile(empty)', call('writeFile', '')],
+    ['writeFile(number)', call('writeFile', 42)],
+    ['writeFile(big)', call('writeFile', Buffer.alloc(1.5 * 1024 * 1024, 'z'))],
+    ['writeFile to a read-only handle', closing(async (f, d, c) => { const h = await handle(d, c, 'r'); return viaPromise(() => m('writeFile')(f).call(h, 'x')) })],
+    ['appendFile(string)', closing(async (f, d, c) => { const h = await handle(d, c, 'a'); return viaPromise(() => m('appendFile')(f).call(h, '+more')) })],
+    ['appendFile(bad encoding)', call('appendFile', 'x', 'nope')],
     ['read of a directory', closing(async (f, d, c) => { const h = await fsp.open(d, 'r'); c.handles = [h]; return viaPromise(() => m('read')(f).call(h, Buffer.alloc(2), 0, 2, 0)) })],
     ['write to a read-only handle', closing(async (f, d, c) => { const h = await handle(d, c, 'r'); return viaPromise(() => m('write')(f).call(h, Buffer.from('x'), 0, 1, 0)) })],
     ['truncate of a read-only handle', closing(async (f, d, c) => { const h = await handle(d, c, 'r'); return viaPromise(() => m('truncate')(f).call(h, 1)) })]
@@ -379,12 +397,12 @@ routed('FileHandle: read, write, readv, writev, stat, truncate, sync, datasync a
     cases.push([`${name} after close`, async (f, d) => {
       const h = await fsp.open(join(d, 'f'), 'r+')
       await h.close()
-      const a = name === 'read' ? [Buffer.alloc(2)] : name === 'write' ? [Buffer.from('x')] : name === 'readv' || name === 'writev' ? [[Buffer.alloc(1)]] : []
+      const a = name === 'read' ? [Buffer.alloc(2)] : name === 'write' || name === 'writeFile' || name === 'appendFile' ? [Buffer.from('x')] : name === 'readv' || name === 'writev' ? [[Buffer.alloc(1)]] : []
       return viaPromise(() => m(name)(f).call(h, ...a))
     }])
   }
   const ops = await sideBySide(t, s, cases.map(([w, call]) => [w, file, call]), { routed: 'routed', own: 'own' })
-  if (label === 'UringScheduler') t.true(ops >= 20, `the valid calls reached the ring (${ops} ops)`)
+  if (label === 'UringScheduler') t.true(ops >= 35, `the valid calls reached the ring (${ops} ops)`)
 })
 
 routed('FileHandle: close() while ops are in flight waits for them, emits \'close\' at once, and a second close() is a no-op, as Node\'s', async (t, s, label) => {

@@ -16,9 +16,10 @@
 // on garbage collection, its transfer to workers, and every internal that
 // takes a FileHandle: streams, readline, fs.promises.readFile(handle)). So
 // the handle is Node's, and its I/O methods are routed where Node's are, on
-// FileHandle.prototype: read, write, readv, writev, stat, truncate, sync and
-// datasync go to the ring between Node's own ref and unref of the handle,
-// so close(), 'close', EBADF after close and GC behave as Node's. Its
+// FileHandle.prototype: read, write, readv, writev, stat, truncate, sync,
+// datasync, readFile, writeFile and appendFile go to the ring between
+// Node's own ref and unref of the handle, so close(), 'close', EBADF after
+// close and GC behave as Node's. Its
 // createReadStream, createWriteStream and readLines are Node's, over those
 // methods. The prototype is patched at the first fs.promises.open, the
 // first moment one exists.
@@ -52,7 +53,8 @@ export const routedFunctions: readonly string[] = [
   'fs.promises.appendFile', 'fs.promises.truncate', 'fs.promises.link', 'fs.promises.symlink',
   'fs.promises.copyFile', 'fs.promises.mkdir', 'fs.promises.rm',
   'FileHandle.prototype.read', 'FileHandle.prototype.write', 'FileHandle.prototype.readv', 'FileHandle.prototype.writev',
-  'FileHandle.prototype.stat', 'FileHandle.prototype.truncate', 'FileHandle.prototype.sync', 'FileHandle.prototype.datasync'
+  'FileHandle.prototype.stat', 'FileHandle.prototype.truncate', 'FileHandle.prototype.sync', 'FileHandle.prototype.datasync',
+  'FileHandle.prototype.readFile', 'FileHandle.prototype.writeFile', 'FileHandle.prototype.appendFile'
 ]
 
 /**
@@ -281,7 +283,7 @@ function fileHandlePatched (): boolean {
 /** The FileHandle methods routed, each given Node's own as `orig`. */
 function fileHandleMethods (host: Host): Record<string, (orig: AnyFn) => AnyFn> {
   /** Runs `op` on the ring between Node's ref and unref of the handle, so close() waits for it. */
-  const held = <T>(h: Record<symbol, AnyFn>, op: () => Promise<T>, syscall: string): Promise<T> => {
+  const held = <T>(h: Record<symbol, AnyFn>, op: () => Promise<T>, syscall?: string): Promise<T> => {
     h[kRef!]!()
     let p: Promise<T>
     try { p = op() } catch (e) { p = Promise.reject(e) }
@@ -390,8 +392,63 @@ function fileHandleMethods (host: Host): Record<string, (orig: AnyFn) => AnyFn> 
         const fd = fdOf(this)
         return held(this, () => s.ioFsync!(fd, true), 'fdatasync')
       }
-    }).datasync
+    }).datasync,
+    readFile: (orig) => ({
+      readFile (this: Record<symbol, AnyFn>, options?: unknown) {
+        const s = ready(this)
+        const encoding = arguments.length <= 1 ? encodingOption(options) : false
+        if (s === null || encoding === false) return orig.apply(this, arguments as unknown as unknown[])
+        const fd = fdOf(this)
+        return held(this, () => readToEnd(s, fd)).then((data) => data === null ? orig.apply(this, arguments as unknown as unknown[]) : encoding === null ? data : data.toString(encoding))
+      }
+    }).readFile,
+    ...Object.fromEntries((['writeFile', 'appendFile'] as const).map((name) => [name, (orig: AnyFn) => ({
+      [name] (this: Record<symbol, AnyFn>, data?: unknown, options?: unknown) {
+        const s = ready(this)
+        const encoding = arguments.length >= 1 && arguments.length <= 2 ? encodingOption(options) : false
+        if (s === null || encoding === false || !(typeof data === 'string' || data instanceof Uint8Array)) return orig.apply(this, arguments as unknown as unknown[])
+        if (data instanceof Uint8Array && validate().isDetached(data)) return orig.apply(this, arguments as unknown as unknown[])
+        const bytes = typeof data === 'string' ? Buffer.from(data, encoding ?? 'utf8') : data
+        const fd = fdOf(this)
+        return held(this, async () => {
+          // At the handle's position, as Node's: in chunks of at most 512 KiB.
+          for (let n = 0; n < bytes.byteLength;) n += await s.ioWrite(fd, bytes, n, Math.min(bytes.byteLength - n, 512 * 1024))
+        }, 'write')
+      }
+    })[name]!]))
   }
+}
+
+/** A FileHandle's readFile/writeFile options routed: none, an encoding, or { encoding }; the encoding (null for none), false to leave it to Node. */
+function encodingOption (o: unknown): BufferEncoding | null | false {
+  if (o === undefined || o === null) return null
+  if (typeof o === 'string') return Buffer.isEncoding(o) ? o : false
+  if (typeof o !== 'object' || Object.keys(o).some((k) => k !== 'encoding')) return false
+  const e = (o as { encoding?: unknown }).encoding
+  if (e == null) return null
+  return typeof e === 'string' && Buffer.isEncoding(e) ? e : false
+}
+
+/**
+ * A FileHandle's readFile: from its position to the end (a regular file:
+ * up to its size, as Node's), or null for a file above 2 GiB (Node's own
+ * says ERR_FS_FILE_TOO_LARGE).
+ */
+async function readToEnd (s: Scheduler, fd: number): Promise<Buffer | null> {
+  const st = await s.ioStat(fd) as fs.Stats
+  const size = st.isFile() ? st.size : 0
+  if (size > INT32_MAX) return null
+  const chunks: Buffer[] = []
+  let total = 0
+  for (;;) {
+    const buf = Buffer.allocUnsafe(size > 0 ? size - total : 65536)
+    const n = await s.ioRead(fd, buf)
+    if (n === 0) break
+    chunks.push(buf.subarray(0, n))
+    total += n
+    if (size > 0 && total >= size) break
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)
 }
 
 /**
