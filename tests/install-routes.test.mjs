@@ -9,6 +9,7 @@ import fsp from 'node:fs/promises'
 import { join } from 'node:path'
 import { createHash } from 'node:crypto'
 import { pipeline } from 'node:stream/promises'
+import { spawnSync } from 'node:child_process'
 import { install, uninstall, runWithScheduler, UringScheduler, NodeScheduler } from 'uring-machine'
 import { tempDir } from './helpers.mjs'
 
@@ -519,4 +520,42 @@ test.serial('uninstall() restores FileHandle.prototype and every function instal
   const after = { ...Object.fromEntries(FNS.map((n) => [n, fs[n]])), ...Object.fromEntries(PFNS.map((n) => [`p.${n}`, fsp[n]])), ...Object.fromEntries(FH_METHODS.map((n) => [`fh.${n}`, fhProto[n]])) }
   t.deepEqual(Object.keys(after).filter((k) => after[k] !== before[k]), [])
   t.is(fs.fsync, own.fsync)
+})
+
+// A FileHandle left unclosed is closed on GC by Node, with Node's warning,
+// after routed reads as after Node's own.
+test('an unclosed FileHandle used through the ring is closed on GC with Node\'s own warning', (t) => {
+  const dir = tempDir(t)
+  const probe = join(dir, 'probe.mjs')
+  fs.writeFileSync(join(dir, 'f'), 'gc')
+  fs.writeFileSync(probe, `
+    import fsp from 'node:fs/promises'
+    import { install, runWithScheduler, UringScheduler } from ${JSON.stringify(import.meta.resolve('uring-machine'))}
+    const s = new UringScheduler()
+    if (process.argv[2] === 'routed') install()
+    let fd
+    await runWithScheduler(s, async () => {
+      let h = await fsp.open(${JSON.stringify(join(dir, 'f'))})
+      fd = h.fd
+      const { bytesRead } = await h.read(Buffer.alloc(2), 0, 2, 0)
+      if (bytesRead !== 2) throw new Error('read ' + bytesRead)
+      h = null
+    })
+    const warnings = []
+    process.on('warning', (w) => warnings.push([w.name, w.code, w.message.replace(String(fd), 'N')]))
+    for (let i = 0; i < 20 && warnings.length === 0; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 20)) }
+    const ops = s.machine.metrics().opsCompleted
+    await s.close()
+    process.stdout.write(JSON.stringify({ warnings, ops: ops > 0 }))
+  `)
+  const run = (...args) => {
+    const r = spawnSync(process.execPath, ['--expose-gc', '--no-deprecation', probe, ...args], { encoding: 'utf8' })
+    t.is(r.status, 0, r.stderr)
+    return JSON.parse(r.stdout)
+  }
+  const mine = run('routed')
+  const theirs = run('own')
+  t.deepEqual(mine.warnings, theirs.warnings)
+  t.true(mine.ops, 'the routed read was the ring\'s')
+  t.true(theirs.warnings.length > 0, 'Node closed the handle on GC, with its warning')
 })
