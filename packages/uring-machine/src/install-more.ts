@@ -330,7 +330,7 @@ function fileHandleMethods (host: Host): Record<string, (orig: AnyFn) => AnyFn> 
         if (typeof buffer === 'string') {
           // write(string, position, encoding): resolves with the string as `buffer`.
           const enc = length
-          if (buffer.length === 0 || !isPosition(offset) || !(enc === undefined || (typeof enc === 'string' && Buffer.isEncoding(enc))) || arguments.length > 3) return orig.apply(this, arguments as unknown as unknown[])
+          if (buffer.length === 0 || !isPosition(offset) || !(enc === undefined || (typeof enc === 'string' && Buffer.isEncoding(enc))) || arguments.length > 3 || oddHex(buffer, enc)) return orig.apply(this, arguments as unknown as unknown[])
           const bytes = Buffer.from(buffer, (enc ?? 'utf8') as BufferEncoding)
           if (bytes.length === 0) return orig.apply(this, arguments as unknown as unknown[])
           const at = pos(offset)
@@ -406,7 +406,7 @@ function fileHandleMethods (host: Host): Record<string, (orig: AnyFn) => AnyFn> 
       [name] (this: Record<symbol, AnyFn>, data?: unknown, options?: unknown) {
         const s = ready(this)
         const encoding = arguments.length >= 1 && arguments.length <= 2 ? encodingOption(options) : false
-        if (s === null || encoding === false || !(typeof data === 'string' || data instanceof Uint8Array)) return orig.apply(this, arguments as unknown as unknown[])
+        if (s === null || encoding === false || !(typeof data === 'string' || data instanceof Uint8Array) || oddHex(data, encoding)) return orig.apply(this, arguments as unknown as unknown[])
         if (data instanceof Uint8Array && validate().isDetached(data)) return orig.apply(this, arguments as unknown as unknown[])
         const bytes = typeof data === 'string' ? Buffer.from(data, encoding ?? 'utf8') : data
         const fd = fdOf(this)
@@ -418,6 +418,10 @@ function fileHandleMethods (host: Host): Record<string, (orig: AnyFn) => AnyFn> 
     })[name]!]))
   }
 }
+
+/** A hex string of odd length, which some of Node's writes refuse (ERR_INVALID_ARG_VALUE): left to Node to say. */
+const oddHex = (data: unknown, enc: unknown): boolean =>
+  typeof data === 'string' && typeof enc === 'string' && enc.toLowerCase() === 'hex' && data.length % 2 !== 0
 
 /** A FileHandle's readFile/writeFile options routed: none, an encoding, or { encoding }; the encoding (null for none), false to leave it to Node. */
 function encodingOption (o: unknown): BufferEncoding | null | false {
