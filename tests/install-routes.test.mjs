@@ -33,12 +33,12 @@ function shape (v) {
     return { error: e, chain, keys: Object.keys(v), ownKeys: Reflect.ownKeys(v).map(String) }
   }
   if (Buffer.isBuffer(v)) return { buffer: v.toString('hex'), length: v.length }
-  // Times left out: each run makes its files anew. Their keys are compared.
-  if (v instanceof fs.Stats) return { stats: Object.fromEntries(Object.entries(v).filter(([k]) => !/time/.test(k))), keys: Object.keys(v) }
+  // Times and inode numbers left out: each run makes its files anew. Their keys are compared.
+  if (v instanceof fs.Stats) return { stats: Object.fromEntries(Object.entries(v).filter(([k]) => !/time|^ino$/.test(k))), keys: Object.keys(v) }
   if (Array.isArray(v)) return { array: v.map(shape) }
   if (v !== null && typeof v === 'object') {
     const proto = Object.getPrototypeOf(v)
-    return { object: Object.fromEntries(Object.entries(v).filter(([k]) => !/time/.test(k)).map(([k, x]) => [k, shape(x)])), keys: Object.keys(v), proto: proto === null ? null : proto.constructor?.name }
+    return { object: Object.fromEntries(Object.entries(v).filter(([k]) => !/time|^ino$/.test(k)).map(([k, x]) => [k, shape(x)])), keys: Object.keys(v), proto: proto === null ? null : proto.constructor?.name }
   }
   return { value: typeof v === 'bigint' ? `${v}n` : v }
 }
@@ -397,6 +397,12 @@ routed('FileHandle: read, write, readv, writev, stat, truncate, sync, datasync, 
     ['write to a read-only handle', closing(async (f, d, c) => { const h = await handle(d, c, 'r'); return viaPromise(() => m('write')(f).call(h, Buffer.from('x'), 0, 1, 0)) })],
     ['truncate of a read-only handle', closing(async (f, d, c) => { const h = await handle(d, c, 'r'); return viaPromise(() => m('truncate')(f).call(h, 1)) })]
   ]
+  // Called on what is no FileHandle: Node's own answer.
+  for (const name of FH_METHODS) {
+    for (const [kind, self] of [['{}', {}], ['{ fd: 0 }', { fd: 0 }], ['a handle\'s prototype child', Object.create(fhProto, { fd: { value: 0 } })]]) {
+      cases.push([`${name} on ${kind}`, async (f) => viaPromise(() => m(name)(f).call(self, Buffer.from('x'), 0, 1, 0))])
+    }
+  }
   // After close: Node's EBADF 'file closed', from every method.
   for (const name of FH_METHODS) {
     cases.push([`${name} after close`, async (f, d) => {

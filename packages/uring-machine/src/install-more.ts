@@ -264,6 +264,7 @@ const copyMode = (m: unknown): number | null => m === undefined ? 0 : isInt(m, 0
 let fhProto: Record<PropertyKey, unknown> | undefined
 let kRef: symbol | undefined
 let kUnref: symbol | undefined
+let kRefs: symbol | undefined
 let fhSnapshot: Map<PropertyKey, PropertyDescriptor> | undefined
 let fhLearning: Promise<void> | undefined
 
@@ -293,6 +294,8 @@ function fileHandleMethods (host: Host): Record<string, (orig: AnyFn) => AnyFn> 
   const ready = (h: unknown, hook?: keyof Scheduler): Scheduler | null => {
     const s = host.scheduler()
     if (s === null || (hook !== undefined && typeof s[hook] !== 'function')) return null
+    // Node's own checks a `this` that is no FileHandle (and one that is closed).
+    if (typeof h !== 'object' || h === null || (h as Record<symbol, unknown>)[kRefs!] === undefined) return null
     const fd = (h as { fd?: unknown }).fd
     return isFd(fd) ? s : null
   }
@@ -460,13 +463,16 @@ async function readToEnd (s: Scheduler, fd: number): Promise<Buffer | null> {
  * prototype. Nothing is patched on a Node whose FileHandle lacks the ref
  * and unref this relies on: there its methods stay Node's.
  */
-function learnFileHandle (host: Host, proto: Record<PropertyKey, unknown>): void {
+function learnFileHandle (host: Host, handle: object): void {
   if (fhProto !== undefined) return
+  const proto = Object.getPrototypeOf(handle) as Record<PropertyKey, unknown>
   fhProto = proto
   const symbols = Object.getOwnPropertySymbols(proto)
   kRef = symbols.find((s) => s.description === 'kRef')
   kUnref = symbols.find((s) => s.description === 'kUnref')
-  if (kRef !== undefined && kUnref !== undefined) {
+  // The count Node's ref and unref keep on each handle: what tells a FileHandle from any object with an fd.
+  kRefs = Object.getOwnPropertySymbols(handle).find((s) => s.description === 'kRefs')
+  if (kRef !== undefined && kUnref !== undefined && kRefs !== undefined) {
     for (const [name, make] of Object.entries(fileHandleMethods(host))) {
       if (typeof proto[name] !== 'function') continue
       host.patch(proto, name, make)
@@ -479,7 +485,7 @@ function learnFileHandle (host: Host, proto: Record<PropertyKey, unknown>): void
 function learnFileHandleNow (host: Host, open: AnyFn): Promise<void> {
   if (fhProto !== undefined) return Promise.resolve()
   fhLearning ??= (open(__filename, 'r') as Promise<{ close: () => Promise<void> }>).then(async (h) => {
-    learnFileHandle(host, Object.getPrototypeOf(h) as Record<PropertyKey, unknown>)
+    learnFileHandle(host, h)
     await h.close()
   }, () => {}).finally(() => { fhLearning = undefined })
   return fhLearning
@@ -491,6 +497,7 @@ export function uninstallMore (): void {
   fhSnapshot = undefined
   kRef = undefined
   kUnref = undefined
+  kRefs = undefined
 }
 
 /** Patches the routes of this file (called by install()). */
@@ -594,7 +601,7 @@ export function installMore (host: Host): void {
     open (this: unknown) {
       const p = orig.apply(this, arguments as unknown as unknown[]) as Promise<object>
       if (fhProto !== undefined) return p
-      return p.then((h) => { learnFileHandle(host, Object.getPrototypeOf(h) as Record<PropertyKey, unknown>); return h })
+      return p.then((h) => { learnFileHandle(host, h); return h })
     }
   }).open)
   const nodeOpen = P.open // the one just patched learns on the way
