@@ -1,20 +1,118 @@
-// An "unmodified script": plain Node code that stats and reads many small
-// files with fs/promises. The scheduler benchmark runs it as it is, with
-// and without install(); it never mentions uring-machine.
-import { readFile, stat } from 'node:fs/promises'
+// "Unmodified scripts": plain Node code over many small files. The
+// workloads below (scan, handles, hashes) use node:fs and never mention
+// uring-machine; the scheduler benchmark runs scan as it is, with and
+// without install(), and running this file measures all three that way,
+// side by side in one run:
+//   node benches/unmodified.mjs [--quick] [--rounds N]
+import { createReadStream } from 'node:fs'
+import { readFile, stat, open } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { pipeline } from 'node:stream/promises'
 
+/** `worker(file)` over `files`, `concurrency` at a time. */
+async function each (files, concurrency, worker) {
+  let next = 0
+  const loop = async () => {
+    while (next < files.length) await worker(files[next++])
+  }
+  await Promise.all(Array.from({ length: concurrency }, loop))
+}
+
+/** stat + readFile of each file: the bytes read. */
 export async function scan (files, concurrency = 64) {
   let bytes = 0
-  let next = 0
-  const worker = async () => {
-    while (next < files.length) {
-      const f = files[next++]
-      const st = await stat(f)
-      const data = await readFile(f)
-      if (data.length !== st.size) throw new Error(`${f}: read ${data.length} bytes of ${st.size}`)
-      bytes += data.length
-    }
-  }
-  await Promise.all(Array.from({ length: concurrency }, worker))
+  await each(files, concurrency, async (f) => {
+    const st = await stat(f)
+    const data = await readFile(f)
+    if (data.length !== st.size) throw new Error(`${f}: read ${data.length} bytes of ${st.size}`)
+    bytes += data.length
+  })
   return bytes
+}
+
+/** A FileHandle per file: open, read to the end in 4 KiB reads, close. The bytes read. */
+export async function handles (files, concurrency = 64) {
+  let bytes = 0
+  await each(files, concurrency, async (f) => {
+    const h = await open(f, 'r')
+    try {
+      const buf = Buffer.allocUnsafe(4096)
+      for (;;) {
+        const { bytesRead } = await h.read(buf, 0, buf.length, null)
+        if (bytesRead === 0) break
+        bytes += bytesRead
+      }
+    } finally {
+      await h.close()
+    }
+  })
+  return bytes
+}
+
+/** fs.createReadStream of each file piped into a sha256: the digests, xor-folded into one byte. */
+export async function hashes (files, concurrency = 64) {
+  let fold = 0
+  await each(files, concurrency, async (f) => {
+    const h = createHash('sha256')
+    await pipeline(createReadStream(f), h)
+    fold ^= h.digest()[0]
+  })
+  return fold
+}
+
+// The harness: only when run as a script.
+if (import.meta.url === (await import('node:url')).pathToFileURL(process.argv[1] ?? '').href) {
+  const fs = await import('node:fs')
+  const path = await import('node:path')
+  const { install, uninstall, runWithScheduler, UringScheduler } = await import('uring-machine')
+  const { alternate, dataDir, now, markdown, machineInfo } = await import('./lib.mjs')
+  const quick = process.argv.includes('--quick')
+  const ri = process.argv.indexOf('--rounds')
+  const rounds = ri > 0 ? Number(process.argv[ri + 1]) : quick ? 3 : 7
+  const n = quick ? 2000 : 10_000
+  const dir = path.join(dataDir, 'small-files')
+  fs.mkdirSync(dir, { recursive: true })
+  const files = []
+  for (let i = 0; i < n; i++) {
+    const f = path.join(dir, `f${i}.txt`)
+    if (!fs.existsSync(f)) fs.writeFileSync(f, Buffer.alloc(100 + (i % 900), i & 0xff))
+    files.push(f)
+  }
+  const workloads = [
+    ['stat + readFile (fs/promises)', scan, 'routed: stat = one statx; readFile = open, statx, pread, close on the ring'],
+    ['FileHandle: open, read to the end, close (fs.promises.open)', handles, 'open and close are Node\'s own (a FileHandle is Node\'s); the reads go to the ring'],
+    ['fs.createReadStream piped to a sha256', hashes, 'routed through fs.open, fs.read and fs.close: open, 2 reads, close on the ring']
+  ]
+  console.log(JSON.stringify(machineInfo()))
+  for (const [what, fn, routedNote] of workloads) {
+    let s
+    const table = await alternate({
+      title: `An unmodified script: ${what}, ${n.toLocaleString('en-US')} small files (100-999 B), 64 at a time`,
+      unit: 'files',
+      baseline: 'without install()',
+      note: 'benches/unmodified.mjs; the workload never mentions uring-machine. Files page-cached.',
+      contenders: [
+        { name: 'without install()', note: 'Node\'s own (libuv thread pool)', run: async () => { const t0 = now(); await fn(files); return { ops: n, seconds: (now() - t0) / 1000 } } },
+        {
+          name: 'with install(), UringScheduler',
+          note: routedNote,
+          setup: async () => { s = new UringScheduler() },
+          run: async () => {
+            install()
+            try {
+              const t0 = now()
+              await runWithScheduler(s, () => fn(files))
+              return { ops: n, seconds: (now() - t0) / 1000 }
+            } finally {
+              uninstall()
+            }
+          },
+          teardown: () => s.close()
+        }
+      ],
+      rounds,
+      log: (m) => console.error(m)
+    })
+    console.log(markdown(table))
+  }
 }

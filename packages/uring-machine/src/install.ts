@@ -227,6 +227,7 @@ function syncBuiltinESMExports (): void {
  */
 export function install (): void {
   if (patches.length > 0) return
+  const more = require('./install-more') as typeof import('./install-more') // before any patch: it takes Node's own
   const P = fs.promises as unknown as Record<string, AnyFn>
 
   // fs.promises' functions are async functions: no `prototype`, so methods here.
@@ -382,6 +383,7 @@ export function install (): void {
       return all ? list : list[0]
     })
   })
+  more.installMore({ patch, scheduler }) // the routes of install-more.ts
   // ES module importers of node:fs and friends see the routed functions too.
   syncBuiltinESMExports()
 }
@@ -390,6 +392,7 @@ export function install (): void {
 export function uninstall (): void {
   for (const p of patches.reverse()) p.target[p.name] = p.original
   patches = []
+  ;(require('./install-more') as typeof import('./install-more')).uninstallMore()
   syncBuiltinESMExports()
 }
 

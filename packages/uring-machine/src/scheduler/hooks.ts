@@ -70,6 +70,21 @@ export interface Scheduler {
   blockingOperationWait<A extends unknown[], R> (work: (...args: A) => R, ...args: A): Promise<Awaited<R>>
   /** Copies `length` bytes (default: to end of file) from `srcFd` to `dstFd`: bytes copied. */
   copy (srcFd: number, dstFd: number, length?: number): Promise<number>
+  // The file hooks install()'s further routes use (install-more.ts). Optional,
+  // so a scheduler written before them still type-checks: a route whose hook
+  // is missing runs Node's own function.
+  /** fsync(2), or fdatasync(2) with `datasync`. */
+  ioFsync? (fd: number, datasync?: boolean): Promise<void>
+  /** ftruncate(2) to `length` bytes. */
+  ioTruncate? (fd: number, length: number): Promise<void>
+  /** One preadv(2) into `buffers` in order (readv(2) at the fd's position when `position` is null or -1): bytes read. */
+  ioReadv? (fd: number, buffers: readonly Uint8Array[], position?: number | null): Promise<number>
+  /** One pwritev(2) of `buffers` in order (writev(2) at the fd's position when `position` is null or -1): bytes written. */
+  ioWritev? (fd: number, buffers: readonly Uint8Array[], position?: number | null): Promise<number>
+  /** link(2): `newPath` a new name for `existingPath`. */
+  ioLink? (existingPath: string, newPath: string): Promise<void>
+  /** symlink(2): `path` a symbolic link to `target`. */
+  ioSymlink? (target: string, path: string): Promise<void>
   /** Starts a child process: its pid and a `wait()` for its exit (race-free: pidfd on io_uring). */
   processSpawn (file: string, args?: readonly string[]): Promise<SpawnedProcess>
   /** accept(2) on a listening socket fd: the connection's fd. */

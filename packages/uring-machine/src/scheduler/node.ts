@@ -23,6 +23,11 @@ export const nodeFs = {
   unlink: fs.unlink, rmdir: fs.rmdir, rename: fs.rename, mkdir: fs.mkdir, fstatSync: fs.fstatSync, lookup
 }
 
+/** The same for the file hooks install-more.ts routes (fsync, ftruncate, readv, writev, link, symlink). */
+export const nodeFsMore = {
+  fsync: fs.fsync, fdatasync: fs.fdatasync, ftruncate: fs.ftruncate, readv: fs.readv, writev: fs.writev, link: fs.link, symlink: fs.symlink
+}
+
 /** Rejects with an AbortError if `signal` has fired. */
 function checkAbort (signal: AbortSignal | undefined): void {
   if (signal?.aborted === true) throw aborted(signal.reason)
@@ -271,6 +276,39 @@ export class NodeScheduler extends BaseScheduler {
       if (err instanceof Error) Object.assign(err, { bytesCopied: total })
       throw err
     }
+  }
+
+  // The file hooks of install-more.ts: Node's own calls, as taken at load.
+  ioFsync (fd: number, datasync = false): Promise<void> {
+    checkAbort(currentSignal())
+    return new Promise((resolve, reject) => (datasync ? nodeFsMore.fdatasync : nodeFsMore.fsync)(fd, (err) => err !== null ? reject(err) : resolve()))
+  }
+
+  ioTruncate (fd: number, length: number): Promise<void> {
+    checkAbort(currentSignal())
+    return new Promise((resolve, reject) => nodeFsMore.ftruncate(fd, length, (err) => err !== null ? reject(err) : resolve()))
+  }
+
+  ioReadv (fd: number, buffers: readonly Uint8Array[], position: number | null = null): Promise<number> {
+    checkAbort(currentSignal())
+    const pos = position === -1 ? null : position
+    return new Promise((resolve, reject) => nodeFsMore.readv(fd, buffers as Uint8Array[], pos, (err, n) => err !== null ? reject(err) : resolve(n)))
+  }
+
+  ioWritev (fd: number, buffers: readonly Uint8Array[], position: number | null = null): Promise<number> {
+    checkAbort(currentSignal())
+    const pos = position === -1 ? null : position
+    return new Promise((resolve, reject) => nodeFsMore.writev(fd, buffers as Uint8Array[], pos, (err, n) => err !== null ? reject(err) : resolve(n)))
+  }
+
+  ioLink (existingPath: string, newPath: string): Promise<void> {
+    checkAbort(currentSignal())
+    return new Promise((resolve, reject) => nodeFsMore.link(existingPath, newPath, (err) => err !== null ? reject(err) : resolve()))
+  }
+
+  ioSymlink (target: string, path: string): Promise<void> {
+    checkAbort(currentSignal())
+    return new Promise((resolve, reject) => nodeFsMore.symlink(target, path, (err) => err !== null ? reject(err) : resolve()))
   }
 
   socketAccept (_fd: number): Promise<number> {

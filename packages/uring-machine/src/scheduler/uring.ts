@@ -129,6 +129,31 @@ export class UringScheduler extends BaseScheduler {
     return this.machine.copy(srcFd, dstFd, length === undefined ? { signal: currentSignal() } : { length, signal: currentSignal() })
   }
 
+  // The file hooks of install-more.ts: one Machine op each.
+  ioFsync (fd: number, datasync = false): Promise<void> {
+    return this.machine.fsync(fd, { datasync, signal: currentSignal() })
+  }
+
+  ioTruncate (fd: number, length: number): Promise<void> {
+    return this.machine.ftruncate(fd, length, { signal: currentSignal() })
+  }
+
+  ioReadv (fd: number, buffers: readonly Uint8Array[], position: number | null = null): Promise<number> {
+    return this.machine.readv(fd, buffers, { position, signal: currentSignal() })
+  }
+
+  ioWritev (fd: number, buffers: readonly Uint8Array[], position: number | null = null): Promise<number> {
+    return this.machine.writev(fd, buffers, { position, signal: currentSignal() })
+  }
+
+  ioLink (existingPath: string, newPath: string): Promise<void> {
+    return this.machine.link(existingPath, newPath, { signal: currentSignal() })
+  }
+
+  ioSymlink (target: string, path: string): Promise<void> {
+    return this.machine.symlink(target, path, { signal: currentSignal() })
+  }
+
   async processSpawn (file: string, args: readonly string[] = []): Promise<SpawnedProcess> {
     const child = this.machine.spawn(file, args, { stdio: 'inherit' })
     const signal = currentSignal()
