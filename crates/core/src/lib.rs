@@ -3,7 +3,7 @@
 //! ## Modules
 //!
 //! [`ring`] (setup, op table, submission, completion,
-//! cancellation), [`op`] (each operation's declaration), [`probe`](mod@probe) (flags and
+//! cancellation), [`table`] (the op table: one declaration per op), [`op`] (the `Op` it expands to), [`probe`](mod@probe) (flags and
 //! opcodes the kernel supports), [`addr`] (socket addresses), [`pool`]
 //! (reused buffers), [`stat`], [`metrics`], `msg` (who owns an fd passed
 //! between rings), and `sys` (every raw syscall).
@@ -20,6 +20,8 @@ pub mod resolve;
 pub mod ring;
 pub mod stat;
 mod sys;
+pub mod table;
+mod tags;
 
 pub use addr::SockAddr;
 pub use metrics::Metrics;

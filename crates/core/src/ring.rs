@@ -168,12 +168,11 @@ impl std::error::Error for SubmitError {}
 // bit 63 internal requests (cancels) whose CQEs carry nothing for anyone.
 // A message's own bits: 0..60 the sender's data, 60 "value is an fd".
 const GEN_MASK: u64 = (1 << 29) - 1;
-pub(crate) const TAG_MSG: u64 = 1 << 61;
 const TAG_TIMEOUT: u64 = 1 << 62;
 const TAG_INTERNAL: u64 = 1 << 63;
-pub(crate) const MSG_FD: u64 = 1 << 60;
-/// The bits of a message's data the sender chooses.
-pub const MSG_DATA_MASK: u64 = (1 << 60) - 1;
+// TAG_MSG (bit 61) and a message's bits live in `crate::tags`, shared with op.rs.
+pub use crate::tags::MSG_DATA_MASK;
+use crate::tags::{MSG_FD, TAG_MSG};
 /// Registered-buffer table size (slots are handed out per registration).
 const FIXED_TABLE: u32 = 1024;
 
