@@ -3,7 +3,7 @@
 //! ## Modules
 //!
 //! [`ring`] (setup, op table, submission, completion,
-//! cancellation, one file each), [`op`] (each operation's declaration), [`probe`](mod@probe) (flags and
+//! cancellation, one file each), [`table`] (the op table: one declaration per op), [`op`] (the `Op` it expands to), [`probe`](mod@probe) (flags and
 //! opcodes the kernel supports), [`addr`] (socket addresses), [`pool`]
 //! (reused buffers), [`stat`], [`metrics`], [`resolve`] (the blocking-call
 //! pool), `msg` (message addressing, and who owns an fd passed between
@@ -21,6 +21,7 @@ pub mod resolve;
 pub mod ring;
 pub mod stat;
 mod sys;
+pub mod table;
 
 pub use addr::SockAddr;
 pub use metrics::Metrics;

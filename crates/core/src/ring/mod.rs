@@ -40,7 +40,6 @@ use submit::CredGate;
 // The message bits of user_data are msg.rs's; op.rs builds MSG_RING SQEs
 // with them through this path.
 pub use crate::msg::{Message, MSG_DATA_MASK};
-pub(crate) use crate::msg::{MSG_FD, TAG_MSG};
 /// How to build a [`Ring`].
 #[derive(Clone, Debug)]
 #[non_exhaustive]
