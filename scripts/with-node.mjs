@@ -3,6 +3,8 @@
 // on arm64) into .cache/, outside node_modules so it never shadows the `node`
 // of npm scripts.
 //   node scripts/with-node.mjs 24 path/to/script.mjs [args...]
+// npm test runs the whole suite on 20 and 24, and the install() parity
+// tests on 22 too (Node's own argument checks differ between versions).
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join, dirname } from 'node:path'

@@ -35,6 +35,18 @@ const validate = (): typeof Validate => (validateModule ??= require('./validate'
 let netModule: typeof import('node:net') | undefined
 const isIP = (s: string): number => (netModule ??= require('node:net') as typeof import('node:net')).isIP(s)
 
+/**
+ * Every function install() replaces, as `module.path.name` (internal: the
+ * parity tests check it against what install() patches and against the
+ * README's list of routed functions). A new route adds its name here.
+ */
+export const routedFunctions: readonly string[] = [
+  'fs.promises.readFile', 'fs.promises.writeFile', 'fs.promises.stat', 'fs.promises.lstat',
+  'fs.promises.unlink', 'fs.promises.rmdir', 'fs.promises.rename', 'fs.promises.mkdir',
+  'fs.readFile', 'fs.stat', 'fs.lstat', 'fs.open', 'fs.close', 'fs.read', 'fs.write',
+  'timers/promises.setTimeout', 'dns.promises.lookup'
+]
+
 /** Set by the register entry: make defaultScheduler() the thread's at first use. */
 let defaultPending = false
 
@@ -87,11 +99,17 @@ function withCallerSignal<T> (signal: AbortSignal | undefined, fn: () => Promise
   return tasks().withSignal(outer === undefined ? signal : AbortSignal.any([signal, outer]), fn)
 }
 
-async function readFileVia (s: Scheduler, path: string, flag: number): Promise<Buffer> {
+/** Node's kIoMaxLength: readFile refuses a larger file with its own ERR_FS_FILE_TOO_LARGE. */
+const IO_MAX_LENGTH = 2 ** 31 - 1
+/** What readFileVia returns for a file Node refuses as too large: the caller hands the call to Node. */
+const TOO_LARGE = Symbol('too large')
+
+async function readFileVia (s: Scheduler, path: string, flag: number): Promise<Buffer | typeof TOO_LARGE> {
   const fd = await s.ioOpen(path, flag)
   try {
     const st = await s.ioStat(fd)
     const size = Number(st.size)
+    if (size > IO_MAX_LENGTH && st.isFile()) return TOO_LARGE
     if (size > 0 && st.isFile()) {
       const buf = Buffer.allocUnsafe(size)
       let n = 0
@@ -153,8 +171,10 @@ function asNodeError (err: unknown): never {
 }
 
 const routes = {
-  async readFile (s: Scheduler, path: string, o: FileOptions): Promise<Buffer | string> {
+  /** The file's contents, or `tooLarge()`'s (Node's own call, which fails as Node's fails). */
+  async readFile<T> (s: Scheduler, path: string, o: FileOptions, tooLarge: () => T): Promise<Buffer | string | T> {
     const data = await withCallerSignal(o.signal, () => readFileVia(s, path, o.flags)).catch(asNodeError)
+    if (data === TOO_LARGE) return tooLarge()
     return o.encoding != null ? data.toString(o.encoding) : data
   },
   async writeFile (s: Scheduler, path: string, data: string | Uint8Array, o: FileOptions): Promise<void> {
@@ -236,7 +256,7 @@ export function install (): void {
       const s = scheduler()
       const o = fileOptions(options, 'r')
       if (s === null || !routable(path) || o === null) return orig.apply(this, arguments as unknown as unknown[])
-      return routes.readFile(s, path, o)
+      return routes.readFile(s, path, o, () => orig.apply(this, arguments as unknown as unknown[]))
     }
   }).readFile)
   patch(P, 'writeFile', (orig) => ({
@@ -297,7 +317,12 @@ export function install (): void {
     const s = scheduler()
     const o = fileOptions(options, 'r')
     if (s === null || !routable(path) || o === null || typeof cb !== 'function') return orig.apply(this, arguments as unknown as unknown[])
-    callback(routes.readFile(s, path, o), cb as AnyFn)
+    const args = arguments
+    const NODES = Symbol('Node\'s own')
+    routes.readFile(s, path, o, () => NODES).then((v) => {
+      if (v === NODES) orig.apply(this, args as unknown as unknown[]) // Node calls back itself
+      else process.nextTick(cb as AnyFn, null, v)
+    }, (e) => process.nextTick(cb as AnyFn, e))
   })
   for (const name of ['stat', 'lstat'] as const) {
     patch(F, name, (orig) => function (this: unknown, path: unknown, options: unknown, cb?: unknown) {
@@ -372,14 +397,17 @@ export function install (): void {
       if (o.verbatim != null) order = o.verbatim === true ? 'verbatim' : o.verbatim
       if (o.order != null) order = o.order
     } else if (options !== undefined) return orig.apply(this, arguments as unknown as unknown[])
-    const fam = family === 0 ? 0 : family === 4 || family === 'IPv4' ? 4 : family === 6 || family === 'IPv6' ? 6 : -1
+    // 'IPv4'/'IPv6' and anything else: Node's own (versions differ on what they accept).
+    const fam = family === 0 || family === 4 || family === 6 ? family : -1
     // Only the getaddrinfo order, as the ring gives it.
     const verbatim = (order ?? (dns.getDefaultResultOrder?.() ?? 'verbatim')) === 'verbatim'
     const s = scheduler()
     if (s === null || fam < 0 || typeof all !== 'boolean' || !verbatim) return orig.apply(this, arguments as unknown as unknown[])
+    const args = arguments
     return s.addressResolve(hostname).then((addrs) => {
       const list = addrs.map((address) => ({ address, family: isIP(address) })).filter((a) => fam === 0 || a.family === fam)
-      if (list.length === 0) throw errors().dnsError(-3008, hostname)
+      // None of that family: Node's own answers, with its own error.
+      if (list.length === 0) return orig.apply(this, args as unknown as unknown[])
       return all ? list : list[0]
     })
   })
