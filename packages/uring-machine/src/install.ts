@@ -148,7 +148,7 @@ interface FileOptions { encoding: BufferEncoding | null, flags: number, mode: nu
 /**
  * The options of readFile/writeFile if every one is valid and routed (a
  * string is an encoding); null to leave the call to Node. `flush: true` is
- * not routed: there is no fsync hook.
+ * not routed.
  */
 function fileOptions (o: unknown, defaultFlag: 'r' | 'w'): FileOptions | null {
   let encoding: unknown, flag: unknown, mode: unknown, signal: unknown, flush: unknown
