@@ -70,8 +70,8 @@ op_fn!(disown(2) |c, e, a| {
         Ok(mut inner) => {
             let held = inner.held.remove(&fd);
             if held && bool_arg(e, a[1]) {
-                // SAFETY: held for the caller, who never got it.
-                unsafe { libc::close(fd) };
+                // Held for the caller, who never got it: ours to close.
+                uring_machine_core::close(fd);
             }
             held as i32
         }

@@ -54,18 +54,13 @@ op_fn!(futex_wake(4) |c, e, a| match futex_word(e, a[0], u32_arg(e, a[1])) {
 // msgRing(targetFd, targetId, value, timeout): posts `value` to another
 // Machine (its ring's id doubles as the message's data).
 op_fn!(msg_ring(4) |c, e, a| {
-    let to = u32_arg(e, a[1]);
-    submit(c, Op::MsgRing { target: i32_arg(e, a[0]), to, data: to as u64, value: i32_arg(e, a[2]), fd: None }, f64_arg(e, a[3]))
+    submit(c, Op::message(i32_arg(e, a[0]), u32_arg(e, a[1]), i32_arg(e, a[2])), f64_arg(e, a[3]))
 });
 // msgRingFd(targetFd, targetId, fd, timeout): posts a duplicate of `fd`,
 // which the op owns until the receiver takes it (the core closes it if the
-// post fails, or if the receiver goes away first).
-op_fn!(msg_ring_fd(4) |c, e, a| {
-    let dup = crate::dup_cloexec(i32_arg(e, a[2]));
-    if dup < 0 {
-        dup
-    } else {
-        let to = u32_arg(e, a[1]);
-        submit(c, Op::MsgRing { target: i32_arg(e, a[0]), to, data: to as u64, value: 0, fd: Some(dup) }, f64_arg(e, a[3]))
-    }
+// post fails, or if the receiver goes away first); -errno if `fd` cannot
+// be duplicated.
+op_fn!(msg_ring_fd(4) |c, e, a| match Op::pass_fd(i32_arg(e, a[0]), u32_arg(e, a[1]), i32_arg(e, a[2])) {
+    Ok(op) => submit(c, op, f64_arg(e, a[3])),
+    Err(errno) => errno,
 });
