@@ -1,5 +1,8 @@
 //! The op table: one declaration per operation, read by every layer.
 //!
+//! size: one entry per op, all inside the single `for_each_op!` declaration;
+//! splitting the file would split that one declaration.
+//!
 //! [`for_each_op!`](crate::for_each_op) hands the whole table to a macro of
 //! the caller's choosing (the "callback" pattern), so the table is written
 //! once and expanded several times:
