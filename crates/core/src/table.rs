@@ -1,5 +1,8 @@
 //! The op table: one declaration per operation, read by every layer.
 //!
+//! size: one entry per op, all inside the single `for_each_op!` declaration;
+//! splitting the file would split that one declaration.
+//!
 //! [`for_each_op!`](crate::for_each_op) hands the whole table to a macro of
 //! the caller's choosing (the "callback" pattern), so the table is written
 //! once and expanded several times:
@@ -7,7 +10,7 @@
 //! - here, by `define_ops!` in [`crate::op`]: the [`Op`](crate::Op) enum and
 //!   every `match self` over it (name, opcode, SQE, fallback, result,
 //!   output, recycling, ...);
-//! - in the Node bridge (crates/node/src/ops.rs): one raw napi function per
+//! - in the Node bridge (crates/node/src/ops/): one raw napi function per
 //!   `js` entry, its argument conversion, and the registration table;
 //! - by `cargo run -p uring-machine-core --example native-ts`: the checked-in
 //!   `packages/uring-machine/src/native.generated.ts` (argument order,
@@ -37,7 +40,7 @@
 //! ```
 //!
 //! A `js` entry's argument kinds say how the bridge converts each JS value
-//! and how many JS arguments it takes (see crates/node/src/ops.rs, `kind`),
+//! and how many JS arguments it takes (see crates/node/src/ops/, `kind`),
 //! and its result kind how the TypeScript layer settles the promise. Every
 //! `js` function but a `Stream` one takes a trailing `timeout` (ms, 0 none).
 //! The build expression is plain core Rust over the converted arguments.

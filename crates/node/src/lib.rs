@@ -111,8 +111,3 @@ pub fn pidfd_send_signal(pidfd: i32, signal: i32) -> napi::Result<()> {
 pub fn stat_fields() -> Vec<&'static str> {
     convert::STAT_FIELDS.to_vec()
 }
-
-/// A close-on-exec duplicate of `fd`, or `-errno` (the core's).
-pub(crate) fn dup_cloexec(fd: i32) -> i32 {
-    uring_machine_core::dup_cloexec(fd).unwrap_or_else(|e| -e.raw_os_error().unwrap_or(libc::EIO))
-}

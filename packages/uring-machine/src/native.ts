@@ -26,7 +26,7 @@ export interface NativeRing {
   unregisterBuffers (id: number): boolean
 }
 
-/** The op functions (crates/node/src/ops.rs); each returns a slot or a negative code. */
+/** The op functions (crates/node/src/ops/); each returns a slot or a negative code. */
 export interface NativeOps {
   nop (timeout: number): number
   read (fd: number, view: ArrayBufferView, offset: number, length: number, position: number, timeout: number): number
