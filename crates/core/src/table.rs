@@ -5,16 +5,15 @@
 //!
 //! [`for_each_op!`](crate::for_each_op) hands the whole table to a macro of
 //! the caller's choosing (the "callback" pattern), so the table is written
-//! once and expanded several times:
+//! once and can be expanded several times. Today one layer expands it:
 //!
 //! - here, by `define_ops!` in [`crate::op`]: the [`Op`](crate::Op) enum and
 //!   every `match self` over it (name, opcode, SQE, fallback, result,
-//!   output, recycling, ...);
-//! - in the Node bridge (crates/node/src/ops/): one raw napi function per
-//!   `js` entry, its argument conversion, and the registration table;
-//! - by `cargo run -p uring-machine-core --example native-ts`: the checked-in
-//!   `packages/uring-machine/src/native.generated.ts` (argument order,
-//!   syscall names, result kinds, typings of the raw calls).
+//!   output, recycling, ...).
+//!
+//! Not yet: the Node bridge (crates/node/src/ops/) and the TypeScript
+//! typings (packages/uring-machine/src/native.ts) are still written by hand
+//! beside it; the `js` entries carry what expanding them would need.
 //!
 //! An entry reads, keys in this order (those marked ? may be left out):
 //!
@@ -40,7 +39,7 @@
 //! ```
 //!
 //! A `js` entry's argument kinds say how the bridge converts each JS value
-//! and how many JS arguments it takes (see crates/node/src/ops/, `kind`),
+//! and how many JS arguments it takes (by hand today in crates/node/src/ops/),
 //! and its result kind how the TypeScript layer settles the promise. Every
 //! `js` function but a `Stream` one takes a trailing `timeout` (ms, 0 none).
 //! The build expression is plain core Rust over the converted arguments.
