@@ -29,18 +29,15 @@
 // readFile and writeFile by path) expects fs.promises.readFile, writeFile,
 // appendFile and truncate to open a FileHandle. While FileHandle.prototype
 // is other than this module left it, those four run Node's own.
+//
+// The FileHandle routes are install-filehandle.ts's; the checks both share
+// are install-shared.ts's.
 import * as fs from 'node:fs'
 import type { Scheduler } from './scheduler'
-import type * as Errors from './errors'
-import type * as Validate from './validate'
+import { type AnyFn, type Host, UINT32_MAX, COPYFILE_EXCL, COPYFILE_FICLONE, errors, isInt, isFd, routable, isPosition, pos, isBuffers, asNode, callback, statBigint } from './install-shared'
+import { fileHandleKnown, fileHandlePatched, forgetFileHandle, learnFileHandle, learnFileHandleNow } from './install-filehandle'
 
-type AnyFn = (...args: any[]) => any // eslint-disable-line @typescript-eslint/no-explicit-any
-
-/** What install.ts lends: its patch() and its scheduler(). */
-export interface Host {
-  patch: (target: object, name: string, make: (original: AnyFn) => AnyFn) => void
-  scheduler: () => Scheduler | null
-}
+export type { Host } from './install-shared'
 
 /**
  * Every function routed here, as `module.name` (FileHandle's methods as
@@ -63,57 +60,6 @@ export const routedFunctions: readonly string[] = [
  * them.
  */
 const nodePromises = { readFile: fs.promises.readFile as AnyFn, writeFile: fs.promises.writeFile as AnyFn }
-
-let errorsModule: typeof Errors | undefined
-const errors = (): typeof Errors => (errorsModule ??= require('./errors') as typeof Errors)
-let validateModule: typeof Validate | undefined
-const validate = (): typeof Validate => (validateModule ??= require('./validate') as typeof Validate)
-
-const INT32_MAX = 2 ** 31 - 1
-const UINT32_MAX = 2 ** 32 - 1
-/** The most buffers one readv/writev takes (IOV_MAX); libuv splits more, so more go to Node. */
-const IOV_MAX = 1024
-const COPYFILE_EXCL = 1
-const COPYFILE_FICLONE = 2
-
-const isInt = (v: unknown, min: number, max: number): v is number =>
-  typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max
-const isFd = (v: unknown): v is number => isInt(v, 0, INT32_MAX)
-const routable = (p: unknown): p is string => typeof p === 'string' && !p.includes('\u0000')
-/** A position routed: none (the fd's own), -1 (the same) or a safe integer >= 0. */
-const isPosition = (v: unknown): v is number | null | undefined => v == null || isInt(v, -1, Number.MAX_SAFE_INTEGER)
-const pos = (v: number | null | undefined): number | null => v == null || v < 0 ? null : v
-/** An array of 1 to IOV_MAX non-detached Uint8Arrays. */
-const isBuffers = (v: unknown): v is Uint8Array[] =>
-  Array.isArray(v) && v.length > 0 && v.length <= IOV_MAX && v.every((b) => b instanceof Uint8Array && !validate().isDetached(b))
-
-/** An error as Node's fs gives it: no `fd`; `syscall` renamed where Node names the call otherwise. */
-function asNode (err: unknown, syscall?: string): never {
-  if (err !== null && typeof err === 'object') {
-    const e = err as { fd?: number, syscall?: string, message?: string }
-    if ('fd' in e) delete e.fd
-    if (syscall !== undefined && typeof e.syscall === 'string' && e.syscall !== syscall && typeof e.message === 'string') {
-      e.message = e.message.replace(`, ${e.syscall}`, `, ${syscall}`)
-      e.syscall = syscall
-    }
-  }
-  throw err
-}
-
-/** Settles a node-style callback on a later tick: `(null)` or `(null, value)`, `(err)` on failure. */
-function callback<T> (p: Promise<T>, cb: AnyFn, withValue: boolean): void {
-  p.then((v) => withValue ? process.nextTick(cb, null, v) : process.nextTick(cb, null), (e) => process.nextTick(cb, e))
-}
-
-/** stat options routed: none, or { bigint: boolean } (throwIfNoEntry means nothing to fstat). */
-function statBigint (o: unknown): boolean | null {
-  if (o === undefined || o === null) return false
-  if (typeof o !== 'object') return null
-  if (Object.keys(o).some((k) => k !== 'bigint')) return null
-  const b = (o as { bigint?: unknown }).bigint
-  if (b !== undefined && typeof b !== 'boolean') return null
-  return b === true
-}
 
 /** A failure of any step of copyFile, as Node reports it: syscall copyfile, both paths. */
 function copyfileError (err: unknown, src: string, dest: string): never {
@@ -260,244 +206,9 @@ async function truncateVia (s: Scheduler, path: string, len: number): Promise<vo
 const copyMode = (m: unknown): number | null => m === undefined ? 0 : isInt(m, 0, COPYFILE_EXCL | COPYFILE_FICLONE) ? m : null
 
 // FileHandle: its prototype, Node's ref/unref symbols, and what this module
-// left on it (to tell whether someone else has patched it since).
-let fhProto: Record<PropertyKey, unknown> | undefined
-let kRef: symbol | undefined
-let kUnref: symbol | undefined
-let kRefs: symbol | undefined
-let fhSnapshot: Map<PropertyKey, PropertyDescriptor> | undefined
-let fhLearning: Promise<void> | undefined
-
-/** Whether FileHandle.prototype is other than as install() left it (then its users run Node's own). */
-function fileHandlePatched (): boolean {
-  if (fhSnapshot === undefined) return false
-  const keys = Reflect.ownKeys(fhProto!)
-  if (keys.length !== fhSnapshot.size) return true
-  for (const k of keys) {
-    const was = fhSnapshot.get(k)
-    const now = Object.getOwnPropertyDescriptor(fhProto!, k)!
-    if (was === undefined || was.value !== now.value || was.get !== now.get || was.set !== now.set) return true
-  }
-  return false
-}
-
-/** The FileHandle methods routed, each given Node's own as `orig`. */
-function fileHandleMethods (host: Host): Record<string, (orig: AnyFn) => AnyFn> {
-  /** Runs `op` on the ring between Node's ref and unref of the handle, so close() waits for it. */
-  const held = <T>(h: Record<symbol, AnyFn>, op: () => Promise<T>, syscall?: string): Promise<T> => {
-    h[kRef!]!()
-    let p: Promise<T>
-    try { p = op() } catch (e) { p = Promise.reject(e) }
-    return p.catch((e) => asNode(e, syscall)).finally(() => h[kUnref!]!())
-  }
-  /** The scheduler, if the handle is open and the hook there; else null (Node's own runs). */
-  const ready = (h: unknown, hook?: keyof Scheduler): Scheduler | null => {
-    const s = host.scheduler()
-    if (s === null || (hook !== undefined && typeof s[hook] !== 'function')) return null
-    // Node's own checks a `this` that is no FileHandle (and one that is closed).
-    if (typeof h !== 'object' || h === null || (h as Record<symbol, unknown>)[kRefs!] === undefined) return null
-    const fd = (h as { fd?: unknown }).fd
-    return isFd(fd) ? s : null
-  }
-  const fdOf = (h: unknown): number => (h as { fd: number }).fd
-  /** read/write's (buffer, offset, length, position) or (buffer, { offset, length, position }), all valid, length >= 1. */
-  const span = (buffer: unknown, offset: unknown, length: unknown, position: unknown): [Uint8Array, number, number, number | null] | null => {
-    if (!(buffer instanceof Uint8Array) || buffer.byteLength === 0 || validate().isDetached(buffer)) return null
-    if (offset !== null && typeof offset === 'object') {
-      if (length !== undefined || position !== undefined) return null
-      ;({ offset, length, position } = offset as { offset?: unknown, length?: unknown, position?: unknown })
-    }
-    const off = offset ?? 0
-    if (!isInt(off, 0, buffer.byteLength - 1)) return null
-    const len = length ?? buffer.byteLength - off
-    if (!isInt(len, 1, INT32_MAX) || off + len > buffer.byteLength || !isPosition(position)) return null
-    return [buffer, off, len, pos(position)]
-  }
-  return {
-    read: (orig) => ({
-      read (this: Record<symbol, AnyFn>, buffer?: unknown, offset?: unknown, length?: unknown, position?: unknown) {
-        const s = ready(this)
-        const a = arguments.length >= 1 && arguments.length <= 4 ? span(buffer, offset, length, position) : null
-        if (s === null || a === null) return orig.apply(this, arguments as unknown as unknown[])
-        const [buf, off, len, at] = a
-        const fd = fdOf(this)
-        return held(this, () => at === null ? s.ioRead(fd, buf, off, len) : s.ioPread(fd, buf, at, off, len), 'read')
-          .then((bytesRead) => ({ __proto__: null, bytesRead, buffer: buf }))
-      }
-    }).read,
-    write: (orig) => ({
-      write (this: Record<symbol, AnyFn>, buffer?: unknown, offset?: unknown, length?: unknown, position?: unknown) {
-        const s = ready(this)
-        if (s === null || arguments.length < 1 || arguments.length > 4) return orig.apply(this, arguments as unknown as unknown[])
-        const fd = fdOf(this)
-        if (typeof buffer === 'string') {
-          // write(string, position, encoding): resolves with the string as `buffer`.
-          const enc = length
-          if (buffer.length === 0 || !isPosition(offset) || !(enc === undefined || (typeof enc === 'string' && Buffer.isEncoding(enc))) || arguments.length > 3 || oddHex(buffer, enc)) return orig.apply(this, arguments as unknown as unknown[])
-          const bytes = Buffer.from(buffer, (enc ?? 'utf8') as BufferEncoding)
-          if (bytes.length === 0) return orig.apply(this, arguments as unknown as unknown[])
-          const at = pos(offset)
-          return held(this, () => at === null ? s.ioWrite(fd, bytes) : s.ioPwrite(fd, bytes, at), 'write')
-            .then((bytesWritten) => ({ __proto__: null, bytesWritten, buffer }))
-        }
-        const a = span(buffer, offset, length, position)
-        if (a === null) return orig.apply(this, arguments as unknown as unknown[])
-        const [buf, off, len, at] = a
-        return held(this, () => at === null ? s.ioWrite(fd, buf, off, len) : s.ioPwrite(fd, buf, at, off, len), 'write')
-          .then((bytesWritten) => ({ __proto__: null, bytesWritten, buffer: buf }))
-      }
-    }).write,
-    readv: (orig) => ({
-      readv (this: Record<symbol, AnyFn>, buffers?: unknown, position?: unknown) {
-        const s = ready(this, 'ioReadv')
-        if (s === null || arguments.length > 2 || !isBuffers(buffers) || !isPosition(position)) return orig.apply(this, arguments as unknown as unknown[])
-        const fd = fdOf(this)
-        return held(this, () => s.ioReadv!(fd, buffers, pos(position)), 'read').then((bytesRead) => ({ __proto__: null, bytesRead, buffers }))
-      }
-    }).readv,
-    writev: (orig) => ({
-      writev (this: Record<symbol, AnyFn>, buffers?: unknown, position?: unknown) {
-        const s = ready(this, 'ioWritev')
-        if (s === null || arguments.length > 2 || !isBuffers(buffers) || !isPosition(position)) return orig.apply(this, arguments as unknown as unknown[])
-        const fd = fdOf(this)
-        return held(this, () => s.ioWritev!(fd, buffers, pos(position)), 'write').then((bytesWritten) => ({ __proto__: null, bytesWritten, buffers }))
-      }
-    }).writev,
-    stat: (orig) => ({
-      stat (this: Record<symbol, AnyFn>, options?: unknown) {
-        const s = ready(this)
-        const bigint = arguments.length <= 1 ? statBigint(options) : null
-        if (s === null || bigint === null) return orig.apply(this, arguments as unknown as unknown[])
-        const fd = fdOf(this)
-        return held(this, () => s.ioStat(fd, { bigint }), 'fstat')
-      }
-    }).stat,
-    truncate: (orig) => ({
-      truncate (this: Record<symbol, AnyFn>, len?: unknown) {
-        const s = ready(this, 'ioTruncate')
-        if (s === null || arguments.length > 1 || !(len === undefined || isInt(len, 0, Number.MAX_SAFE_INTEGER))) return orig.apply(this, arguments as unknown as unknown[])
-        const fd = fdOf(this)
-        return held(this, () => s.ioTruncate!(fd, len ?? 0), 'ftruncate')
-      }
-    }).truncate,
-    sync: (orig) => ({
-      sync (this: Record<symbol, AnyFn>) {
-        const s = ready(this, 'ioFsync')
-        if (s === null || arguments.length > 0) return orig.apply(this, arguments as unknown as unknown[])
-        const fd = fdOf(this)
-        return held(this, () => s.ioFsync!(fd, false), 'fsync')
-      }
-    }).sync,
-    datasync: (orig) => ({
-      datasync (this: Record<symbol, AnyFn>) {
-        const s = ready(this, 'ioFsync')
-        if (s === null || arguments.length > 0) return orig.apply(this, arguments as unknown as unknown[])
-        const fd = fdOf(this)
-        return held(this, () => s.ioFsync!(fd, true), 'fdatasync')
-      }
-    }).datasync,
-    readFile: (orig) => ({
-      readFile (this: Record<symbol, AnyFn>, options?: unknown) {
-        const s = ready(this)
-        const encoding = arguments.length <= 1 ? encodingOption(options) : false
-        if (s === null || encoding === false) return orig.apply(this, arguments as unknown as unknown[])
-        const fd = fdOf(this)
-        return held(this, () => readToEnd(s, fd)).then((data) => data === null ? orig.apply(this, arguments as unknown as unknown[]) : encoding === null ? data : data.toString(encoding))
-      }
-    }).readFile,
-    ...Object.fromEntries((['writeFile', 'appendFile'] as const).map((name) => [name, (orig: AnyFn) => ({
-      [name] (this: Record<symbol, AnyFn>, data?: unknown, options?: unknown) {
-        const s = ready(this)
-        const encoding = arguments.length >= 1 && arguments.length <= 2 ? encodingOption(options) : false
-        if (s === null || encoding === false || !(typeof data === 'string' || data instanceof Uint8Array) || oddHex(data, encoding)) return orig.apply(this, arguments as unknown as unknown[])
-        if (data instanceof Uint8Array && validate().isDetached(data)) return orig.apply(this, arguments as unknown as unknown[])
-        const bytes = typeof data === 'string' ? Buffer.from(data, encoding ?? 'utf8') : data
-        const fd = fdOf(this)
-        return held(this, async () => {
-          // At the handle's position, as Node's: in chunks of at most 512 KiB.
-          for (let n = 0; n < bytes.byteLength;) n += await s.ioWrite(fd, bytes, n, Math.min(bytes.byteLength - n, 512 * 1024))
-        }, 'write')
-      }
-    })[name]!]))
-  }
-}
-
-/** A hex string of odd length, which some of Node's writes refuse (ERR_INVALID_ARG_VALUE): left to Node to say. */
-const oddHex = (data: unknown, enc: unknown): boolean =>
-  typeof data === 'string' && typeof enc === 'string' && enc.toLowerCase() === 'hex' && data.length % 2 !== 0
-
-/** A FileHandle's readFile/writeFile options routed: none, an encoding, or { encoding }; the encoding (null for none), false to leave it to Node. */
-function encodingOption (o: unknown): BufferEncoding | null | false {
-  if (o === undefined || o === null) return null
-  if (typeof o === 'string') return Buffer.isEncoding(o) ? o : false
-  if (typeof o !== 'object' || Object.keys(o).some((k) => k !== 'encoding')) return false
-  const e = (o as { encoding?: unknown }).encoding
-  if (e == null) return null
-  return typeof e === 'string' && Buffer.isEncoding(e) ? e : false
-}
-
-/**
- * A FileHandle's readFile: from its position to the end (a regular file:
- * up to its size, as Node's), or null for a file above 2 GiB (Node's own
- * says ERR_FS_FILE_TOO_LARGE).
- */
-async function readToEnd (s: Scheduler, fd: number): Promise<Buffer | null> {
-  const st = await s.ioStat(fd) as fs.Stats
-  const size = st.isFile() ? st.size : 0
-  if (size > INT32_MAX) return null
-  const chunks: Buffer[] = []
-  let total = 0
-  for (;;) {
-    const buf = Buffer.allocUnsafe(size > 0 ? size - total : 65536)
-    const n = await s.ioRead(fd, buf)
-    if (n === 0) break
-    chunks.push(buf.subarray(0, n))
-    total += n
-    if (size > 0 && total >= size) break
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)
-}
-
-/**
- * Patches FileHandle.prototype (once per install) given a real handle's
- * prototype. Nothing is patched on a Node whose FileHandle lacks the ref
- * and unref this relies on: there its methods stay Node's.
- */
-function learnFileHandle (host: Host, handle: object): void {
-  if (fhProto !== undefined) return
-  const proto = Object.getPrototypeOf(handle) as Record<PropertyKey, unknown>
-  fhProto = proto
-  const symbols = Object.getOwnPropertySymbols(proto)
-  kRef = symbols.find((s) => s.description === 'kRef')
-  kUnref = symbols.find((s) => s.description === 'kUnref')
-  // The count Node's ref and unref keep on each handle: what tells a FileHandle from any object with an fd.
-  kRefs = Object.getOwnPropertySymbols(handle).find((s) => s.description === 'kRefs')
-  if (kRef !== undefined && kUnref !== undefined && kRefs !== undefined) {
-    for (const [name, make] of Object.entries(fileHandleMethods(host))) {
-      if (typeof proto[name] !== 'function') continue
-      host.patch(proto, name, make)
-    }
-  }
-  fhSnapshot = new Map(Reflect.ownKeys(proto).map((k) => [k, Object.getOwnPropertyDescriptor(proto, k)!]))
-}
-
-/** Learns FileHandle.prototype from a handle of Node's own, opened on this file (once). */
-function learnFileHandleNow (host: Host, open: AnyFn): Promise<void> {
-  if (fhProto !== undefined) return Promise.resolve()
-  fhLearning ??= (open(__filename, 'r') as Promise<{ close: () => Promise<void> }>).then(async (h) => {
-    learnFileHandle(host, h)
-    await h.close()
-  }, () => {}).finally(() => { fhLearning = undefined })
-  return fhLearning
-}
-
 /** What uninstall() needs beyond install.ts's patches: to forget the prototype it learnt. */
 export function uninstallMore (): void {
-  fhProto = undefined
-  fhSnapshot = undefined
-  kRef = undefined
-  kUnref = undefined
-  kRefs = undefined
+  forgetFileHandle()
 }
 
 /** Patches the routes of this file (called by install()). */
@@ -600,7 +311,7 @@ export function installMore (host: Host): void {
   patch(P, 'open', (orig) => ({
     open (this: unknown) {
       const p = orig.apply(this, arguments as unknown as unknown[]) as Promise<object>
-      if (fhProto !== undefined) return p
+      if (fileHandleKnown()) return p
       return p.then((h) => { learnFileHandle(host, h); return h })
     }
   }).open)
@@ -608,7 +319,7 @@ export function installMore (host: Host): void {
   /** Runs `routed` once FileHandle.prototype is known, or Node's `orig` if someone patched it. */
   const unlessPatched = <T>(orig: AnyFn, self: unknown, args: IArguments, routed: () => Promise<T>): Promise<T> => {
     const go = (): Promise<T> => fileHandlePatched() ? orig.apply(self, args as unknown as unknown[]) as Promise<T> : routed()
-    return fhProto !== undefined ? go() : learnFileHandleNow(host, nodeOpen).then(go)
+    return fileHandleKnown() ? go() : learnFileHandleNow(host, nodeOpen).then(go)
   }
   // readFile and writeFile are install.ts's; wrapped here for item 12 only.
   for (const name of ['readFile', 'writeFile'] as const) {
