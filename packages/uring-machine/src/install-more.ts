@@ -132,15 +132,28 @@ async function mkdirpVia (s: Scheduler, path: string, mode: number): Promise<str
         return first ?? path
       } catch (again) {
         if ((again as { code?: string }).code !== 'EEXIST') throw again
-        if (!(await s.ioStat(path)).isDirectory()) throw again
+        if (!(await statAfterEexist(s, path)).isDirectory()) throw again
         return first
       }
     }
     if (code !== 'EEXIST') throw err
-    let st
-    try { st = await s.ioStat(path) } catch { throw err }
-    if (!st.isDirectory()) throw err
+    if (!(await statAfterEexist(s, path)).isDirectory()) throw err
     return undefined
+  }
+}
+
+/**
+ * The stat mkdir -p makes of a name that exists (EEXIST). Where the stat
+ * fails (a dangling symlink: ENOENT), Node reports the stat's error as
+ * mkdir's, on that path.
+ */
+async function statAfterEexist (s: Scheduler, path: string): Promise<fs.Stats | fs.BigIntStats> {
+  try {
+    return await s.ioStat(path)
+  } catch (err) {
+    const e = err as { errno?: unknown, code?: unknown }
+    if (typeof e?.errno === 'number' && typeof e.code === 'string' && e.code !== 'ABORT_ERR') throw errors().systemError(e.errno, 'mkdir', { path })
+    throw err
   }
 }
 
