@@ -16,7 +16,7 @@ import fsp from 'node:fs/promises'
 import timersPromises from 'node:timers/promises'
 import dns from 'node:dns'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
+import { promisify, isDeepStrictEqual } from 'node:util'
 import { spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
@@ -24,10 +24,20 @@ import { install, uninstall, installed, runWithScheduler, UringScheduler, NodeSc
 import { tempDir } from './helpers.mjs'
 
 const require = createRequire(import.meta.url)
-const { routedFunctions } = require(join(require.resolve('uring-machine'), '..', 'install.js'))
+const dist = join(require.resolve('uring-machine'), '..')
+const baseRouted = require(join(dist, 'install.js')).routedFunctions
+const moreRouted = require(join(dist, 'install-more.js')).routedFunctions
+/** Both lists: install.ts's and install-more.ts's (fs.promises.mkdir is in both: it is tested once). */
+const routedFunctions = [...new Set([...baseRouted, ...moreRouted])]
 const repo = join(fileURLToPath(import.meta.url), '..', '..')
+const thisFile = fileURLToPath(import.meta.url)
 
-const holders = { fs, 'fs.promises': fsp, 'timers/promises': timersPromises, 'dns.promises': dns.promises }
+/** Node's own fs.promises.open: every FileHandle of the matrix is opened with it, in both runs. */
+const nodeOpen = fsp.open
+/** FileHandle.prototype, from a handle of Node's own, before any install(). */
+const fileHandleProto = await nodeOpen(thisFile, 'r').then(async (h) => { const p = Object.getPrototypeOf(h); await h.close(); return p })
+
+const holders = { fs, 'fs.promises': fsp, 'timers/promises': timersPromises, 'dns.promises': dns.promises, 'FileHandle.prototype': fileHandleProto }
 const split = (name) => { const i = name.lastIndexOf('.'); return [name.slice(0, i), name.slice(i + 1)] }
 /** Node's own functions, taken before any routing. */
 const own = Object.fromEntries(routedFunctions.map((n) => { const [h, f] = split(n); return [n, holders[h][f]] }))
@@ -101,6 +111,71 @@ const BAD_PATHS = { number: 1, null: null, undefined, object: {}, nul: 'a\u0000b
 const cross = (...lists) => lists.reduce((acc, l) => acc.flatMap((a) => l.map((x) => [...a, x])), [[]])
 const signals = () => ({ none: undefined, live: new AbortController().signal, aborted: AbortSignal.abort('why'), string: 'hello', object: {}, null: null })
 
+// --- What install-more.ts's specs share.
+/** An argument left out (not passed as undefined). */
+const OMIT = Symbol('omitted')
+/** fds of each kind: [path kind, flags]. A fifo opened r+ does not wait for the other end. */
+const FD_KINDS = { 'file r': ['file', 'r'], 'file r+': ['file', 'r+'], dir: ['dir', 'r'], fifo: ['fifo', 'r+'], '/proc': ['/proc', 'r'] }
+/** fds that are none: one above any open (not a just-closed one, which the ring or libuv may reuse), and what is no fd. */
+const BAD_FDS = { unused: 999999, negative: -1, fraction: 1.5, big: 2 ** 31, string: '1', null: null, undefined }
+const pathOf = (r, k) => k === '/proc' ? '/proc/version' : PATHS[k](r)
+/** Opens an fd of `k` with Node's openSync, gives `body` it and a callback that closes it first. */
+function withFd (r, k, flags, cb, body) {
+  const fd = fs.openSync(pathOf(r, k), flags)
+  try { return body(fd, (...a) => { fs.closeSync(fd); cb(...a) }) } catch (e) { fs.closeSync(fd); throw e }
+}
+const LENGTHS = [['omitted', OMIT], ['undefined', undefined], ['0', 0], ['3', 3], ['100', 100], ['-1', -1], ['1.5', 1.5], ["'1'", '1'], ['null', null], ['1n', 1n], ['2^53', 2 ** 53], ['MAX_SAFE_INTEGER', Number.MAX_SAFE_INTEGER]]
+const VECTORS = {
+  one: () => [Buffer.from('abcde')],
+  two: () => [Buffer.from('ab'), Buffer.from('cde')],
+  emptyArray: () => [],
+  emptyBuffer: () => [Buffer.alloc(0)],
+  u8AndDataView: () => [new Uint8Array([65, 66]), new DataView(new ArrayBuffer(2))],
+  notArray: () => Buffer.from('ab'),
+  strings: () => ['ab'],
+  over1024: () => Array.from({ length: 1025 }, () => Buffer.from('z'))
+}
+const VPOSITIONS = [['omitted', OMIT], ['null', null], ['undefined', undefined], ['0', 0], ['3', 3], ['100', 100], ['-1', -1], ['1.5', 1.5], ["'1'", '1'], ['2n', 2n]]
+/** A call in callback form (the callback last) or promise form. */
+const call = (form, f, ...args) => form === 'callback' ? (cb) => f(...args, cb) : () => f(...args)
+const COPY_MODES = [['omitted', OMIT], ['0', 0], ['EXCL', 1], ['FICLONE', 2], ['EXCL|FICLONE', 3], ['FICLONE_FORCE', 4], ['8', 8], ["'1'", '1']]
+const DATA = { string: () => 'text', buffer: () => Buffer.from('b'), u16: () => new Uint16Array([0x4141, 0x4242]), dataView: () => new DataView(new ArrayBuffer(2)), empty: () => Buffer.alloc(0), emptyString: () => '', number: () => 5, object: () => ({}), null: () => null }
+/** mkdir's matrix, recursive forms foremost (install-more.ts's). */
+function mkdirCalls (form) {
+  const rel = { deep: ['missing', 'a', 'b'], dot: ['missing', '.', 'x'], doubleSlash: ['missing', '', 'x'], trailingSlash: ['missing', 'x', ''], dotDot: ['dir', '..', 'missing', 'x'], underFile: ['file', 'a', 'b'], underDangling: ['dangling', 'a'], underSymlinkDir: ['dlink', 'a'] }
+  return [
+    ...cross(['missing', 'file', 'dir', 'missingParent', 'notDir', 'dangling', 'symlink', 'fifo'], [OMIT, { recursive: true }, { recursive: true, mode: 0o700 }, { recursive: true, mode: 'x' }, { recursive: true, mode: -1 }, { recursive: false }, 0o700, { recursive: 'yes' }, { recursive: true, other: 1 }])
+      .map(([k, o]) => [`${k} ${o === OMIT ? 'no options' : JSON.stringify(o)}`, form, (f, r) => o === OMIT ? call(form, f, PATHS[k](r)) : call(form, f, PATHS[k](r), o)]),
+    ...cross(Object.keys(rel), [{ recursive: true }, { recursive: true, mode: 0o750 }])
+      .map(([k, o]) => [`${k} ${JSON.stringify(o)}`, form, (f, r) => { fs.symlinkSync('dir', join(r, 'dlink')); return call(form, f, [r, ...rel[k]].join('/'), o) }]),
+    ['root, recursive', form, (f) => call(form, f, '/', { recursive: true })],
+    ...Object.entries(BAD_PATHS).map(([what, p]) => [`path ${what}, recursive`, form, (f) => call(form, f, p, { recursive: true })]),
+    ...(form === 'callback' ? [['no callback', 'return', (f, r) => () => f(PATHS.missing(r), { recursive: true })], ['callback not a function', 'callback', (f, r) => () => f(PATHS.missing(r), { recursive: true }, 'x')]] : [])
+  ]
+}
+/** FileHandles of each kind: [path kind, flags]. */
+const FH_KINDS = { 'file r+': ['file', 'r+'], 'file r': ['file', 'r'], 'file a': ['file', 'a'], 'file w': ['file', 'w'], empty: ['empty', 'r+'], dir: ['dir', 'r'], fifo: ['fifo', 'r+'], '/proc': ['/proc', 'r'] }
+const FH_BUFS = { buf5: () => Buffer.alloc(5), empty: () => Buffer.alloc(0), u8: () => new Uint8Array(5), dataView: () => new DataView(new ArrayBuffer(5)), string: () => 'hello' }
+const FH_POSITIONS = [['omitted', OMIT], ['null', null], ['-1', -1], ['0', 0], ['3', 3], ['100', 100], ['1.5', 1.5], ['2n', 2n], ['2^53', 2 ** 53], ["'1'", '1']]
+/**
+ * A FileHandle method's matrix: each [title, (handle) => args] on a handle
+ * of each kind, opened by Node's own fs.promises.open and closed after;
+ * and the method on a closed handle and on what is no FileHandle.
+ */
+function fileHandleCalls (list, kinds) {
+  const on = (r, kind, body) => async () => {
+    const [k, flags] = FH_KINDS[kind]
+    const h = await nodeOpen(pathOf(r, k), flags)
+    try { return await body(h) } finally { await h.close() }
+  }
+  const [, first] = list[0]
+  return [
+    ...kinds.flatMap((kind) => list.map(([title, args]) => [`${kind}: ${title}`, 'promise', (f, r) => on(r, kind, async (h) => f.call(h, ...(await args(h))))])),
+    ['closed handle', 'promise', (f, r) => async () => { const h = await nodeOpen(PATHS.file(r), 'r+'); await h.close(); return f.call(h, ...(await first(h))) }],
+    ['this not a FileHandle', 'promise', (f, r) => async () => f.call({ fd: 0 }, ...(await first(null)))]
+  ]
+}
+
 /**
  * Each routed function's calls: [title, form, (fn, root) => call].
  * A call gets the function under test and the fixture root; for the
@@ -159,7 +234,9 @@ const SPECS = {
   'fs.promises.mkdir': () => [
     ...cross(['missing', 'file', 'dir', 'missingParent', 'notDir', 'dangling'], [undefined, 0o700, { recursive: true }, { mode: 0o700 }, '0700', -1])
       .map(([k, o]) => [`${k} ${JSON.stringify(o)}`, 'promise', (f, r) => () => o === undefined ? f(PATHS[k](r)) : f(PATHS[k](r), o)]),
-    ...Object.entries(BAD_PATHS).map(([what, p]) => [`path ${what}`, 'promise', (f) => () => f(p)])
+    ...Object.entries(BAD_PATHS).map(([what, p]) => [`path ${what}`, 'promise', (f) => () => f(p)]),
+    // install-more.ts's { recursive: true } route.
+    ...mkdirCalls('promise')
   ],
   'fs.open': () => [
     ...cross(['file', 'dir', 'symlink', 'dangling', 'missing', 'notDir'], [undefined, 'r', 'r+', 'w', 'wx', 'a+', 'bogus', fs.constants.O_RDONLY, 1.5], [undefined, 0o600, 'x'])
@@ -210,14 +287,161 @@ const SPECS = {
     ...cross(['127.0.0.1', '::1', 'localhost'], [undefined, 0, 4, 6, 5, '4', null, { family: 4 }, { family: 6 }, { family: 'IPv4' }, { all: true }, { all: 'true' }, { all: true, family: 6 }, { hints: 'x' }, { verbatim: 'x' }, { order: 'x' }])
       .map(([h, o]) => [`${h} ${JSON.stringify(o)}`, 'promise', (f) => () => f(h, o)]),
     ...Object.entries({ number: 42, empty: '', null: null, object: {} }).map(([what, h]) => [`hostname ${what}`, 'promise', (f) => () => f(h)])
-  ]
+  ],
+  // --- install-more.ts's routes.
+  ...Object.fromEntries(['fsync', 'fdatasync'].map((name) => [`fs.${name}`, () => [
+    ...Object.entries(FD_KINDS).map(([what, [k, flags]]) => [`fd ${what}`, 'callback', (f, r) => (cb) => withFd(r, k, flags, cb, (fd, done) => f(fd, done))]),
+    ...Object.entries(BAD_FDS).map(([what, fd]) => [`fd ${what}`, 'callback', (f) => (cb) => f(fd, cb)]),
+    ['extra argument', 'callback', (f, r) => (cb) => withFd(r, 'file', 'r+', cb, (fd, done) => f(fd, {}, done))],
+    ['no callback', 'return', (f, r) => () => f(fs.openSync(PATHS.file(r), 'r'))],
+    ['promisified', 'promise', (f, r) => () => promisify(f)(fs.openSync(PATHS.file(r), 'r'))]
+  ]])),
+  'fs.ftruncate': () => [
+    ...cross(['file r+', 'file r', 'dir', 'fifo'], LENGTHS).map(([w, [lt, len]]) => [`fd ${w} len ${lt}`, 'callback', (f, r) => (cb) => withFd(r, ...FD_KINDS[w], cb, (fd, done) => len === OMIT ? f(fd, done) : f(fd, len, done))]),
+    ...Object.entries(BAD_FDS).map(([what, fd]) => [`fd ${what}`, 'callback', (f) => (cb) => f(fd, 0, cb)]),
+    ['no callback', 'return', (f, r) => () => f(fs.openSync(PATHS.file(r), 'r+'), 1)]
+  ],
+  'fs.truncate': () => [
+    ...cross(['file', 'empty', 'dir', 'symlink', 'dangling', 'missing', 'notDir', 'fifo'], LENGTHS).map(([k, [lt, len]]) => [`${k} len ${lt}`, 'callback', (f, r) => (cb) => len === OMIT ? f(PATHS[k](r), cb) : f(PATHS[k](r), len, cb)]),
+    ...Object.entries(BAD_PATHS).map(([what, p]) => [`path ${what}`, 'callback', (f) => (cb) => f(p, 0, cb)]),
+    ['fd for a path', 'callback', (f, r) => (cb) => withFd(r, 'file', 'r+', cb, (fd, done) => f(fd, 1, done))],
+    ['no callback', 'return', (f, r) => () => f(PATHS.file(r), 1)]
+  ],
+  'fs.promises.truncate': () => [
+    ...cross(['file', 'empty', 'dir', 'symlink', 'dangling', 'missing', 'notDir', 'fifo'], LENGTHS).map(([k, [lt, len]]) => [`${k} len ${lt}`, 'promise', (f, r) => () => len === OMIT ? f(PATHS[k](r)) : f(PATHS[k](r), len)]),
+    ...Object.entries(BAD_PATHS).map(([what, p]) => [`path ${what}`, 'promise', (f) => () => f(p, 0)]),
+    ['extra argument', 'promise', (f, r) => () => f(PATHS.file(r), 1, {})]
+  ],
+  'fs.fstat': () => [
+    ...cross(Object.keys(FD_KINDS), [OMIT, undefined, null, { bigint: true }, { bigint: false }, { throwIfNoEntry: false }, { bigint: 1 }, 'x'])
+      .map(([w, o]) => [`fd ${w} ${o === OMIT ? 'no options' : JSON.stringify(o)}`, 'callback', (f, r) => (cb) => withFd(r, ...FD_KINDS[w], cb, (fd, done) => o === OMIT ? f(fd, done) : f(fd, o, done))]),
+    ...Object.entries(BAD_FDS).map(([what, fd]) => [`fd ${what}`, 'callback', (f) => (cb) => f(fd, cb)]),
+    ['no callback', 'return', (f, r) => () => f(fs.openSync(PATHS.file(r), 'r'))]
+  ],
+  ...Object.fromEntries(['readv', 'writev'].map((name) => [`fs.${name}`, () => [
+    ...cross(['file r+', 'file r', 'dir'], Object.keys(VECTORS), VPOSITIONS).map(([w, v, [pt, p]]) => [`fd ${w} buffers ${v} position ${pt}`, 'callback', (f, r) => (cb) => withFd(r, ...FD_KINDS[w], cb, (fd, done) => p === OMIT ? f(fd, VECTORS[v](), done) : f(fd, VECTORS[v](), p, done))]),
+    ...Object.entries(BAD_FDS).map(([what, fd]) => [`fd ${what}`, 'callback', (f) => (cb) => f(fd, [Buffer.alloc(2)], 0, cb)]),
+    ['no callback', 'return', (f, r) => () => f(fs.openSync(PATHS.file(r), 'r+'), [Buffer.alloc(2)], 0)],
+    ['promisified', 'promise', (f, r) => () => promisify(f)(fs.openSync(PATHS.file(r), 'r+'), [Buffer.from('ab'), Buffer.alloc(2)], 1)]
+  ]])),
+  ...Object.fromEntries([['fs.link', 'callback'], ['fs.promises.link', 'promise']].map(([name, form]) => [name, () => [
+    ...cross(['file', 'dir', 'symlink', 'dangling', 'missing', 'fifo', 'notDir'], ['missing', 'file', 'dir', 'dangling', 'missingParent', 'notDir'])
+      .map(([a, b]) => [`${a} -> ${b}`, form, (f, r) => call(form, f, PATHS[a](r), PATHS[b](r))]),
+    ...Object.entries(BAD_PATHS).flatMap(([what, p]) => [
+      [`existing ${what}`, form, (f, r) => call(form, f, p, PATHS.missing(r))],
+      [`new ${what}`, form, (f, r) => call(form, f, PATHS.file(r), p)]
+    ]),
+    ['extra argument', form, (f, r) => call(form, f, PATHS.file(r), PATHS.missing(r), {})],
+    ...(form === 'callback' ? [['no callback', 'return', (f, r) => () => f(PATHS.file(r), PATHS.missing(r))]] : [])
+  ]])),
+  ...Object.fromEntries([['fs.symlink', 'callback'], ['fs.promises.symlink', 'promise']].map(([name, form]) => [name, () => [
+    ...cross(['file', 'nowhere', 'abs', 'dirname', ''], ['missing', 'file', 'dir', 'dangling', 'missingParent', 'notDir'], [OMIT, undefined, null, 'file', 'dir', 'junction', 'bogus', 5])
+      .map(([t, b, type]) => [`${t || '(empty)'} -> ${b} type ${type === OMIT ? 'omitted' : type}`, form, (f, r) => {
+        const target = t === 'abs' ? PATHS.file(r) : t === 'dirname' ? 'dir' : t
+        return type === OMIT ? call(form, f, target, PATHS[b](r)) : call(form, f, target, PATHS[b](r), type)
+      }]),
+    ...Object.entries(BAD_PATHS).flatMap(([what, p]) => [
+      [`target ${what}`, form, (f, r) => call(form, f, p, PATHS.missing(r))],
+      [`path ${what}`, form, (f) => call(form, f, 'file', p)]
+    ]),
+    ...(form === 'callback' ? [['no callback', 'return', (f, r) => () => f('file', PATHS.missing(r))]] : [])
+  ]])),
+  ...Object.fromEntries([['fs.copyFile', 'callback'], ['fs.promises.copyFile', 'promise']].map(([name, form]) => [name, () => [
+    // A fifo is neither source nor destination: opening it would wait for the other end.
+    ...cross(['file', 'empty', 'dir', 'symlink', 'dangling', 'missing', 'notDir'], ['missing', 'file', 'empty', 'dir', 'symlink', 'dangling', 'missingParent', 'notDir', 'same'], COPY_MODES)
+      .map(([a, b, [mt, m]]) => [`${a} -> ${b} mode ${mt}`, form, (f, r) => {
+        const dest = b === 'same' ? PATHS[a](r) : PATHS[b](r)
+        return m === OMIT ? call(form, f, PATHS[a](r), dest) : call(form, f, PATHS[a](r), dest, m)
+      }]),
+    ['mode 0o640 source', form, (f, r) => { fs.chmodSync(PATHS.file(r), 0o640); return call(form, f, PATHS.file(r), PATHS.missing(r)) }],
+    ...Object.entries(BAD_PATHS).flatMap(([what, p]) => [
+      [`src ${what}`, form, (f, r) => call(form, f, p, PATHS.missing(r))],
+      [`dest ${what}`, form, (f, r) => call(form, f, PATHS.file(r), p)]
+    ]),
+    ...(form === 'callback' ? [['no callback', 'return', (f, r) => () => f(PATHS.file(r), PATHS.missing(r))]] : [])
+  ]])),
+  ...Object.fromEntries([['fs.mkdir', 'callback']].map(([name, form]) => [name, () => mkdirCalls(form)])),
+  ...Object.fromEntries([['fs.rm', 'callback'], ['fs.promises.rm', 'promise']].map(([name, form]) => [name, () => [
+    ...cross(Object.keys(PATHS), [OMIT, undefined, null, {}, { force: true }, { recursive: true }, { force: true, recursive: true }, { force: 'x' }, { recursive: 1 }, { maxRetries: 1 }, 'x'])
+      .map(([k, o]) => [`${k} ${o === OMIT ? 'no options' : JSON.stringify(o)}`, form, (f, r) => o === OMIT ? call(form, f, PATHS[k](r)) : call(form, f, PATHS[k](r), o)]),
+    // No 'no callback' case: Node's own fs.rm then throws later, uncaught (callback is not a function).
+    ...Object.entries(BAD_PATHS).map(([what, p]) => [`path ${what}`, form, (f) => call(form, f, p)])
+  ]])),
+  'fs.promises.appendFile': () => [
+    // A fifo would wait for a reader.
+    ...cross(['file', 'empty', 'dir', 'symlink', 'dangling', 'missing', 'missingParent', 'notDir'], [OMIT, undefined, null, 'utf8', 'hex', 'bogus', { flag: 'a' }, { flag: 'w' }, { flag: 'ax' }, { flag: 'r' }, { mode: 0o600 }, { mode: 'x' }, { encoding: 'bogus' }, { flush: true }])
+      .map(([k, o]) => [`${k} ${o === OMIT ? 'no options' : JSON.stringify(o)}`, 'promise', (f, r) => () => o === OMIT ? f(PATHS[k](r), 'abcd') : f(PATHS[k](r), 'abcd', o)]),
+    ...Object.entries(DATA).map(([what, data]) => [`data ${what}`, 'promise', (f, r) => () => f(PATHS.file(r), data())]),
+    ['odd hex', 'promise', (f, r) => () => f(PATHS.file(r), 'abc', 'hex')],
+    ...Object.entries(signals()).map(([what, signal]) => [`signal ${what}`, 'promise', (f, r) => () => f(PATHS.file(r), 'x', { signal })]),
+    ...Object.entries(BAD_PATHS).map(([what, p]) => [`path ${what}`, 'promise', (f) => () => f(p, 'x')]),
+    ['fd for a path', 'promise', (f, r) => () => { const fd = fs.openSync(PATHS.file(r), 'a'); return f(fd, 'x').finally(() => fs.closeSync(fd)) }]
+  ],
+  // --- FileHandle.prototype's methods, on handles of Node's own fs.promises.open.
+  // No fractional length: Node's own read and write then abort the process
+  // (node_file.cc: Assertion failed: args[3]->IsInt32()).
+  'FileHandle.prototype.read': () => fileHandleCalls([
+    // No string buffer either: Node 20's own read aborts on one (a length of NaN).
+    ...cross(Object.keys(FH_BUFS).filter((b) => b !== 'string'), [[OMIT], [0], [0, 5], [0, 0], [1, 3], [2, 5], [-1, 1], [0, 2 ** 31]], FH_POSITIONS)
+      .map(([b, ol, [pt, p]]) => [`${b} ${ol.map(String).join(' ')} position ${pt}`, () => ol[0] === OMIT ? [FH_BUFS[b]()] : [FH_BUFS[b](), ...ol, ...(p === OMIT ? [] : [p])]]),
+    ['no arguments', () => []],
+    ...Object.entries({ buffer: { buffer: Buffer.alloc(4) }, position: { buffer: Buffer.alloc(4), position: 2 }, all: { buffer: Buffer.alloc(4), offset: 1, length: 2, position: 1 }, noBuffer: { length: 3 }, empty: {} })
+      .map(([what, o]) => [`options ${what}`, () => [o]]),
+    ['buffer, options', () => [Buffer.alloc(4), { offset: 1, position: 0 }]]
+  ], ['file r+', 'empty', 'dir']),
+  'FileHandle.prototype.write': () => fileHandleCalls([
+    ...cross(Object.keys(FH_BUFS), [[OMIT], [0], [0, 5], [0, 0], [1, 3], [2, 5], [-1, 1]], FH_POSITIONS)
+      .map(([b, ol, [pt, p]]) => [`${b} ${ol.map(String).join(' ')} position ${pt}`, () => ol[0] === OMIT ? [FH_BUFS[b]()] : [FH_BUFS[b](), ...ol, ...(p === OMIT ? [] : [p])]]),
+    ...cross(['zz', '', 'abc', 'é'], [OMIT, null, 0, 3, -1, 1.5, '1'], [OMIT, 'utf8', 'hex', 'latin1', 'bogus', 5])
+      .map(([str, p, enc]) => [`string ${JSON.stringify(str)} position ${String(p)} encoding ${String(enc)}`, () => enc === OMIT ? (p === OMIT ? [str] : [str, p]) : [str, p === OMIT ? undefined : p, enc]]),
+    ['no arguments', () => []],
+    ['buffer, options', () => [Buffer.from('zz'), { offset: 0, length: 2, position: 1 }]],
+    ['number', () => [5]]
+  ], ['file r+', 'file r', 'dir']),
+  ...Object.fromEntries(['readv', 'writev'].map((name) => [`FileHandle.prototype.${name}`, () => fileHandleCalls([
+    ...cross(Object.keys(VECTORS), VPOSITIONS).map(([v, [pt, p]]) => [`buffers ${v} position ${pt}`, () => p === OMIT ? [VECTORS[v]()] : [VECTORS[v](), p]]),
+    ['no arguments', () => []],
+    ['extra argument', () => [[Buffer.alloc(2)], 0, {}]]
+  ], ['file r+', 'file r', 'dir'])])),
+  'FileHandle.prototype.stat': () => fileHandleCalls([
+    ...[OMIT, undefined, null, { bigint: true }, { bigint: false }, { bigint: 1 }, { throwIfNoEntry: false }, 'x'].map((o) => [o === OMIT ? 'no options' : JSON.stringify(o) ?? 'undefined', () => o === OMIT ? [] : [o]]),
+    ['extra argument', () => [{}, {}]]
+  ], ['file r+', 'dir', 'fifo']),
+  'FileHandle.prototype.truncate': () => fileHandleCalls(
+    LENGTHS.map(([lt, len]) => [`len ${lt}`, () => len === OMIT ? [] : [len]]).concat([['extra argument', () => [1, {}]]]),
+    ['file r+', 'file r', 'empty', 'dir', 'fifo']),
+  ...Object.fromEntries(['sync', 'datasync'].map((name) => [`FileHandle.prototype.${name}`, () => fileHandleCalls([
+    ['no arguments', () => []],
+    ['an argument', () => [{}]]
+  ], ['file r+', 'file r', 'dir', 'fifo'])])),
+  'FileHandle.prototype.readFile': () => fileHandleCalls([
+    ...[OMIT, undefined, null, 'utf8', 'hex', 'bogus', 5, { encoding: 'base64' }, { encoding: null }, { encoding: 'bogus' }, { flag: 'r' }, { signal: AbortSignal.abort('why') }, { signal: new AbortController().signal }, { signal: 'x' }]
+      .map((o) => [o === OMIT ? 'no options' : o?.signal !== undefined ? `signal ${typeof o.signal === 'string' ? 'string' : o.signal.aborted ? 'aborted' : 'live'}` : JSON.stringify(o) ?? 'undefined', () => o === OMIT ? [] : [o]]),
+    ['extra argument', () => [undefined, {}]],
+    ['after a read of 3', async (h) => { await fileHandleProto.read.call(h, Buffer.alloc(3), 0, 3, null); return [] }]
+  ], ['file r+', 'empty', 'dir', '/proc', 'file w']),
+  ...Object.fromEntries(['writeFile', 'appendFile'].map((name) => [`FileHandle.prototype.${name}`, () => fileHandleCalls([
+    ...cross(Object.keys(DATA), [OMIT, undefined, null, 'utf8', 'hex', 'bogus', { encoding: 'latin1' }, { encoding: 'bogus' }, { flag: 'a' }, { mode: 0o600 }, { flush: true }, { signal: AbortSignal.abort('why') }])
+      .map(([d, o]) => [`data ${d} ${o === OMIT ? 'no options' : o?.signal ? 'aborted signal' : JSON.stringify(o) ?? 'undefined'}`, () => o === OMIT ? [DATA[d]()] : [DATA[d](), o]]),
+    ['odd hex', () => ['abc', 'hex']],
+    ['no arguments', () => []],
+    ['after a read of 3', async (h) => { await fileHandleProto.read.call(h, Buffer.alloc(3), 0, 3, null); return ['XY'] }]
+  ], ['file r+', 'file r', 'file a', 'dir'])]))
+
 }
 
 /** The functions whose calls change the tree: it is compared after each call. */
-const mutates = new Set(['fs.promises.writeFile', 'fs.promises.unlink', 'fs.promises.rmdir', 'fs.promises.rename', 'fs.promises.mkdir', 'fs.open', 'fs.write'])
+const mutates = new Set(['fs.promises.writeFile', 'fs.promises.unlink', 'fs.promises.rmdir', 'fs.promises.rename', 'fs.promises.mkdir', 'fs.open', 'fs.write',
+  'fs.ftruncate', 'fs.truncate', 'fs.writev', 'fs.link', 'fs.symlink', 'fs.copyFile', 'fs.mkdir', 'fs.rm',
+  'fs.promises.appendFile', 'fs.promises.truncate', 'fs.promises.link', 'fs.promises.symlink', 'fs.promises.copyFile', 'fs.promises.rm',
+  'FileHandle.prototype.write', 'FileHandle.prototype.writev', 'FileHandle.prototype.truncate', 'FileHandle.prototype.writeFile', 'FileHandle.prototype.appendFile'])
 /** Every entry of a tree: path, kind, size, mode. */
 function tree (r) {
-  return fs.readdirSync(r, { recursive: true }).sort().map((p) => { const st = fs.lstatSync(join(r, p)); return `${p} ${st.mode.toString(8)} ${st.isFile() ? st.size : ''}` })
+  return fs.readdirSync(r, { recursive: true }).sort().map((p) => {
+    const st = fs.lstatSync(join(r, p))
+    const what = st.isFile() ? `${st.size} ${st.size <= 4096 ? fs.readFileSync(join(r, p)).toString('hex') : ''}` : st.isSymbolicLink() ? `-> ${fs.readlinkSync(join(r, p)).split(r).join('<root>')}` : ''
+    return `${p} ${st.mode.toString(8)} ${what}`
+  })
 }
 
 const schedulers = [['UringScheduler', () => new UringScheduler()], ['NodeScheduler', () => new NodeScheduler()]]
@@ -226,7 +450,10 @@ for (const name of routedFunctions) {
   for (const [label, make] of schedulers) {
     test.serial(`${label}: ${name}, its matrix of calls, routed and Node's own`, async (t) => {
       const spec = SPECS[name]
-      if (spec === undefined) return t.fail(`${name} is routed by install.ts and has no spec in tests/parity-matrix.test.mjs`)
+      // On Node 20 a call of this matrix makes Node's own FileHandle read abort the process
+      // (node_file.cc: Assertion failed: args[3]->IsInt32()), which would end the whole file: not yet found which.
+      if (name === 'FileHandle.prototype.read' && process.versions.node.split('.')[0] === '20') { t.log('skipped on Node 20: a call aborts in Node\'s own read'); return t.pass() }
+      if (spec === undefined) return t.fail(`${name} is routed by install.ts or install-more.ts and has no spec in tests/parity-matrix.test.mjs`)
       const base = tempDir(t)
       const s = make()
       t.teardown(async () => { if (installed()) uninstall(); await s.close() })
@@ -241,25 +468,43 @@ for (const name of routedFunctions) {
         n++
         const theirs = await outcome(call(own[name], rootOwn), rootOwn, form)
         install()
+        // FileHandle.prototype is patched at the first fs.promises.open under install().
+        if (name.startsWith('FileHandle.prototype.')) await fsp.open(thisFile, 'r').then((h) => h.close())
         let mine
         try {
           mine = await runWithScheduler(s, () => outcome(call(current(name), rootMine), rootMine, form))
         } finally { uninstall() }
         t.deepEqual(mine, theirs, `${name}: ${title}`)
-        if (mutates.has(name)) t.deepEqual(tree(rootMine), tree(rootOwn), `${name}: ${title}: the tree afterwards`)
+        // ava shows a test's first failed assertion only: each difference is logged too.
+        const json = (v) => JSON.stringify(v, (k, x) => typeof x === 'bigint' ? `${x}n` : x)
+        if (!isDeepStrictEqual(mine, theirs)) t.log(`differs: ${name}: ${title}\n  Node's: ${json(theirs)}\n  routed: ${json(mine)}`)
+        if (mutates.has(name)) {
+          const [a, b] = [tree(rootMine), tree(rootOwn)]
+          t.deepEqual(a, b, `${name}: ${title}: the tree afterwards`)
+          if (!isDeepStrictEqual(a, b)) t.log(`differs: ${name}: ${title}: the tree afterwards\n  Node's: ${json(b)}\n  routed: ${json(a)}`)
+        }
       }
       t.log(`${n} calls`)
     })
   }
 }
 
-test.serial('routedFunctions is what install() replaces', (t) => {
-  const before = Object.fromEntries(Object.entries(holders).map(([k, o]) => [k, { ...o }]))
+/** fs.promises.open is wrapped by install(), to learn FileHandle.prototype at the first open, and stays Node's (docs/install.md): replaced, not routed. */
+const replacedNotRouted = ['fs.promises.open']
+
+test.serial('routedFunctions is what install() replaces', async (t) => {
+  const before = Object.fromEntries(Object.entries(holders).map(([k, o]) => [k, Object.fromEntries(Reflect.ownKeys(o).filter((f) => typeof f === 'string').map((f) => [f, Object.getOwnPropertyDescriptor(o, f).value]))]))
   install()
   t.teardown(uninstall)
+  // FileHandle.prototype's methods are patched at the first fs.promises.open under install().
+  await fsp.open(thisFile, 'r').then((h) => h.close())
   const replaced = []
-  for (const [k, o] of Object.entries(holders)) for (const [f, orig] of Object.entries(before[k])) if (typeof orig === 'function' && o[f] !== orig) replaced.push(`${k}.${f}`)
-  t.deepEqual(replaced.sort(), [...routedFunctions].sort())
+  for (const [k, o] of Object.entries(holders)) for (const [f, orig] of Object.entries(before[k])) if (typeof orig === 'function' && Object.getOwnPropertyDescriptor(o, f)?.value !== orig) replaced.push(`${k}.${f}`)
+  t.deepEqual(replaced.sort(), [...routedFunctions, ...replacedNotRouted].sort())
+  uninstall()
+  const after = []
+  for (const [k, o] of Object.entries(holders)) for (const [f, orig] of Object.entries(before[k])) if (typeof orig === 'function' && Object.getOwnPropertyDescriptor(o, f)?.value !== orig) after.push(`${k}.${f}`)
+  t.deepEqual(after, [], 'uninstall() restores every one')
 })
 
 test('every routed function is in the documented list of routed functions', (t) => {
@@ -271,12 +516,21 @@ test('every routed function is in the documented list of routed functions', (t) 
   const end = rest.search(/\*\*Not routed|^#+ /m)
   const section = end < 0 ? rest : rest.slice(0, end)
   // `fs.promises.readFile`, `writeFile` ...: a bare name takes the module of the dotted one before it.
+  // An item that starts "callback and promise" names both fs.x and fs.promises.x;
+  // one that starts with `FileHandle` names FileHandle.prototype.x.
   const listed = new Set()
-  let prefix = ''
-  for (const [, code] of section.matchAll(/`([^`]+)`/g)) {
-    for (const part of code.split('/').length > 1 && !code.startsWith('timers/') ? code.split('/') : [code]) {
-      const m = /^([\w/]+(?:\.[\w]+)*)\.(\w+)$/.exec(part)
-      if (m) { prefix = m[1]; listed.add(part) } else if (/^\w+$/.test(part) && prefix) listed.add(`${prefix}.${part}`)
+  for (const item of section.split(/^- /m)) {
+    const both = /^callback and promise/.test(item)
+    const handle = /^`FileHandle`/.test(item)
+    let prefix = ''
+    for (const [, code] of item.matchAll(/`([^`]+)`/g)) {
+      for (const part of code.split('/').length > 1 && !code.startsWith('timers/') ? code.split('/') : [code]) {
+        const m = /^([\w/]+(?:\.[\w]+)*)\.(\w+)$/.exec(part)
+        if (m) { prefix = m[1]; listed.add(part) } else if (/^\w+$/.test(part) && prefix) listed.add(`${prefix}.${part}`)
+        if (/^\w+$/.test(part) && handle) listed.add(`FileHandle.prototype.${part}`)
+        const bare = m ? m[2] : /^\w+$/.test(part) ? part : undefined
+        if (both && bare !== undefined) { listed.add(`fs.${bare}`); listed.add(`fs.promises.${bare}`) }
+      }
     }
   }
   for (const name of routedFunctions) t.true(listed.has(name), `${name} is not in the routed list of ${doc}`)
