@@ -447,12 +447,12 @@ function tree (r) {
 const schedulers = [['UringScheduler', () => new UringScheduler()], ['NodeScheduler', () => new NodeScheduler()]]
 
 for (const name of routedFunctions) {
+  // On Node 20 a call of this matrix makes Node's own FileHandle read abort the process
+  // (node_file.cc: Assertion failed: args[3]->IsInt32()), which would end the whole file: not yet found which.
+  const abortsOn20 = name === 'FileHandle.prototype.read' && process.versions.node.split('.')[0] === '20'
   for (const [label, make] of schedulers) {
-    test.serial(`${label}: ${name}, its matrix of calls, routed and Node's own`, async (t) => {
+    (abortsOn20 ? test.skip : test.serial)(`${label}: ${name}, its matrix of calls, routed and Node's own${abortsOn20 ? ' (skipped on Node 20: a call aborts in Node\'s own read)' : ''}`, async (t) => {
       const spec = SPECS[name]
-      // On Node 20 a call of this matrix makes Node's own FileHandle read abort the process
-      // (node_file.cc: Assertion failed: args[3]->IsInt32()), which would end the whole file: not yet found which.
-      if (name === 'FileHandle.prototype.read' && process.versions.node.split('.')[0] === '20') { t.log('skipped on Node 20: a call aborts in Node\'s own read'); return t.pass() }
       if (spec === undefined) return t.fail(`${name} is routed by install.ts or install-more.ts and has no spec in tests/parity-matrix.test.mjs`)
       const base = tempDir(t)
       const s = make()

@@ -84,7 +84,6 @@ async function copyFileVia (s: Scheduler, src: string, dest: string, mode: numbe
   try {
     from = await s.ioOpen(src, C.O_RDONLY)
     const st = await s.ioStat(from) as fs.Stats
-    if (st.isDirectory()) throw errors().systemError(-21, 'copyfile') // EISDIR, as libuv says before it opens the destination
     to = await s.ioOpen(dest, C.O_WRONLY | C.O_CREAT | ((mode & COPYFILE_EXCL) !== 0 ? C.O_EXCL : 0), st.mode)
     if ((mode & COPYFILE_EXCL) === 0) {
       const dst = await s.ioStat(to) as fs.Stats
@@ -93,6 +92,10 @@ async function copyFileVia (s: Scheduler, src: string, dest: string, mode: numbe
     }
     // No io_uring op sets a mode: Node's fchmod. libuv ignores EPERM here (a file another user owns).
     await new Promise<void>((resolve, reject) => fchmod(to, st.mode, (e: NodeJS.ErrnoException | null) => e === null || e.code === 'EPERM' ? resolve() : reject(e)))
+    // A directory source fails EISDIR at the copy, after the destination was
+    // opened, truncated and given the mode; it is then removed (below), as
+    // libuv does: Node's copyFile of a directory onto a file deletes it.
+    if (st.isDirectory()) throw errors().systemError(-21, 'copyfile')
     await s.copy(from, to)
     ok = true
   } catch (err) {
@@ -117,7 +120,7 @@ const dirname = (p: string): string => {
  * made none. A path component that exists and is no directory fails with
  * EEXIST (or ENOTDIR from the kernel below it), as Node's.
  */
-async function mkdirpVia (s: Scheduler, path: string, mode: number): Promise<string | undefined> {
+async function mkdirpVia (s: Scheduler, path: string, mode: number, top = true): Promise<string | undefined> {
   try {
     await s.ioMkdir(path, mode)
     return path
@@ -126,7 +129,7 @@ async function mkdirpVia (s: Scheduler, path: string, mode: number): Promise<str
     if (code === 'ENOENT') {
       const parent = dirname(path)
       if (parent === path) throw err
-      const first = await mkdirpVia(s, parent, mode)
+      const first = await mkdirpVia(s, parent, mode, false)
       try {
         await s.ioMkdir(path, mode)
         return first ?? path
@@ -137,6 +140,13 @@ async function mkdirpVia (s: Scheduler, path: string, mode: number): Promise<str
       }
     }
     if (code !== 'EEXIST') throw err
+    if (!top) {
+      // A parent that exists and is no directory (or a dangling symlink):
+      // Node says ENOTDIR, on the parent.
+      const st = await s.ioStat(path).catch(() => null)
+      if (st === null || !st.isDirectory()) throw errors().systemError(-20, 'mkdir', { path })
+      return undefined
+    }
     if (!(await statAfterEexist(s, path)).isDirectory()) throw err
     return undefined
   }

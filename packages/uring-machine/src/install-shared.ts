@@ -34,9 +34,14 @@ export const routable = (p: unknown): p is string => typeof p === 'string' && !p
 /** A position routed: none (the fd's own), -1 (the same) or a safe integer >= 0. */
 export const isPosition = (v: unknown): v is number | null | undefined => v == null || isInt(v, -1, Number.MAX_SAFE_INTEGER)
 export const pos = (v: number | null | undefined): number | null => v == null || v < 0 ? null : v
-/** An array of 1 to IOV_MAX non-detached Uint8Arrays. */
+/**
+ * An array of 1 to IOV_MAX non-detached Uint8Arrays, at least one byte in
+ * all: a readv/writev of zero bytes goes to Node, whose syscall still fails
+ * on a directory (EISDIR) where the ring's completes with 0.
+ */
 export const isBuffers = (v: unknown): v is Uint8Array[] =>
-  Array.isArray(v) && v.length > 0 && v.length <= IOV_MAX && v.every((b) => b instanceof Uint8Array && !validate().isDetached(b))
+  Array.isArray(v) && v.length > 0 && v.length <= IOV_MAX && v.every((b) => b instanceof Uint8Array && !validate().isDetached(b)) &&
+  v.some((b) => (b as Uint8Array).byteLength > 0)
 
 /** An error as Node's fs gives it: no `fd`; `syscall` renamed where Node names the call otherwise. */
 export function asNode (err: unknown, syscall?: string): never {
@@ -58,7 +63,8 @@ export function callback<T> (p: Promise<T>, cb: AnyFn, withValue: boolean): void
 
 /** stat options routed: none, or { bigint: boolean } (throwIfNoEntry means nothing to fstat). */
 export function statBigint (o: unknown): boolean | null {
-  if (o === undefined || o === null) return false
+  if (o === undefined) return false
+  if (o === null) return null // Node reads o.bigint of it: a TypeError, Node's own
   if (typeof o !== 'object') return null
   if (Object.keys(o).some((k) => k !== 'bigint')) return null
   const b = (o as { bigint?: unknown }).bigint
