@@ -9,6 +9,7 @@ import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import timersPromises from 'node:timers/promises'
 import dns from 'node:dns'
+import { PerformanceObserver } from 'node:perf_hooks'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { spawnSync } from 'node:child_process'
@@ -289,6 +290,29 @@ routed('dns.promises.lookup: options validated, literals answered as Node answer
   }
 })
 
+// A lookup someone measures is Node's own, which makes the 'dns' performance
+// entry; 'localhost' is in /etc/hosts, so no query leaves this host.
+routed('dns.promises.lookup while a PerformanceObserver observes \'dns\' is Node\'s own, with its performance entry', async (t, s) => {
+  let resolves = 0
+  const resolve = s.addressResolve.bind(s)
+  s.addressResolve = (hostname) => { resolves++; return resolve(hostname) }
+  await dns.promises.lookup('localhost')
+  t.is(resolves, 1, 'unobserved: routed')
+  const entries = []
+  let seen
+  const delivered = new Promise((resolve) => { seen = resolve })
+  const obs = new PerformanceObserver((list) => { entries.push(...list.getEntries()); seen() })
+  obs.observe({ type: 'dns' })
+  t.deepEqual(await dns.promises.lookup('localhost'), await own.lookup('localhost'))
+  await delivered
+  t.is(resolves, 1, 'observed: Node\'s own')
+  const lookups = entries.filter((e) => e.name === 'lookup' && e.entryType === 'dns')
+  t.true(lookups.length >= 1 && lookups.every((e) => e.detail.hostname === 'localhost'), JSON.stringify(entries))
+  obs.disconnect()
+  await dns.promises.lookup('localhost')
+  t.is(resolves, 2, 'after disconnect(): routed again')
+})
+
 // Item 11: the register entry leaves no trace before first use.
 test('the register entry loads nothing Node would not, beyond the modules it patches, until first use', (t) => {
   const dir = tempDir(t)
@@ -299,7 +323,7 @@ test('the register entry loads nothing Node would not, beyond the modules it pat
   const probe = join(dir, 'probe.cjs')
   fs.writeFileSync(probe, `
     const before = { modules: [...process.moduleLoadList], chdir: process.chdir.toString() }
-    if (process.argv[2] === 'patched') { require('node:fs').promises; require('node:timers/promises'); require('node:dns').promises }
+    if (process.argv[2] === 'patched') { require('node:fs').promises; require('node:timers/promises'); require('node:dns').promises; require('node:perf_hooks') }
     const after = [...process.moduleLoadList]
     const fs = require('node:fs')
     fs.readFile(__filename, async (err) => {

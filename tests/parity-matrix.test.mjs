@@ -15,6 +15,7 @@ import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import timersPromises from 'node:timers/promises'
 import dns from 'node:dns'
+import { PerformanceObserver } from 'node:perf_hooks'
 import { join } from 'node:path'
 import { promisify, isDeepStrictEqual } from 'node:util'
 import { spawnSync } from 'node:child_process'
@@ -37,7 +38,7 @@ const nodeOpen = fsp.open
 /** FileHandle.prototype, from a handle of Node's own, before any install(). */
 const fileHandleProto = await nodeOpen(thisFile, 'r').then(async (h) => { const p = Object.getPrototypeOf(h); await h.close(); return p })
 
-const holders = { fs, 'fs.promises': fsp, 'timers/promises': timersPromises, 'dns.promises': dns.promises, 'FileHandle.prototype': fileHandleProto }
+const holders = { fs, 'fs.promises': fsp, 'timers/promises': timersPromises, 'dns.promises': dns.promises, 'FileHandle.prototype': fileHandleProto, 'PerformanceObserver.prototype': PerformanceObserver.prototype }
 const split = (name) => { const i = name.lastIndexOf('.'); return [name.slice(0, i), name.slice(i + 1)] }
 /** Node's own functions, taken before any routing. */
 const own = Object.fromEntries(routedFunctions.map((n) => { const [h, f] = split(n); return [n, holders[h][f]] }))
@@ -488,8 +489,13 @@ for (const name of routedFunctions) {
   }
 }
 
-/** fs.promises.open is wrapped by install(), to learn FileHandle.prototype at the first open, and stays Node's (docs/install.md): replaced, not routed. */
-const replacedNotRouted = ['fs.promises.open']
+/**
+ * Replaced, not routed (docs/install.md): fs.promises.open is wrapped to
+ * learn FileHandle.prototype at the first open, and stays Node's;
+ * PerformanceObserver's observe and disconnect are wrapped to learn who
+ * observes 'dns' (their lookups are then Node's own).
+ */
+const replacedNotRouted = ['fs.promises.open', 'PerformanceObserver.prototype.observe', 'PerformanceObserver.prototype.disconnect']
 
 test.serial('routedFunctions is what install() replaces', async (t) => {
   const before = Object.fromEntries(Object.entries(holders).map(([k, o]) => [k, Object.fromEntries(Reflect.ownKeys(o).filter((f) => typeof f === 'string').map((f) => [f, Object.getOwnPropertyDescriptor(o, f).value]))]))

@@ -381,10 +381,28 @@ export function install (): void {
     })
   })
 
+  // Node makes a 'dns' performance entry for each lookup while some
+  // PerformanceObserver observes 'dns', and nothing public makes one: so
+  // from an observe() that includes 'dns' until that observer's
+  // disconnect(), lookups are Node's own. The options are read after
+  // Node's observe() has checked them.
+  const { PerformanceObserver } = require('node:perf_hooks') as typeof import('node:perf_hooks')
+  const dnsObservers = new Set<object>()
+  patch(PerformanceObserver.prototype, 'observe', (orig) => function observe (this: object, options?: unknown) {
+    const r: unknown = orig.apply(this, arguments as unknown as unknown[])
+    const o = options as { type?: unknown, entryTypes?: unknown } | undefined
+    if (o?.type === 'dns' || (Array.isArray(o?.entryTypes) && o.entryTypes.includes('dns'))) dnsObservers.add(this)
+    return r
+  })
+  patch(PerformanceObserver.prototype, 'disconnect', (orig) => function disconnect (this: object) {
+    dnsObservers.delete(this)
+    return orig.apply(this, arguments as unknown as unknown[]) as unknown
+  })
   const dns = require('node:dns') as typeof import('node:dns')
   patch(dns.promises as unknown as Record<string, unknown>, 'lookup', (orig) => function lookup (this: unknown, hostname: unknown, options?: unknown) {
     // Node answers an address itself, with no getaddrinfo: left to it.
-    if (typeof hostname !== 'string' || hostname === '' || isIP(hostname) !== 0) return orig.apply(this, arguments as unknown as unknown[])
+    // And a lookup someone measures is Node's (above).
+    if (typeof hostname !== 'string' || hostname === '' || isIP(hostname) !== 0 || dnsObservers.size > 0) return orig.apply(this, arguments as unknown as unknown[])
     let family: unknown = 0
     let all: unknown = false
     let order: unknown
