@@ -327,6 +327,13 @@ test('NUL bytes in paths, URLs and spawn arguments: ERR_INVALID_ARG_VALUE, worde
     t.is(ours.code, node.code)
     t.is(ours.message, node.message)
   }
+  // A dotted name is a property, in ERR_INVALID_ARG_TYPE's words as in Node's.
+  // (Node's cwd takes more types, so only the words before them are compared.)
+  const cwdType = t.throws(() => m.spawn('/bin/true', [], { cwd: 42 }), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' })
+  const nodeCwdType = t.throws(() => spawn('/bin/true', [], { cwd: 42 }), { code: 'ERR_INVALID_ARG_TYPE' })
+  const head = (e) => e.message.slice(0, e.message.indexOf(' must be'))
+  t.is(head(cwdType), head(nodeCwdType))
+  t.is(head(cwdType), 'The "options.cwd" property')
   // Node's cwd also takes a Uint8Array or URL, and says so; ours takes a string.
   const cwd = t.throws(() => m.spawn('/bin/true', [], { cwd: '/tmp\u0000x' }), { instanceOf: TypeError })
   t.is(cwd.code, t.throws(() => spawn('/bin/true', [], { cwd: '/tmp\u0000x' })).code)
