@@ -102,14 +102,14 @@ needsUring(`ABORT_ERR: an op refused or cancelled by its signal, with the signal
   }
 })
 
-needsUring(`a stream's next() called twice at once: a plain Error, no code${why}`, async (t) => {
+needsUring(`a stream's next() called twice at once: ERR_INVALID_STATE${why}`, async (t) => {
   const m = new Machine()
   const [r, w] = m.pipe()
   try {
     const it = m.readMulti(r)
     const first = it.next()
     const err = await t.throwsAsync(it.next(), { message: 'next() called again before the previous call settled' })
-    t.is(err.code, undefined)
+    t.is(err.code, 'ERR_INVALID_STATE')
     await m.write(w, Buffer.from('x'))
     t.false((await first).done)
     await it.return()

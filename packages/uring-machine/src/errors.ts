@@ -273,9 +273,9 @@ export function notAFunction (name: string): TypeError {
   return withCode(new TypeError(`The "${name}" argument must be of type function`), 'ERR_INVALID_ARG_TYPE')
 }
 
-/** A stream's `next()` called while the previous one is pending (no `code`, as ever). */
+/** A stream's `next()` called while the previous one is pending (`ERR_INVALID_STATE`). */
 export function concurrentNext (): Error {
-  return new Error('next() called again before the previous call settled')
+  return invalidState('next() called again before the previous call settled')
 }
 
 /**
