@@ -84,13 +84,25 @@ const KINDS: &[(&str, &[(&str, &str)], &str)] = &[
     ("Millis", &[("ms", "number")], "milliseconds (the Rust value is ns; not finite or <= 0: 0)"),
     ("Path", &[("$", "string | Uint8Array")], "a path (no NUL)"),
     ("Name", &[("$", "string")], "a name or host (no NUL)"),
-    ("Into", &[("view", "ArrayBufferView"), ("offset", "number"), ("length", "number")], "bytes land in view[offset..] at completion"),
-    ("From", &[("view", "ArrayBufferView"), ("offset", "number"), ("length", "number")], "a copy of view[offset..offset+length], taken now"),
+    (
+        "Into",
+        &[("view", "ArrayBufferView"), ("offset", "number"), ("length", "number")],
+        "bytes land in view[offset..] at completion",
+    ),
+    (
+        "From",
+        &[("view", "ArrayBufferView"), ("offset", "number"), ("length", "number")],
+        "a copy of view[offset..offset+length], taken now",
+    ),
     ("IntoVecs", &[("views", "readonly ArrayBufferView[]")], "1..=1024 views, filled in order at completion"),
     ("FromVecs", &[("views", "readonly ArrayBufferView[]")], "1..=1024 views, copied now"),
     ("Addr", &[("host", "string | Uint8Array"), ("port", "number")], "an IP address and port; port < 0: a unix path"),
     ("Futex", &[("word", "Int32Array"), ("index", "number")], "word[index] of an Int32Array over a SharedArrayBuffer"),
-    ("Fixed", &[("id", "number"), ("index", "number"), ("offset", "number"), ("length", "number")], "a range of registered buffer `index` of registration `id`"),
+    (
+        "Fixed",
+        &[("id", "number"), ("index", "number"), ("offset", "number"), ("length", "number")],
+        "a range of registered buffer `index` of registration `id`",
+    ),
     ("DupFd", &[("$", "number")], "an fd the op duplicates and owns"),
 ];
 

@@ -32,8 +32,12 @@ fn submit_at(cell: &Cell, op: Op, timeout_ms: f64, dst: Option<u32>) -> i32 {
 
 /// The trailing `timeout`: every function but a `Stream` one reads one.
 macro_rules! timeout_argc {
-    (Stream) => { 0 };
-    ($other:ident) => { 1 };
+    (Stream) => {
+        0
+    };
+    ($other:ident) => {
+        1
+    };
 }
 
 /// Submits `$op` as its result kind asks: a multishot with a buffer group

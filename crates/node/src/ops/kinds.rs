@@ -35,12 +35,24 @@ use crate::js;
 
 /// How many JS arguments a kind takes.
 macro_rules! argc {
-    (Into) => { 3 };
-    (From) => { 3 };
-    (Addr) => { 2 };
-    (Futex) => { 2 };
-    (Fixed) => { 4 };
-    ($single:ident) => { 1 };
+    (Into) => {
+        3
+    };
+    (From) => {
+        3
+    };
+    (Addr) => {
+        2
+    };
+    (Futex) => {
+        2
+    };
+    (Fixed) => {
+        4
+    };
+    ($single:ident) => {
+        1
+    };
 }
 
 /// `let $x = <kind's conversion of a[i..]>;`, moving `i` past its JS
@@ -180,7 +192,12 @@ pub(super) fn millis_ns(ms: f64) -> u64 {
 ///
 /// # Safety
 /// `env` and `views` are live for the current call.
-pub(super) unsafe fn vectors(cell: &Cell, env: sys::napi_env, views: sys::napi_value, copy: bool) -> Option<Vec<Vec<u8>>> {
+pub(super) unsafe fn vectors(
+    cell: &Cell,
+    env: sys::napi_env,
+    views: sys::napi_value,
+    copy: bool,
+) -> Option<Vec<Vec<u8>>> {
     let n = js::array_len(env, views)?;
     if n == 0 || n > 1024 {
         return None;
@@ -229,7 +246,8 @@ pub(super) unsafe fn futex_word(env: sys::napi_env, view: sys::napi_value, index
     let mut len = 0usize;
     let mut data: *mut c_void = ptr::null_mut();
     let mut ab = ptr::null_mut();
-    if sys::napi_get_typedarray_info(env, view, &mut ty, &mut len, &mut data, &mut ab, ptr::null_mut()) != sys::Status::napi_ok
+    if sys::napi_get_typedarray_info(env, view, &mut ty, &mut len, &mut data, &mut ab, ptr::null_mut())
+        != sys::Status::napi_ok
         || ty != sys::TypedarrayType::int32_array
         || index as usize >= len
         || data.is_null()
