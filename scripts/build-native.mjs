@@ -4,7 +4,8 @@
 // of packages/uring-machine/package.json lists the targets the npm/ packages
 // carry; this builds the host's. `--no-js` keeps our own loader
 // (src/native.ts) and napi's generated typings go to target/, unused: the
-// typed interface is the hand-written one in src/native.ts.
+// typed interface is src/native.ts, whose op functions' signatures are
+// generated from the op table into src/native.generated.ts (npm run gen).
 // Release builds for the npm packages are scripts/build-dist.sh's job.
 import { spawnSync } from 'node:child_process'
 import { join, dirname } from 'node:path'

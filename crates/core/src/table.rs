@@ -5,15 +5,21 @@
 //!
 //! [`for_each_op!`](crate::for_each_op) hands the whole table to a macro of
 //! the caller's choosing (the "callback" pattern), so the table is written
-//! once and can be expanded several times. Today one layer expands it:
+//! once and can be expanded several times. Three expansions read it:
 //!
 //! - here, by `define_ops!` in [`crate::op`]: the [`Op`](crate::Op) enum and
 //!   every `match self` over it (name, opcode, SQE, fallback, result,
-//!   output, recycling, ...).
-//!
-//! Not yet: the Node bridge (crates/node/src/ops/) and the TypeScript
-//! typings (packages/uring-machine/src/native.ts) are still written by hand
-//! beside it; the `js` entries carry what expanding them would need.
+//!   output, recycling, ...);
+//! - the Node bridge, by `bridge_ops!` in crates/node/src/ops/gen.rs: one
+//!   raw napi function per `js` entry, registered under its JS name, with
+//!   the argument conversions of crates/node/src/ops/kinds.rs (msgRingFd,
+//!   whose `DupFd` only `Op::pass_fd` makes, is skipped there by name and
+//!   written by hand);
+//! - the TypeScript layer, by `examples/gen_native.rs` (`npm run gen`):
+//!   packages/uring-machine/src/native.generated.ts, each `js` function's
+//!   signature in bridge order and its record (syscall names, result kind,
+//!   kernel, opcode), checked against the table in CI by
+//!   scripts/check-generated.mjs.
 //!
 //! An entry reads, keys in this order (those marked ? may be left out):
 //!
@@ -39,10 +45,17 @@
 //! ```
 //!
 //! A `js` entry's argument kinds say how the bridge converts each JS value
-//! and how many JS arguments it takes (by hand today in crates/node/src/ops/),
-//! and its result kind how the TypeScript layer settles the promise. Every
+//! and how many JS arguments it takes (the kinds and their JS arguments are
+//! tabled in crates/node/src/ops/kinds.rs: `Fd`, `I32`, `U32`, `U16`,
+//! `Bool`, `Position`, `Offset`, `Size`, `Count`, `Millis`, `Path`, `Name`,
+//! `Into`, `From`, `IntoVecs`, `FromVecs`, `Addr`, `Futex`, `Fixed`), and
+//! its result kind (`Void`, `Number`, `Stat`, `FutexWait`, `Child`,
+//! `Stream`, `Resolve`) how the TypeScript layer settles the promise. Every
 //! `js` function but a `Stream` one takes a trailing `timeout` (ms, 0 none).
-//! The build expression is plain core Rust over the converted arguments.
+//! The build expression is plain core Rust over the converted arguments
+//! (`$crate::` paths: it is compiled in the bridge), and the entry's
+//! argument names are the Rust bindings it uses (and, camelCased, the JS
+//! parameter names of the typings). After editing an entry, `npm run gen`.
 //! CONTRIBUTING.md has the recipe for adding an op.
 
 /// Expands `$callback! { table }` with the op table (see [`crate::table`]).

@@ -6,6 +6,7 @@ import { constants as os } from 'node:os'
 import { debuglog } from 'node:util'
 import { isIP } from 'node:net'
 import { binding, type NativeRing, type NativeOps } from './native'
+import * as T from './native.generated'
 import * as E from './errors'
 import type * as V from './validate'
 import { Stats, BigIntStats } from './stats'
@@ -19,14 +20,16 @@ const EAGAIN = -os.errno.EAGAIN
 const ETIMEDOUT = -os.errno.ETIMEDOUT
 const EPERM = -os.errno.EPERM
 
-// How a result becomes the promise's value.
-export const VOID = 0
-export const NUMBER = 1
-export const STAT = 2
-export const FUTEX_WAIT = 3
-export const CHILD = 4
-export const STREAM = 5
-export const RESOLVE = 6
+// How a result becomes the promise's value: the op table's result kinds,
+// as local constants (an imported binding compiles to a property read, and
+// settle() compares them per completion).
+export const VOID = T.VOID
+export const NUMBER = T.NUMBER
+export const STAT = T.STAT
+export const FUTEX_WAIT = T.FUTEX_WAIT
+export const CHILD = T.CHILD
+export const STREAM = T.STREAM
+export const RESOLVE = T.RESOLVE
 
 // A splice or tee that blocks in a kernel worker (on a socket, say) ignores a
 // linked timeout on 6.18: neither it nor the timeout completes (reproduced on

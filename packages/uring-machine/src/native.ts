@@ -2,6 +2,9 @@
 // the per-platform package that carries the prebuilt one.
 import { join } from 'node:path'
 import { familySync } from './libc'
+import type { TableOps } from './native.generated'
+export type { TableOps, OpInfo, ResultKind } from './native.generated'
+export { OPS } from './native.generated'
 
 /** The native ring handle (crates/node/src/class.rs). */
 export interface NativeRing {
@@ -26,57 +29,15 @@ export interface NativeRing {
   unregisterBuffers (id: number): boolean
 }
 
-/** The op functions (crates/node/src/ops/); each returns a slot or a negative code. */
-export interface NativeOps {
-  nop (timeout: number): number
-  read (fd: number, view: ArrayBufferView, offset: number, length: number, position: number, timeout: number): number
-  write (fd: number, view: ArrayBufferView, offset: number, length: number, position: number, timeout: number): number
-  readv (fd: number, views: readonly ArrayBufferView[], position: number, timeout: number): number
-  writev (fd: number, views: readonly ArrayBufferView[], position: number, timeout: number): number
-  open (path: string | Uint8Array, flags: number, mode: number, timeout: number): number
-  close (fd: number, timeout: number): number
-  statx (dirfd: number, path: string | Uint8Array, flags: number, mask: number, timeout: number): number
-  fsync (fd: number, datasync: boolean, timeout: number): number
-  socket (domain: number, type: number, protocol: number, timeout: number): number
-  bind (fd: number, host: string | Uint8Array, port: number, timeout: number): number
-  listen (fd: number, backlog: number, timeout: number): number
-  accept (fd: number, flags: number, timeout: number): number
-  connect (fd: number, host: string | Uint8Array, port: number, timeout: number): number
-  send (fd: number, view: ArrayBufferView, offset: number, length: number, flags: number, timeout: number): number
-  recv (fd: number, view: ArrayBufferView, offset: number, length: number, flags: number, timeout: number): number
-  shutdown (fd: number, how: number, timeout: number): number
-  sleep (ms: number, timeout: number): number
-  poll (fd: number, events: number, timeout: number): number
-  unlink (path: string | Uint8Array, flags: number, timeout: number): number
-  rename (from: string | Uint8Array, to: string | Uint8Array, flags: number, timeout: number): number
-  mkdir (path: string | Uint8Array, mode: number, timeout: number): number
-  symlink (target: string | Uint8Array, path: string | Uint8Array, timeout: number): number
-  link (from: string | Uint8Array, to: string | Uint8Array, timeout: number): number
-  ftruncate (fd: number, len: number, timeout: number): number
-  fallocate (fd: number, mode: number, offset: number, len: number, timeout: number): number
-  fadvise (fd: number, offset: number, len: number, advice: number, timeout: number): number
-  futexWait (word: Int32Array, index: number, expected: number, timeout: number): number
-  futexWake (word: Int32Array, index: number, count: number, timeout: number): number
-  splice (fdIn: number, offIn: number, fdOut: number, offOut: number, len: number, flags: number, timeout: number): number
-  tee (fdIn: number, fdOut: number, len: number, flags: number, timeout: number): number
+/**
+ * The op functions (crates/node/src/ops/); each returns a slot or a negative
+ * code. The op table's own (every `js` entry of crates/core/src/table.rs)
+ * are generated into native.generated.ts; the few that make no op are
+ * declared here.
+ */
+export interface NativeOps extends TableOps {
   /** Submits what is queued now (one io_uring_enter); the count, or a negative code. */
   flush (): number
-  getxattr (path: string | Uint8Array, name: string, view: Uint8Array, offset: number, length: number, timeout: number): number
-  fgetxattr (fd: number, name: string, view: Uint8Array, offset: number, length: number, timeout: number): number
-  setxattr (path: string | Uint8Array, name: string, view: Uint8Array, offset: number, length: number, flags: number, timeout: number): number
-  fsetxattr (fd: number, name: string, view: Uint8Array, offset: number, length: number, flags: number, timeout: number): number
-  waitid (idtype: number, id: number, options: number, timeout: number): number
-  recvMulti (fd: number, group: number, flags: number): number
-  readMulti (fd: number, group: number): number
-  acceptMulti (fd: number, flags: number): number
-  readFixed (fd: number, id: number, index: number, offset: number, length: number, position: number, timeout: number): number
-  writeFixed (fd: number, id: number, index: number, offset: number, length: number, position: number, timeout: number): number
-  sendZc (fd: number, view: ArrayBufferView, offset: number, length: number, flags: number, timeout: number): number
-  sendZcFixed (fd: number, id: number, index: number, offset: number, length: number, flags: number, timeout: number): number
-  msgRing (targetFd: number, targetId: number, value: number, timeout: number): number
-  msgRingFd (targetFd: number, targetId: number, fd: number, timeout: number): number
-  resolve (host: string, family: number, timeout: number): number
-  cancelFd (fd: number, timeout: number): number
   /**
    * Hands out (`close` false) or drops (`close` true) an fd the native side
    * holds for the caller: a queued multishot accept's connection or a passed

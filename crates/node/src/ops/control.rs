@@ -1,33 +1,12 @@
-//! Ops on the ring itself and on the fds JS holds, rather than on a file or
-//! a socket: nop, sleep, poll, cancelFd, flush, and hold/disown.
+//! The functions on the ring itself and on the fds JS holds that are not op
+//! table entries (they make no op): flush, and hold/disown.
 
 use std::ptr;
 
 use napi::sys;
 
-use uring_machine_core::Op;
-
-use super::{bool_arg, f64_arg, i32_arg, submit, u32_arg, Cell};
+use super::{bool_arg, i32_arg, Cell};
 use crate::state::RES_CLOSED;
-
-op_fn!(nop(1) | c, e, a | submit(c, Op::Nop, f64_arg(e, a[0])));
-
-// sleep(ms, timeout)
-op_fn!(
-    sleep(2) | c,
-    e,
-    a | {
-        let ms = f64_arg(e, a[0]);
-        let ns = if ms.is_finite() && ms > 0.0 { (ms * 1e6) as u64 } else { 0 };
-        submit(c, Op::sleep_ns(ns), f64_arg(e, a[1]))
-    }
-);
-
-// poll(fd, events, timeout)
-op_fn!(poll(3) | c, e, a | submit(c, Op::Poll { fd: i32_arg(e, a[0]), events: u32_arg(e, a[1]) }, f64_arg(e, a[2])));
-
-// cancelFd(fd, timeout): cancels every op in flight on fd.
-op_fn!(cancel_fd(2) |c, e, a| submit(c, Op::CancelFd { fd: i32_arg(e, a[0]) }, f64_arg(e, a[1])));
 
 /// flush(): submits what is queued now, instead of when the loop next idles.
 /// For a wake another thread waits for while this one keeps the loop busy.

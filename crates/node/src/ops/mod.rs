@@ -13,10 +13,11 @@
 //! are then refused by the kernel; nothing here can crash on them.
 //!
 //! This module holds what every op shares (argument reads, the generic
-//! submit, the bounce-buffer copies, `op_fn!`) and the registration table;
-//! the op functions live in one child module per family: [`fs`], [`net`],
-//! [`fixed`] (registered buffers), [`sync`] (futexes and messages between
-//! rings), [`process`] and [`control`] (the ring itself, and the fds JS holds).
+//! submit, the bounce-buffer copies, `op_fn!`) and the registration. The
+//! op functions of the op table's `js` entries are expanded from the table
+//! by [`gen`], with the argument conversions of [`kinds`]; the few written
+//! by hand live in [`control`] (flush, and the fds JS holds) and [`sync`]
+//! (msgRingFd).
 
 use std::cell::RefCell;
 use std::os::raw::c_void;
@@ -30,7 +31,7 @@ use uring_machine_core::{Op, SubmitError};
 
 use crate::event_loop::schedule_flush;
 use crate::js;
-use crate::state::{timeout, Inner, Shared, RES_BAD_ARG, RES_CLOSED};
+use crate::state::{timeout, Inner, Shared, RES_CLOSED};
 use crate::uv;
 
 type Cell = RefCell<Inner>;
@@ -98,29 +99,6 @@ fn submit(cell: &Cell, op: Op, timeout_ms: f64) -> i32 {
     }
 }
 
-/// Submits a read-like op whose bytes land in `view[offset..]` at completion.
-/// The view is not inspected here: the kernel never touches it, and the copy
-/// at completion checks its bounds then, when they matter.
-fn submit_into(cell: &Cell, offset: u32, length: u32, make: impl FnOnce(Vec<u8>) -> Op, timeout_ms: f64) -> i32 {
-    if length > MAX_LENGTH {
-        return RES_BAD_ARG;
-    }
-    let buf = match cell.try_borrow_mut() {
-        Ok(mut inner) => inner.pool.take(length as usize),
-        Err(_) => return -libc::EBUSY,
-    };
-    let slot = submit(cell, make(buf), timeout_ms);
-    if slot >= 0 {
-        let mut inner = cell.borrow_mut();
-        let i = slot as usize;
-        if inner.dst_offset.len() <= i {
-            inner.dst_offset.resize(i + 1, 0);
-        }
-        inner.dst_offset[i] = offset;
-    }
-    slot
-}
-
 /// A pooled copy of `view[offset..offset + length]`, taken now: the kernel
 /// never reads JS memory.
 ///
@@ -155,67 +133,24 @@ macro_rules! op_fn {
     };
 }
 
-// After `op_fn!`: a macro is in scope only in the modules declared below it.
+// After `op_fn!` (and `kinds`' macros): a macro is in scope only in the
+// modules declared below it.
+#[macro_use]
+mod kinds;
 mod control;
-mod fixed;
-mod fs;
-mod net;
-mod process;
+mod gen;
 mod sync;
 
 type RawFn = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
 
-const FUNCTIONS: &[(&std::ffi::CStr, RawFn)] = &[
-    (c"nop", control::nop),
-    (c"read", fs::read),
-    (c"write", fs::write),
-    (c"readv", fs::readv),
-    (c"writev", fs::writev),
-    (c"open", fs::open),
-    (c"close", fs::close),
-    (c"statx", fs::statx),
-    (c"fsync", fs::fsync),
-    (c"socket", net::socket),
-    (c"bind", net::bind),
-    (c"listen", net::listen),
-    (c"accept", net::accept),
-    (c"connect", net::connect),
-    (c"send", net::send),
-    (c"recv", net::recv),
-    (c"shutdown", net::shutdown),
-    (c"sleep", control::sleep),
-    (c"poll", control::poll),
-    (c"unlink", fs::unlink),
-    (c"rename", fs::rename),
-    (c"mkdir", fs::mkdir),
-    (c"symlink", fs::symlink),
-    (c"link", fs::link),
-    (c"ftruncate", fs::ftruncate),
-    (c"fallocate", fs::fallocate),
-    (c"fadvise", fs::fadvise),
-    (c"futexWait", sync::futex_wait),
-    (c"futexWake", sync::futex_wake),
-    (c"splice", fs::splice),
-    (c"tee", fs::tee),
+/// The op functions that are not the op table's `js` entries, or that are
+/// but are written by hand (each says why): listed beside the table's own
+/// ([`gen::FUNCTIONS`]).
+const HAND_WRITTEN: &[(&std::ffi::CStr, RawFn)] = &[
     (c"flush", control::flush),
-    (c"getxattr", fs::getxattr),
-    (c"fgetxattr", fs::fgetxattr),
-    (c"setxattr", fs::setxattr),
-    (c"fsetxattr", fs::fsetxattr),
-    (c"waitid", process::waitid),
-    (c"recvMulti", net::recv_multi),
-    (c"readMulti", net::read_multi),
-    (c"acceptMulti", net::accept_multi),
-    (c"readFixed", fixed::read_fixed),
-    (c"writeFixed", fixed::write_fixed),
-    (c"sendZc", net::send_zc),
-    (c"sendZcFixed", fixed::send_zc_fixed),
-    (c"msgRing", sync::msg_ring),
-    (c"msgRingFd", sync::msg_ring_fd),
-    (c"resolve", net::resolve),
-    (c"cancelFd", control::cancel_fd),
     (c"hold", control::hold),
     (c"disown", control::disown),
+    (c"msgRingFd", sync::msg_ring_fd),
 ];
 
 unsafe extern "C" fn release(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
@@ -230,7 +165,7 @@ pub fn functions<'a>(env: &'a Env, shared: &Shared) -> Result<Unknown<'a>> {
     unsafe {
         let mut obj = ptr::null_mut();
         sys::napi_create_object(raw, &mut obj);
-        for (name, cb) in FUNCTIONS {
+        for (name, cb) in gen::FUNCTIONS.iter().flatten().chain(HAND_WRITTEN) {
             let data = Rc::into_raw(shared.clone()) as *mut c_void;
             let mut f = ptr::null_mut();
             let bytes = name.to_bytes();

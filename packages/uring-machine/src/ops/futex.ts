@@ -1,7 +1,10 @@
 // Futex wait and wake through the ring (kernel 6.7), and the futex port
 // the mutex and Queue protocols are written against.
 import * as V from '../validate'
-import { type Engine, NUMBER, FUTEX_WAIT } from '../completion'
+import type { Engine } from '../completion'
+import { OPS } from '../native.generated'
+// Each op's syscall name and result kind, from the op table.
+const { futexWait: FUTEX_WAIT_OP, futexWake: FUTEX_WAKE } = OPS
 
 const noop = (): void => {}
 
@@ -24,8 +27,8 @@ export function futexWait (c: Engine, word: Int32Array, index: number, expected:
   V.int(expected, 'expected', -(2 ** 31), 2 ** 31 - 1)
   const o = V.options(options)
   const ring = c.ready(o)
-  if (ring === null) return c.refuse(o, 'futex_wait')
-  return c.track(ring.futexWait(w, i, expected, o.timeout ?? 0), FUTEX_WAIT, 'futex_wait', -1, undefined, o, w) as Promise<'ok' | 'not-equal'>
+  if (ring === null) return c.refuse(o, FUTEX_WAIT_OP.syscall)
+  return c.track(ring.futexWait(w, i, expected, o.timeout ?? 0), FUTEX_WAIT_OP.result, FUTEX_WAIT_OP.syscall, -1, undefined, o, w) as Promise<'ok' | 'not-equal'>
 }
 
 export function futexWake (c: Engine, word: Int32Array, index: number, count = 1, options?: V.OpOptions): Promise<number> {
@@ -33,8 +36,8 @@ export function futexWake (c: Engine, word: Int32Array, index: number, count = 1
   V.int(count, 'count', 0, 2 ** 31 - 1)
   const o = V.options(options)
   const ring = c.ready(o)
-  if (ring === null) return c.refuse(o, 'futex_wake')
-  return c.track(ring.futexWake(w, i, count, o.timeout ?? 0), NUMBER, 'futex_wake', -1, undefined, o, w) as Promise<number>
+  if (ring === null) return c.refuse(o, FUTEX_WAKE.syscall)
+  return c.track(ring.futexWake(w, i, count, o.timeout ?? 0), FUTEX_WAKE.result, FUTEX_WAKE.syscall, -1, undefined, o, w) as Promise<number>
 }
 
 /**

@@ -3,8 +3,11 @@
 // where they arrive for `receive()`.
 import * as E from '../errors'
 import * as V from '../validate'
-import { type Engine, VOID, SLOT_MESSAGE_FD, TRACE, debug } from '../completion'
+import { type Engine, SLOT_MESSAGE_FD, TRACE, debug } from '../completion'
 import type { MachineAddress, MachineMessage } from '../types'
+import { OPS } from '../native.generated'
+// Each op's syscall name and result kind, from the op table.
+const { msgRing: MSG_RING, msgRingFd: MSG_RING_FD } = OPS
 
 // EventTarget's own methods, so a signal cannot run code of its own in their place.
 const addListener = EventTarget.prototype.addEventListener
@@ -47,8 +50,8 @@ export class Mailbox {
     V.int(value, 'value', -(2 ** 31), 2 ** 31 - 1)
     const o = V.options(options)
     const ring = this.#c.ready(o)
-    if (ring === null) return this.#c.refuse(o, 'msg_ring')
-    return this.#c.track(ring.msgRing(fd, id, value, o.timeout ?? 0), VOID, 'msg_ring', fd, undefined, o) as Promise<void>
+    if (ring === null) return this.#c.refuse(o, MSG_RING.syscall)
+    return this.#c.track(ring.msgRing(fd, id, value, o.timeout ?? 0), MSG_RING.result, MSG_RING.syscall, fd, undefined, o) as Promise<void>
   }
 
   sendFd (target: MachineAddress, fd: number, options?: V.OpOptions): Promise<void> {
@@ -56,8 +59,8 @@ export class Mailbox {
     V.fd(fd)
     const o = V.options(options)
     const ring = this.#c.ready(o)
-    if (ring === null) return this.#c.refuse(o, 'msg_ring')
-    return this.#c.track(ring.msgRingFd(ringFd, id, fd, o.timeout ?? 0), VOID, 'msg_ring', ringFd, undefined, o) as Promise<void>
+    if (ring === null) return this.#c.refuse(o, MSG_RING_FD.syscall)
+    return this.#c.track(ring.msgRingFd(ringFd, id, fd, o.timeout ?? 0), MSG_RING_FD.result, MSG_RING_FD.syscall, ringFd, undefined, o) as Promise<void>
   }
 
   receive (options?: V.OpOptions): Promise<MachineMessage> {

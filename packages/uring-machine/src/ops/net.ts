@@ -3,8 +3,11 @@
 import * as E from '../errors'
 import * as V from '../validate'
 import { SHUT_WR } from '../constants'
-import { type Engine, VOID, NUMBER, RESOLVE, SOFT_TIMEOUT } from '../completion'
+import { type Engine, SOFT_TIMEOUT } from '../completion'
 import type { SocketIoOptions, AcceptOptions, ResolveOptions, LookupAddress } from '../types'
+import { OPS } from '../native.generated'
+// Each op's syscall name and result kind, from the op table.
+const { socket: SOCKET, bind: BIND, listen: LISTEN, accept: ACCEPT, connect: CONNECT, send: SEND, recv: RECV, shutdown: SHUTDOWN, resolve: RESOLVE_OP } = OPS
 
 export function socket (c: Engine, domain: number, type: number, protocol = 0, options?: V.OpOptions): Promise<number> {
   V.int(domain, 'domain', 0, 2 ** 31 - 1)
@@ -12,8 +15,8 @@ export function socket (c: Engine, domain: number, type: number, protocol = 0, o
   V.int(protocol, 'protocol', 0, 2 ** 31 - 1)
   const o = V.options(options)
   const ring = c.ready(o)
-  if (ring === null) return c.refuse(o, 'socket')
-  return c.track(ring.socket(domain, type, protocol, o.timeout ?? 0), NUMBER, 'socket', -1, undefined, o) as Promise<number>
+  if (ring === null) return c.refuse(o, SOCKET.syscall)
+  return c.track(ring.socket(domain, type, protocol, o.timeout ?? 0), SOCKET.result, SOCKET.syscall, -1, undefined, o) as Promise<number>
 }
 
 export function bind (c: Engine, fd: number, address: V.SocketAddress, options?: V.OpOptions): Promise<void> {
@@ -22,8 +25,8 @@ export function bind (c: Engine, fd: number, address: V.SocketAddress, options?:
   const o = V.options(options)
   const info = E.addressInfo(host, port)
   const ring = c.ready(o)
-  if (ring === null) return c.refuse(o, 'bind', info)
-  return c.track(ring.bind(fd, host, port, o.timeout ?? 0), VOID, 'bind', fd, info, o) as Promise<void>
+  if (ring === null) return c.refuse(o, BIND.syscall, info)
+  return c.track(ring.bind(fd, host, port, o.timeout ?? 0), BIND.result, BIND.syscall, fd, info, o) as Promise<void>
 }
 
 export function listen (c: Engine, fd: number, backlog = 511, options?: V.OpOptions): Promise<void> {
@@ -31,8 +34,8 @@ export function listen (c: Engine, fd: number, backlog = 511, options?: V.OpOpti
   V.int(backlog, 'backlog', 0, 2 ** 31 - 1)
   const o = V.options(options)
   const ring = c.ready(o)
-  if (ring === null) return c.refuse(o, 'listen')
-  return c.track(ring.listen(fd, backlog, o.timeout ?? 0), VOID, 'listen', fd, undefined, o) as Promise<void>
+  if (ring === null) return c.refuse(o, LISTEN.syscall)
+  return c.track(ring.listen(fd, backlog, o.timeout ?? 0), LISTEN.result, LISTEN.syscall, fd, undefined, o) as Promise<void>
 }
 
 export function accept (c: Engine, fd: number, options?: AcceptOptions): Promise<number> {
@@ -40,8 +43,8 @@ export function accept (c: Engine, fd: number, options?: AcceptOptions): Promise
   const o = V.options(options)
   const flags = o.flags === undefined ? 0 : V.int(o.flags, 'options.flags', 0, 2 ** 31 - 1)
   const ring = c.ready(o)
-  if (ring === null) return c.refuse(o, 'accept')
-  return c.track(ring.accept(fd, flags, o.timeout ?? 0), NUMBER, 'accept', fd, undefined, o) as Promise<number>
+  if (ring === null) return c.refuse(o, ACCEPT.syscall)
+  return c.track(ring.accept(fd, flags, o.timeout ?? 0), ACCEPT.result, ACCEPT.syscall, fd, undefined, o) as Promise<number>
 }
 
 export function connect (c: Engine, fd: number, address: V.SocketAddress, options?: V.OpOptions): Promise<void> {
@@ -50,8 +53,8 @@ export function connect (c: Engine, fd: number, address: V.SocketAddress, option
   const o = V.options(options)
   const info = E.addressInfo(host, port)
   const ring = c.ready(o)
-  if (ring === null) return c.refuse(o, 'connect', info)
-  return c.track(ring.connect(fd, host, port, o.timeout ?? 0), VOID, 'connect', fd, info, o) as Promise<void>
+  if (ring === null) return c.refuse(o, CONNECT.syscall, info)
+  return c.track(ring.connect(fd, host, port, o.timeout ?? 0), CONNECT.result, CONNECT.syscall, fd, info, o) as Promise<void>
 }
 
 export function send (c: Engine, fd: number, buffer: ArrayBufferView, options?: SocketIoOptions): Promise<number> {
@@ -69,9 +72,9 @@ function sendAny (c: Engine, zc: boolean, fd: number, buffer: ArrayBufferView, o
   const [off, len] = V.range(v, 'buffer', o.offset, o.length)
   const flags = o.flags === undefined ? 0 : V.int(o.flags, 'options.flags', 0, 2 ** 31 - 1)
   const ring = c.ready(o)
-  if (ring === null) return c.refuse(o, 'send')
+  if (ring === null) return c.refuse(o, SEND.syscall)
   const slot = zc ? ring.sendZc(fd, v, off, len, flags, o.timeout ?? 0) : ring.send(fd, v, off, len, flags, o.timeout ?? 0)
-  return c.track(slot, NUMBER, 'send', fd, undefined, o) as Promise<number>
+  return c.track(slot, SEND.result, SEND.syscall, fd, undefined, o) as Promise<number>
 }
 
 export function recv (c: Engine, fd: number, buffer: ArrayBufferView, options?: SocketIoOptions): Promise<number> {
@@ -81,9 +84,9 @@ export function recv (c: Engine, fd: number, buffer: ArrayBufferView, options?: 
   const [off, len] = V.range(v, 'buffer', o.offset, o.length)
   const flags = o.flags === undefined ? 0 : V.int(o.flags, 'options.flags', 0, 2 ** 31 - 1)
   const ring = c.ready(o)
-  if (ring === null) return c.refuse(o, 'recv')
+  if (ring === null) return c.refuse(o, RECV.syscall)
   const slot = ring.recv(fd, v, off, len, flags, o.timeout ?? 0)
-  return c.track(slot, NUMBER, 'recv', fd, undefined, o, v) as Promise<number>
+  return c.track(slot, RECV.result, RECV.syscall, fd, undefined, o, v) as Promise<number>
 }
 
 export function shutdown (c: Engine, fd: number, how: number = SHUT_WR, options?: V.OpOptions): Promise<void> {
@@ -91,8 +94,8 @@ export function shutdown (c: Engine, fd: number, how: number = SHUT_WR, options?
   V.int(how, 'how', 0, 2)
   const o = V.options(options)
   const ring = c.ready(o)
-  if (ring === null) return c.refuse(o, 'shutdown')
-  return c.track(ring.shutdown(fd, how, o.timeout ?? 0), VOID, 'shutdown', fd, undefined, o) as Promise<void>
+  if (ring === null) return c.refuse(o, SHUTDOWN.syscall)
+  return c.track(ring.shutdown(fd, how, o.timeout ?? 0), SHUTDOWN.result, SHUTDOWN.syscall, fd, undefined, o) as Promise<void>
 }
 
 export function resolve (c: Engine, hostname: string, options?: ResolveOptions): Promise<LookupAddress[]> {
@@ -102,11 +105,11 @@ export function resolve (c: Engine, hostname: string, options?: ResolveOptions):
   const family = o.family === undefined ? 0 : o.family
   if (family !== 0 && family !== 4 && family !== 6) throw E.invalidArgValue('options.family', family, 'must be one of: 0, 4, 6')
   const ring = c.ready(o)
-  if (ring === null) return c.refuse(o, 'getaddrinfo')
+  if (ring === null) return c.refuse(o, RESOLVE_OP.syscall)
   if (hostname === '') return Promise.resolve([]) // as dns.lookup answers an empty name
   const list: string[] = []
   // AF_INET, AF_INET6 (Linux), or AF_UNSPEC.
   const slot = ring.resolve(hostname, family === 4 ? 2 : family === 6 ? 10 : 0, 0)
   // No kernel op to link a timeout to: a timer cancels it (see SOFT_TIMEOUT).
-  return c.track(slot, RESOLVE, 'getaddrinfo', -1, undefined, o, list, SOFT_TIMEOUT, hostname) as Promise<LookupAddress[]>
+  return c.track(slot, RESOLVE_OP.result, RESOLVE_OP.syscall, -1, undefined, o, list, SOFT_TIMEOUT, hostname) as Promise<LookupAddress[]>
 }

@@ -7,8 +7,11 @@ import * as V from '../validate'
 import { binding, loadFailure } from '../native'
 import { P_PID, P_PIDFD, WEXITED, WNOWAIT } from '../constants'
 import { Subprocess, type ChildStatus } from '../process'
-import { type Engine, CHILD } from '../completion'
+import type { Engine } from '../completion'
 import type { SpawnOptions } from '../types'
+import { OPS } from '../native.generated'
+// Each op's syscall name and result kind, from the op table.
+const { waitid: WAITID } = OPS
 
 export function waitid (c: Engine, children: Set<number>, idtype: number, id: number, flags = WEXITED, options?: V.OpOptions): Promise<ChildStatus | null> {
   V.int(idtype, 'idtype', 0, 3)
@@ -18,9 +21,9 @@ export function waitid (c: Engine, children: Set<number>, idtype: number, id: nu
   const opts = ours ? flags : flags | WNOWAIT
   const o = V.options(options)
   const ring = c.ready(o)
-  if (ring === null) return c.refuse(o, 'waitid')
+  if (ring === null) return c.refuse(o, WAITID.syscall)
   const out = new Float64Array(3)
-  return c.track(ring.waitid(idtype, id, opts, o.timeout ?? 0), CHILD, 'waitid', -1, undefined, o, out) as Promise<ChildStatus | null>
+  return c.track(ring.waitid(idtype, id, opts, o.timeout ?? 0), WAITID.result, WAITID.syscall, -1, undefined, o, out) as Promise<ChildStatus | null>
 }
 
 export function spawn (c: Engine, children: Set<number>, file: string, args: readonly string[] = [], options?: SpawnOptions): Subprocess {

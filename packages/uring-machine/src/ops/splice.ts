@@ -3,8 +3,11 @@
 import * as V from '../validate'
 import * as E from '../errors'
 import { binding, loadFailure } from '../native'
-import { type Engine, NUMBER, SOFT_TIMEOUT } from '../completion'
+import { type Engine, SOFT_TIMEOUT } from '../completion'
 import type { SpliceOptions } from '../types'
+import { OPS } from '../native.generated'
+// Each op's syscall name and result kind, from the op table.
+const { splice: SPLICE, tee: TEE } = OPS
 
 export function pipe (size = 65536): [number, number] {
   V.int(size, 'size', 4096, 1 << 30)
@@ -22,8 +25,8 @@ export function splice (c: Engine, fdIn: number, offIn: number | null, fdOut: nu
   const o = V.options(options)
   const flags = o.flags === undefined ? 0 : V.int(o.flags, 'options.flags', 0, 15)
   const ring = c.ready(o)
-  if (ring === null) return c.refuse(o, 'splice')
-  return c.track(ring.splice(fdIn, oi, fdOut, oo, length, flags, 0), NUMBER, 'splice', fdIn, undefined, o, undefined, SOFT_TIMEOUT) as Promise<number>
+  if (ring === null) return c.refuse(o, SPLICE.syscall)
+  return c.track(ring.splice(fdIn, oi, fdOut, oo, length, flags, 0), SPLICE.result, SPLICE.syscall, fdIn, undefined, o, undefined, SOFT_TIMEOUT) as Promise<number>
 }
 
 export function tee (c: Engine, fdIn: number, fdOut: number, length: number, options?: SpliceOptions): Promise<number> {
@@ -33,6 +36,6 @@ export function tee (c: Engine, fdIn: number, fdOut: number, length: number, opt
   const o = V.options(options)
   const flags = o.flags === undefined ? 0 : V.int(o.flags, 'options.flags', 0, 15)
   const ring = c.ready(o)
-  if (ring === null) return c.refuse(o, 'tee')
-  return c.track(ring.tee(fdIn, fdOut, length, flags, 0), NUMBER, 'tee', fdIn, undefined, o, undefined, SOFT_TIMEOUT) as Promise<number>
+  if (ring === null) return c.refuse(o, TEE.syscall)
+  return c.track(ring.tee(fdIn, fdOut, length, flags, 0), TEE.result, TEE.syscall, fdIn, undefined, o, undefined, SOFT_TIMEOUT) as Promise<number>
 }
