@@ -26,6 +26,8 @@
 //!     kernel: "5.6",                  // minimum kernel of the io_uring op
 //!     sqe: expr,                      // the SQE (fields bound as &mut)
 //!     fallback: expr,              ?  // plain syscall below `kernel`: Some(result)
+//!     fallback_when: |res| expr,   ?  // a completion the kernel's io_uring refused
+//!                                     // so: the fallback runs instead
 //!     result: |res| expr,          ?  // maps the kernel's result
 //!     output: Kind => |n| expr,    ?  // what a result n >= 0 hands back
 //!     produces_fd: true,           ?  // a result >= 0 is a new fd
@@ -178,6 +180,41 @@ macro_rules! for_each_op {
                 sqe: opcode::Listen::new(Fd(*fd), *backlog).build(),
                 fallback: Some(sys::listen(*fd, *backlog)),
                 js: [listen(fd: Fd, backlog: I32) -> Void => $crate::Op::Listen { fd, backlog }],
+            }
+            /// `setsockopt(2)` of an int-sized option: IORING_OP_URING_CMD with
+            /// SOCKET_URING_OP_SETSOCKOPT (kernel 6.7). `value` is the op's own.
+            SetSockOpt { fd: RawFd, level: i32, optname: i32, value: Box<i32> } => {
+                opcode: SetSockOpt,
+                syscall: "setsockopt",
+                kernel: "6.7",
+                sqe: {
+                    let v: *const i32 = &**value;
+                    opcode::SetSockOpt::new(Fd(*fd), *level as u32, *optname as u32, v.cast(), 4).build()
+                },
+                fallback: Some(sys::setsockopt(*fd, *level, *optname, **value)),
+                // URING_CMD is older than its socket commands (5.19): a kernel
+                // before 6.7, or an fd that is no socket, completes with
+                // -EOPNOTSUPP, and the syscall tells the real answer (ENOTSOCK).
+                fallback_when: |res| res == -libc::EOPNOTSUPP,
+                js: [setsockopt(fd: Fd, level: I32, optname: I32, value: I32) -> Void =>
+                    $crate::Op::SetSockOpt { fd, level, optname, value: Box::new(value) }],
+            }
+            /// `getsockopt(2)` into `value` (its full length): IORING_OP_URING_CMD
+            /// with SOCKET_URING_OP_GETSOCKOPT (kernel 6.7); completes with the
+            /// option's length.
+            GetSockOpt { fd: RawFd, level: i32, optname: i32, value: Vec<u8> } => {
+                opcode: SetSockOpt,
+                syscall: "getsockopt",
+                kernel: "6.7",
+                sqe: getsockopt_entry(*fd, *level, *optname, value),
+                fallback: Some(sys::getsockopt(*fd, *level, *optname, value)),
+                // As setsockopt; the kernel's io_uring also refuses every level
+                // but SOL_SOCKET (6.18), so TCP_NODELAY is always the syscall's.
+                fallback_when: |res| res == -libc::EOPNOTSUPP,
+                output: Bytes => |n| Output::Bytes(&value[..n.min(value.len())]),
+                recycle: |f| f(value),
+                js: [getsockopt(fd: Fd, level: I32, optname: I32, value: Into) -> Number =>
+                    $crate::Op::GetSockOpt { fd, level, optname, value }],
             }
             /// `accept4(2)`; completes with the new fd.
             Accept { fd: RawFd, flags: i32 } => {

@@ -233,7 +233,19 @@ impl Ring {
         let Some(res) = self.rearm(index, res) else { return };
         let slot = &mut self.slots[index as usize];
         slot.awaiting -= 1;
-        if let Some(op) = slot.op.take() {
+        if let Some(mut op) = slot.op.take() {
+            // The kernel's io_uring refused the op in a way its plain syscall
+            // may not (see the table's `fallback_when`): that answers instead.
+            // Not for a caller that went away.
+            let wanted = slot.flags & (F_ABORTED | F_ORPHANED) == 0;
+            let res = match (wanted && op.falls_back_on(res)).then(|| op.fallback()).flatten() {
+                Some(r) => {
+                    self.metrics.fallbacks += 1;
+                    r
+                }
+                None => res,
+            };
+            let slot = &mut self.slots[index as usize];
             // An op cancelled while it blocked in an io-wq worker (a splice on
             // a socket, seen on 6.18) can complete with the kernel-internal
             // ERESTARTSYS family (512-516): it is an interrupted call.
