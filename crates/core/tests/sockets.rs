@@ -101,6 +101,11 @@ fn socket_options_through_the_ring() {
     // Where the kernel has socket commands (6.7) all went through io_uring
     // but a getsockopt of another level than SOL_SOCKET (TCP_NODELAY twice)
     // and the non-socket's two: the kernel's io_uring refuses those.
+    // The getsockopt of TCP_NODELAY is always the syscall's.
+    let before = r.metrics().fallbacks;
+    let s = tcp_socket();
+    assert_eq!(get(&mut r, s.as_raw_fd(), libc::IPPROTO_TCP, libc::TCP_NODELAY), 0);
+    assert_eq!(r.metrics().fallbacks, before + 1);
     let m = r.metrics();
     eprintln!("{} of 25 sockopt ops took the syscall", m.fallbacks);
     assert!(m.fallbacks >= 4, "TCP_NODELAY's getsockopt (2) and the non-socket (2) always do");

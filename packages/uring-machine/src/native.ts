@@ -45,6 +45,10 @@ export interface NativeOps {
   send (fd: number, view: ArrayBufferView, offset: number, length: number, flags: number, timeout: number): number
   recv (fd: number, view: ArrayBufferView, offset: number, length: number, flags: number, timeout: number): number
   shutdown (fd: number, how: number, timeout: number): number
+  setsockopt (fd: number, level: number, optname: number, value: number, timeout: number): number
+  getsockopt (fd: number, level: number, optname: number, view: Uint8Array, offset: number, length: number, timeout: number): number
+  /** getsockname(2)/getpeername(2) at once: 0 (`out` = [family, address or path, port]) or -errno. */
+  sockName (fd: number, peer: boolean, out: unknown[]): number
   sleep (ms: number, timeout: number): number
   poll (fd: number, events: number, timeout: number): number
   unlink (path: string | Uint8Array, flags: number, timeout: number): number

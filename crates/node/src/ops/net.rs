@@ -1,12 +1,13 @@
 //! Socket ops: socket/bind/listen/accept/connect, send/recv/shutdown, the
 //! multishot streams (recvMulti, readMulti, acceptMulti), sendZc from a
-//! copy, and resolve (getaddrinfo on the pool).
+//! copy, setsockopt/getsockopt, resolve (getaddrinfo on the pool), and
+//! sockName (getsockname/getpeername: a plain syscall, no op).
 
 use napi::sys;
 
-use uring_machine_core::{Lookup, Op, SockAddr, ZcData};
+use uring_machine_core::{Lookup, Op, SockAddr, SockName, ZcData};
 
-use super::{copy_in, f64_arg, i32_arg, submit, submit_into, u32_arg, Cell};
+use super::{bool_arg, copy_in, f64_arg, i32_arg, submit, submit_into, u32_arg, Cell};
 use crate::js;
 use crate::state::RES_BAD_ARG;
 
@@ -129,4 +130,54 @@ op_fn!(send_zc(6) |c, e, a| match copy_in(c, e, a[1], u32_arg(e, a[2]), u32_arg(
 op_fn!(resolve(3) |c, e, a| match js::path(e, a[0]) {
     Some(host) => submit(c, Op::Resolve { lookup: Lookup::new(host, i32_arg(e, a[1])) }, f64_arg(e, a[2])),
     None => RES_BAD_ARG,
+});
+
+// setsockopt(fd, level, optname, value, timeout): an int-sized option.
+op_fn!(
+    setsockopt(5) | c,
+    e,
+    a | {
+        let (fd, level, optname) = (i32_arg(e, a[0]), i32_arg(e, a[1]), i32_arg(e, a[2]));
+        submit(c, Op::SetSockOpt { fd, level, optname, value: Box::new(i32_arg(e, a[3])) }, f64_arg(e, a[4]))
+    }
+);
+
+// getsockopt(fd, level, optname, view, offset, length, timeout): the
+// option's bytes are staged into the view at dsts[slot], like a recv's.
+op_fn!(
+    getsockopt(7) | c,
+    e,
+    a | {
+        let (fd, level, optname) = (i32_arg(e, a[0]), i32_arg(e, a[1]), i32_arg(e, a[2]));
+        let make = |value| Op::GetSockOpt { fd, level, optname, value };
+        submit_into(c, u32_arg(e, a[4]), u32_arg(e, a[5]), make, f64_arg(e, a[6]))
+    }
+);
+
+// sockName(fd, peer, out): getsockname(2), or getpeername(2) with `peer`,
+// at once (io_uring has no op for them; neither blocks). Returns 0 or
+// -errno; on 0 `out` is [family, address, port]: AF_INET or AF_INET6 with
+// the address's text, AF_UNIX with the path (port 0), or another family
+// alone.
+op_fn!(sock_name(3) |_c, e, a| match SockName::of(i32_arg(e, a[0]), bool_arg(e, a[1])) {
+    Err(errno) => errno,
+    Ok(name) => {
+        let (family, text, port) = match name {
+            SockName::Inet(sa) => {
+                let family = if sa.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
+                (family, sa.ip().to_string().into_bytes(), sa.port())
+            }
+            SockName::Unix(path) => (libc::AF_UNIX, path, 0),
+            SockName::Other(family) => (family, Vec::new(), 0),
+            _ => (libc::AF_UNSPEC, Vec::new(), 0),
+        };
+        let (mut f, mut t, mut p) = (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut());
+        sys::napi_create_int32(e, family, &mut f);
+        sys::napi_create_string_utf8(e, text.as_ptr().cast(), text.len() as isize, &mut t);
+        sys::napi_create_int32(e, port as i32, &mut p);
+        for (i, v) in [f, t, p].into_iter().enumerate() {
+            sys::napi_set_element(e, a[2], i as u32, v);
+        }
+        0
+    }
 });
