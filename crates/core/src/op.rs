@@ -317,6 +317,13 @@ impl Op {
         Op::Sleep { ts: Timespec(Box::new(ts)) }
     }
 
+    /// A periodic timer of `ns` nanoseconds (at least 1).
+    pub fn interval_ns(ns: u64) -> Op {
+        let ns = ns.max(1);
+        let ts = types::Timespec::new().sec(ns / 1_000_000_000).nsec((ns % 1_000_000_000) as u32);
+        Op::Interval { ts: Timespec(Box::new(ts)), rearm: false }
+    }
+
     /// Releases what an op that never reached a ring owns: a MsgRing's
     /// duplicate fd is closed. (A submitted op, refused or not, is taken
     /// care of by [`crate::Ring::submit`] and its completion.)

@@ -283,6 +283,24 @@ macro_rules! for_each_op {
                 result: |res| if res == -libc::ETIME { 0 } else { res },
                 js: [sleep(ns: Millis) -> Void => $crate::Op::sleep_ns(ns)],
             }
+            /// A periodic timer (IORING_TIMEOUT_MULTISHOT, kernel 6.4): one
+            /// completion (0) per period until cancelled (make one with
+            /// [`Op::interval_ns`]). With `rearm` (set by the ring where the
+            /// kernel lacks multishot timeouts) it is a one-shot timeout that
+            /// the ring issues again after each tick.
+            Interval { ts: Timespec, rearm: bool } => {
+                opcode: Timeout,
+                syscall: "interval",
+                kernel: "6.4",
+                sqe: {
+                    let flags = if *rearm { types::TimeoutFlags::empty() } else { types::TimeoutFlags::MULTISHOT };
+                    opcode::Timeout::new(&*ts.0).flags(flags).build()
+                },
+                // Each expiry is a tick.
+                result: |res| if res == -libc::ETIME { 0 } else { res },
+                multishot: None,
+                js: [interval(ns: Millis) -> Stream => $crate::Op::interval_ns(ns)],
+            }
             /// One-shot `poll(2)` of one fd; completes with the ready events.
             Poll { fd: RawFd, events: u32 } => {
                 opcode: PollAdd,
