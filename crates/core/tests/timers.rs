@@ -55,6 +55,23 @@ fn without_multishot_timeouts_the_ring_rearms_one_shot_ones() {
 }
 
 #[test]
+fn a_cancel_between_expiry_and_rearm_still_ends_an_interval() {
+    // Expiries while nobody enters leave the timer off the kernel's list
+    // (its re-arm is deferred task work) when the cancel arrives.
+    for _ in 0..5 {
+        let mut r = Ring::new(&Config::default()).unwrap();
+        let id = r.submit(Op::interval_ns(2_000_000), &OpOptions::default()).unwrap();
+        r.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(r.cancel(id));
+        let out = turn(&mut r, |out| out.iter().any(|c| c.op.is_some()));
+        assert_eq!(out.iter().find(|c| c.op.is_some()).unwrap().result, -libc::ECANCELED);
+        assert_eq!(r.metrics().pending, 0);
+        r.close();
+    }
+}
+
+#[test]
 fn closing_the_ring_ends_an_interval() {
     for rearm in [false, true] {
         let mut r = Ring::new(&{

@@ -246,6 +246,15 @@ impl Ring {
                         result = -libc::ECANCELED;
                     }
                     let new_fd = result >= 0 && op.produces_fd();
+                    // A multishot timeout is off the kernel's timeout list from
+                    // its expiry until the task work that posts this CQE
+                    // re-arms it (with DEFER_TASKRUN, until we next enter): a
+                    // cancel in that window finds nothing (seen on 6.18). It
+                    // is back on the list now, so cancel it again.
+                    let recancel = matches!(op, Op::Interval { .. }) && slot.flags & (F_ABORTED | F_ORPHANED) != 0;
+                    if recancel {
+                        let _ = self.push_internal(opcode::AsyncCancel::new(ud).build());
+                    }
                     let buffer = self.lend(group, flags);
                     self.metrics.multishot_completions += 1;
                     out.push(Completion { id: OpId { index, gen }, result, op: None, buffer, new_fd });
