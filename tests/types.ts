@@ -39,6 +39,7 @@ async function contract (): Promise<void> {
   if ('port' in name) { const p: number = name.port; const f: 'IPv4' | 'IPv6' = name.family; void [p, f] }
   void [optval, m.getpeername(c)]
   await m.sleep(10)
+  for await (const tick of m.interval(10, { signal: opts.signal })) { const n: number = tick; void n; break }
   const revents: number = await m.poll(c, constants.POLLIN)
   await m.mkdir('/tmp/d', { mode: 0o700 })
   await m.rename('/tmp/d', '/tmp/e', { flags: constants.RENAME_NOREPLACE })
@@ -128,6 +129,8 @@ async function contract (): Promise<void> {
   await m.read('3', Buffer.alloc(1))
   // @ts-expect-error an address needs a port or a path
   await m.connect(c, { address: '127.0.0.1' })
+  // @ts-expect-error a stream takes no timeout
+  m.interval(10, { timeout: 5 })
   // @ts-expect-error an option the API does not name
   await m.setsockopt(c, 'SO_LINGER', true)
   // @ts-expect-error bigint statx is BigIntStats, not Stats

@@ -256,6 +256,16 @@ export class Machine {
     return R.sleep(this.#c, ms, options)
   }
 
+  /**
+   * A periodic timer in the ring (IORING_TIMEOUT_MULTISHOT, kernel 6.4) as an
+   * async iterator of tick counts (1, 2, 3, ...), one every `ms`
+   * milliseconds. Break, `return()`, the signal or `destroy()` end it, and
+   * nothing is left in flight once they settle.
+   */
+  interval (ms: number, options?: Pick<V.OpOptions, 'signal'>): AsyncIterableIterator<number> {
+    return this.#streams.interval(ms, options) as Multishot<number>
+  }
+
   /** One-shot poll(2) of `fd` for `events` (POLLIN, POLLOUT, ...); resolves with the ready events. */
   poll (fd: number, events: number, options?: V.OpOptions): Promise<number> {
     return R.poll(this.#c, fd, events, options)

@@ -50,6 +50,8 @@ export interface NativeOps {
   /** getsockname(2)/getpeername(2) at once: 0 (`out` = [family, address or path, port]) or -errno. */
   sockName (fd: number, peer: boolean, out: unknown[]): number
   sleep (ms: number, timeout: number): number
+  /** A periodic timer, multishot: each tick flagged more in the pairs. */
+  interval (ms: number): number
   poll (fd: number, events: number, timeout: number): number
   unlink (path: string | Uint8Array, flags: number, timeout: number): number
   rename (from: string | Uint8Array, to: string | Uint8Array, flags: number, timeout: number): number

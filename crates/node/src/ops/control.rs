@@ -1,5 +1,5 @@
 //! Ops on the ring itself and on the fds JS holds, rather than on a file or
-//! a socket: nop, sleep, poll, cancelFd, flush, and hold/disown.
+//! a socket: nop, sleep, interval, poll, cancelFd, flush, and hold/disown.
 
 use std::ptr;
 
@@ -11,6 +11,18 @@ use super::{bool_arg, f64_arg, i32_arg, submit, u32_arg, Cell};
 use crate::state::RES_CLOSED;
 
 op_fn!(nop(1) | c, e, a | submit(c, Op::Nop, f64_arg(e, a[0])));
+
+// interval(ms): a periodic timer, multishot (its ticks flagged MORE in the
+// pairs); like the other streams, no timeout.
+op_fn!(
+    interval(1) | c,
+    e,
+    a | {
+        let ms = f64_arg(e, a[0]);
+        let ns = if ms.is_finite() && ms > 0.0 { (ms * 1e6) as u64 } else { 1 };
+        submit(c, Op::interval_ns(ns), 0.0)
+    }
+);
 
 // sleep(ms, timeout)
 op_fn!(

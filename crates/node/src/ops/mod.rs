@@ -187,6 +187,7 @@ const FUNCTIONS: &[(&std::ffi::CStr, RawFn)] = &[
     (c"getsockopt", net::getsockopt),
     (c"sockName", net::sock_name),
     (c"sleep", control::sleep),
+    (c"interval", control::interval),
     (c"poll", control::poll),
     (c"unlink", fs::unlink),
     (c"rename", fs::rename),
