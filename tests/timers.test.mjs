@@ -72,3 +72,23 @@ test.serial('interval arguments', (t) => {
   t.throws(() => m.interval(10, { signal: 'x' }), { code: 'ERR_INVALID_ARG_TYPE' })
   t.is(m.metrics().pending, 0)
 })
+
+test.serial('an interval keeps ticking across forced GCs, and an unreferenced one ends with its Machine', async (t) => {
+  const m = machine(t)
+  const it = m.interval(5)
+  const seen = []
+  for (let i = 0; i < 4; i++) {
+    globalThis.gc?.()
+    seen.push((await it.next()).value)
+  }
+  t.deepEqual(seen, [1, 2, 3, 4])
+  await it.return()
+  // Dropped without return(): destroy() still ends it and frees the ring.
+  const m2 = machine(t)
+  m2.interval(5)
+  globalThis.gc?.()
+  await sleep(20)
+  t.is(m2.metrics().pending, 1)
+  await m2.destroy()
+  t.true(m2.destroyed)
+})
