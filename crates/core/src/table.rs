@@ -45,6 +45,9 @@
 //! and its result kind how the TypeScript layer settles the promise. Every
 //! `js` function but a `Stream` one takes a trailing `timeout` (ms, 0 none).
 //! The build expression is plain core Rust over the converted arguments.
+//! Not every Machine method is an op here: `getsockname`/`getpeername` have
+//! no io_uring op and are a plain syscall at once
+//! ([`SockName::of`](crate::SockName::of)), bridged by hand (`sockName`).
 //! CONTRIBUTING.md has the recipe for adding an op.
 
 /// Expands `$callback! { table }` with the op table (see [`crate::table`]).
