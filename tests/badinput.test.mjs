@@ -145,6 +145,25 @@ const cases = {
     [(m) => m.select('3', []), 'ERR_INVALID_ARG_TYPE', TypeError],
     [(m) => m.select([1.5], []), 'ERR_OUT_OF_RANGE', RangeError]
   ],
+  setsockopt: [
+    [(m) => m.setsockopt('1', 'SO_REUSEADDR', true), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.setsockopt(1, 'SO_LINGER', true), 'ERR_INVALID_ARG_VALUE', TypeError],
+    [(m) => m.setsockopt(1, 'TCP_NODELAY', 'yes'), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.setsockopt(1, 'SO_SNDBUF', 2 ** 31), 'ERR_OUT_OF_RANGE', RangeError]
+  ],
+  getsockopt: [
+    [(m) => m.getsockopt(-1, 'SO_REUSEADDR'), 'ERR_OUT_OF_RANGE', RangeError],
+    [(m) => m.getsockopt(1, null), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.getsockopt(1, 'SO_RCVBUF', { timeout: 'x' }), 'ERR_INVALID_ARG_TYPE', TypeError]
+  ],
+  getsockname: [[(m) => m.getsockname(1.5), 'ERR_OUT_OF_RANGE', RangeError]],
+  getpeername: [[(m) => m.getpeername(null), 'ERR_INVALID_ARG_TYPE', TypeError]],
+  interval: [
+    [(m) => m.interval('1'), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.interval(0), 'ERR_OUT_OF_RANGE', RangeError],
+    [(m) => m.interval(1, { timeout: 1 }), 'ERR_INVALID_ARG_VALUE', TypeError],
+    [(m) => m.interval(1, { signal: 1 }), 'ERR_INVALID_ARG_TYPE', TypeError]
+  ],
   recvMulti: [
     [(m) => m.recvMulti('1'), 'ERR_INVALID_ARG_TYPE', TypeError],
     [(m) => m.recvMulti(1, { buffers: 6 }), 'ERR_OUT_OF_RANGE', RangeError],

@@ -1,6 +1,6 @@
 // Compiled by `npm run test:types` (tsc --noEmit): the public typings accept
 // the contract's calls and reject wrong ones.
-import { Machine, Mutex, Queue, Subprocess, type ChildStatus, constants, AbortError, Stats, BigIntStats, type SystemError, type Probe, type Metrics, RegisteredBuffers, type LookupAddress, type MachineAddress, type MachineMessage,
+import { Machine, Mutex, Queue, Subprocess, type ChildStatus, constants, AbortError, Stats, BigIntStats, type SystemError, type Probe, type Metrics, RegisteredBuffers, type LookupAddress, type SocketName, type SocketOption, type MachineAddress, type MachineMessage,
   type Scheduler, UringScheduler, NodeScheduler, defaultScheduler, Task, type TaskStatus, schedule, runWithScheduler, setScheduler, currentScheduler, currentTask,
   TaskMutex, TaskQueue, Condition, Semaphore, Barrier, Notification, socketpair, pipe, install, uninstall, installed } from 'uring-machine'
 
@@ -31,7 +31,15 @@ async function contract (): Promise<void> {
   const sent: number = await m.send(c, Buffer.from('x'), { flags: constants.MSG_NOSIGNAL })
   const got: number = await m.recv(c, Buffer.alloc(4))
   await m.shutdown(c, constants.SHUT_RDWR)
+  const option: SocketOption = 'TCP_NODELAY'
+  await m.setsockopt(c, option, true)
+  await m.setsockopt(c, 'SO_RCVBUF', 65536, { timeout: 100 })
+  const optval: boolean | number = await m.getsockopt(c, 'SO_KEEPALIVE')
+  const name: SocketName = m.getsockname(c)
+  if ('port' in name) { const p: number = name.port; const f: 'IPv4' | 'IPv6' = name.family; void [p, f] }
+  void [optval, m.getpeername(c)]
   await m.sleep(10)
+  for await (const tick of m.interval(10, { signal: opts.signal })) { const n: number = tick; void n; break }
   const revents: number = await m.poll(c, constants.POLLIN)
   await m.mkdir('/tmp/d', { mode: 0o700 })
   await m.rename('/tmp/d', '/tmp/e', { flags: constants.RENAME_NOREPLACE })
@@ -121,6 +129,10 @@ async function contract (): Promise<void> {
   await m.read('3', Buffer.alloc(1))
   // @ts-expect-error an address needs a port or a path
   await m.connect(c, { address: '127.0.0.1' })
+  // @ts-expect-error a stream takes no timeout
+  m.interval(10, { timeout: 5 })
+  // @ts-expect-error an option the API does not name
+  await m.setsockopt(c, 'SO_LINGER', true)
   // @ts-expect-error bigint statx is BigIntStats, not Stats
   const wrong: Stats = await m.statx(fd, { bigint: true })
   void wrong

@@ -40,6 +40,7 @@ macro_rules! collect {
             kernel: $kernel:literal,
             sqe: $sqe:expr,
             $(fallback: $fb:expr,)?
+            $(fallback_when: |$fr:ident| $fw:expr,)?
             $(result: |$r:ident| $mr:expr,)?
             $(output: $okind:ident => |$n:ident| $out:expr,)?
             $(produces_fd: $pfd:literal,)?

@@ -3,7 +3,8 @@
 
 use std::io;
 use std::mem;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::os::fd::RawFd;
 
 /// A socket address owned on the heap by the op that passes it to the kernel.
 pub struct SockAddr {
@@ -103,6 +104,60 @@ impl SockAddr {
 
     pub fn family(&self) -> i32 {
         self.storage.ss_family as i32
+    }
+}
+
+/// A socket's own address or its peer's, as `getsockname(2)` and
+/// `getpeername(2)` report it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SockName {
+    /// IPv4 or IPv6 (with its scope id).
+    Inet(SocketAddr),
+    /// A unix-domain path: empty for an unnamed socket, a leading NUL for
+    /// the abstract namespace (no terminating NUL either way).
+    Unix(Vec<u8>),
+    /// Another family, by number.
+    Other(i32),
+}
+
+impl SockName {
+    /// The address `fd` is bound to, or with `peer` the one it is connected
+    /// to; `Err(-errno)` as the syscall fails. A plain syscall: io_uring has
+    /// no op for either, and neither ever blocks.
+    pub fn of(fd: RawFd, peer: bool) -> Result<SockName, i32> {
+        let (storage, len) = crate::sys::sock_name(fd, peer)?;
+        let p = (&storage as *const libc::sockaddr_storage).cast::<u8>();
+        Ok(match storage.ss_family as i32 {
+            libc::AF_INET => {
+                // SAFETY: the kernel wrote a sockaddr_in (family AF_INET) into storage.
+                let sin = unsafe { &*p.cast::<libc::sockaddr_in>() };
+                let ip = Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr));
+                SockName::Inet(SocketAddr::V4(SocketAddrV4::new(ip, u16::from_be(sin.sin_port))))
+            }
+            libc::AF_INET6 => {
+                // SAFETY: the kernel wrote a sockaddr_in6 (family AF_INET6) into storage.
+                let sin6 = unsafe { &*p.cast::<libc::sockaddr_in6>() };
+                let ip = Ipv6Addr::from(sin6.sin6_addr.s6_addr);
+                let port = u16::from_be(sin6.sin6_port);
+                SockName::Inet(SocketAddr::V6(SocketAddrV6::new(ip, port, sin6.sin6_flowinfo, sin6.sin6_scope_id)))
+            }
+            libc::AF_UNIX => {
+                // SAFETY: the kernel wrote a sockaddr_un (family AF_UNIX) into storage.
+                let sun = unsafe { &*p.cast::<libc::sockaddr_un>() };
+                let base = mem::size_of::<libc::sa_family_t>();
+                let n = (len as usize).saturating_sub(base).min(sun.sun_path.len());
+                let mut path: Vec<u8> = sun.sun_path[..n].iter().map(|&c| c as u8).collect();
+                // A filesystem path's length may count its NUL; an abstract name's never does.
+                if path.first() != Some(&0) {
+                    if let Some(end) = path.iter().position(|&b| b == 0) {
+                        path.truncate(end);
+                    }
+                }
+                SockName::Unix(path)
+            }
+            family => SockName::Other(family),
+        })
     }
 }
 

@@ -23,7 +23,7 @@ pub mod stat;
 mod sys;
 pub mod table;
 
-pub use addr::SockAddr;
+pub use addr::{SockAddr, SockName};
 pub use metrics::Metrics;
 pub use bufs::{FixedBuffers, FixedSlice, Mapping};
 pub use op::{FutexWord, Op, Output, ZcData, CURRENT_POSITION};

@@ -58,6 +58,7 @@ macro_rules! define_ops {
             kernel: $kernel:literal,
             sqe: $sqe:expr,
             $(fallback: $fb:expr,)?
+            $(fallback_when: |$fr:ident| $fw:expr,)?
             $(result: |$r:ident| $mr:expr,)?
             $(output: $okind:ident => |$n:ident| $out:expr,)?
             $(produces_fd: $pfd:literal,)?
@@ -115,6 +116,15 @@ macro_rules! define_ops {
                 match self {
                     $($(Op::$V $pat => $fb,)?)*
                     _ => None,
+                }
+            }
+
+            /// Whether a completion with `res` is the kernel's io_uring refusing
+            /// the op (not the op's own answer): the fallback then runs instead.
+            pub(crate) fn falls_back_on(&self, res: i32) -> bool {
+                match self {
+                    $($(Op::$V { .. } => { let $fr = res; $fw })?)*
+                    _ => false,
                 }
             }
 
@@ -244,6 +254,21 @@ pub enum Output<'a> {
     Addresses(&'a [std::net::IpAddr]),
 }
 
+// SOCKET_URING_OP_GETSOCKOPT (include/uapi/linux/io_uring.h).
+const SOCKET_URING_OP_GETSOCKOPT: u32 = 2;
+
+/// A getsockopt command: the io-uring crate builds only the setsockopt one,
+/// and the two differ in nothing but `cmd_op`.
+fn getsockopt_entry(fd: RawFd, level: i32, optname: i32, value: &mut [u8]) -> squeue::Entry {
+    let (ptr, len) = (value.as_mut_ptr() as *const libc::c_void, value.len() as u32);
+    let mut e = opcode::SetSockOpt::new(types::Fd(fd), level as u32, optname as u32, ptr, len).build();
+    // SAFETY: `squeue::Entry` is `#[repr(C)]` around the kernel's 64-byte
+    // `io_uring_sqe`, whose `cmd_op` is the u32 at byte offset 8 (the
+    // kernel's ABI); the write stays inside the entry.
+    unsafe { (&mut e as *mut squeue::Entry).cast::<u8>().add(8).cast::<u32>().write_unaligned(SOCKET_URING_OP_GETSOCKOPT) };
+    e
+}
+
 fn iovecs(bufs: &mut [Vec<u8>]) -> Vec<libc::iovec> {
     bufs.iter_mut().map(|b| libc::iovec { iov_base: b.as_mut_ptr().cast(), iov_len: b.len() }).collect()
 }
@@ -290,6 +315,13 @@ impl Op {
     pub fn sleep_ns(ns: u64) -> Op {
         let ts = types::Timespec::new().sec(ns / 1_000_000_000).nsec((ns % 1_000_000_000) as u32);
         Op::Sleep { ts: Timespec(Box::new(ts)) }
+    }
+
+    /// A periodic timer of `ns` nanoseconds (at least 1).
+    pub fn interval_ns(ns: u64) -> Op {
+        let ns = ns.max(1);
+        let ts = types::Timespec::new().sec(ns / 1_000_000_000).nsec((ns % 1_000_000_000) as u32);
+        Op::Interval { ts: Timespec(Box::new(ts)), rearm: false }
     }
 
     /// Releases what an op that never reached a ring owns: a MsgRing's

@@ -96,6 +96,48 @@ pub fn ftruncate(fd: RawFd, len: u64) -> i32 {
     neg_errno(unsafe { libc::ftruncate(fd, len) })
 }
 
+/// `setsockopt(2)` of an int-sized option, for kernels whose io_uring has
+/// no socket commands (before 6.7) and options it refuses.
+pub fn setsockopt(fd: RawFd, level: i32, name: i32, value: i32) -> i32 {
+    let len = std::mem::size_of::<i32>() as libc::socklen_t;
+    // SAFETY: the kernel reads `len` bytes from a local that outlives the call.
+    neg_errno(unsafe { libc::setsockopt(fd, level, name, (&value as *const i32).cast(), len) })
+}
+
+/// `getsockopt(2)` into `buf`; the option's length on success. The plain
+/// path of the ring's getsockopt, as for [`setsockopt`].
+pub fn getsockopt(fd: RawFd, level: i32, name: i32, buf: &mut [u8]) -> i32 {
+    let mut len = buf.len() as libc::socklen_t;
+    // SAFETY: the kernel writes at most `len` bytes into `buf`, borrowed for the call.
+    let res = neg_errno(unsafe { libc::getsockopt(fd, level, name, buf.as_mut_ptr().cast(), &mut len) });
+    if res < 0 {
+        res
+    } else {
+        len as i32
+    }
+}
+
+/// `getsockname(2)`, or `getpeername(2)` with `peer`: the address in the
+/// kernel's layout and its length, or `-errno`. io_uring has no op for them.
+pub fn sock_name(fd: RawFd, peer: bool) -> Result<(libc::sockaddr_storage, libc::socklen_t), i32> {
+    // SAFETY: sockaddr_storage is plain data; all-zero is a valid value.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    let out = (&mut storage as *mut libc::sockaddr_storage).cast();
+    // SAFETY: the kernel writes at most `len` bytes into the local storage.
+    let res = unsafe {
+        if peer {
+            libc::getpeername(fd, out, &mut len)
+        } else {
+            libc::getsockname(fd, out, &mut len)
+        }
+    };
+    match neg_errno(res) {
+        e if e < 0 => Err(e),
+        _ => Ok((storage, len)),
+    }
+}
+
 /// A close-on-exec pipe, `[read end, write end]`, grown to `size` bytes
 /// where the system allows (`F_SETPIPE_SZ`; the default is 64 KiB).
 pub fn pipe(size: i32) -> io::Result<[RawFd; 2]> {

@@ -32,6 +32,8 @@
 //!     kernel: "5.6",                  // minimum kernel of the io_uring op
 //!     sqe: expr,                      // the SQE (fields bound as &mut)
 //!     fallback: expr,              ?  // plain syscall below `kernel`: Some(result)
+//!     fallback_when: |res| expr,   ?  // a completion the kernel's io_uring refused
+//!                                     // so: the fallback runs instead
 //!     result: |res| expr,          ?  // maps the kernel's result
 //!     output: Kind => |n| expr,    ?  // what a result n >= 0 hands back
 //!     produces_fd: true,           ?  // a result >= 0 is a new fd
@@ -56,6 +58,9 @@
 //! (`$crate::` paths: it is compiled in the bridge), and the entry's
 //! argument names are the Rust bindings it uses (and, camelCased, the JS
 //! parameter names of the typings). After editing an entry, `npm run gen`.
+//! Not every Machine method is an op here: `getsockname`/`getpeername` have
+//! no io_uring op and are a plain syscall at once
+//! ([`SockName::of`](crate::SockName::of)), bridged by hand (`sockName`).
 //! CONTRIBUTING.md has the recipe for adding an op.
 
 /// Expands `$callback! { table }` with the op table (see [`crate::table`]).
@@ -192,6 +197,41 @@ macro_rules! for_each_op {
                 fallback: Some(sys::listen(*fd, *backlog)),
                 js: [listen(fd: Fd, backlog: I32) -> Void => $crate::Op::Listen { fd, backlog }],
             }
+            /// `setsockopt(2)` of an int-sized option: IORING_OP_URING_CMD with
+            /// SOCKET_URING_OP_SETSOCKOPT (kernel 6.7). `value` is the op's own.
+            SetSockOpt { fd: RawFd, level: i32, optname: i32, value: Box<i32> } => {
+                opcode: SetSockOpt,
+                syscall: "setsockopt",
+                kernel: "6.7",
+                sqe: {
+                    let v: *const i32 = &**value;
+                    opcode::SetSockOpt::new(Fd(*fd), *level as u32, *optname as u32, v.cast(), 4).build()
+                },
+                fallback: Some(sys::setsockopt(*fd, *level, *optname, **value)),
+                // URING_CMD is older than its socket commands (5.19): a kernel
+                // before 6.7, or an fd that is no socket, completes with
+                // -EOPNOTSUPP, and the syscall tells the real answer (ENOTSOCK).
+                fallback_when: |res| res == -libc::EOPNOTSUPP,
+                js: [setsockopt(fd: Fd, level: I32, optname: I32, value: I32) -> Void =>
+                    $crate::Op::SetSockOpt { fd, level, optname, value: Box::new(value) }],
+            }
+            /// `getsockopt(2)` into `value` (its full length): IORING_OP_URING_CMD
+            /// with SOCKET_URING_OP_GETSOCKOPT (kernel 6.7); completes with the
+            /// option's length.
+            GetSockOpt { fd: RawFd, level: i32, optname: i32, value: Vec<u8> } => {
+                opcode: SetSockOpt,
+                syscall: "getsockopt",
+                kernel: "6.7",
+                sqe: getsockopt_entry(*fd, *level, *optname, value),
+                fallback: Some(sys::getsockopt(*fd, *level, *optname, value)),
+                // As setsockopt; the kernel's io_uring also refuses every level
+                // but SOL_SOCKET (6.18), so TCP_NODELAY is always the syscall's.
+                fallback_when: |res| res == -libc::EOPNOTSUPP,
+                output: Bytes => |n| Output::Bytes(&value[..n.min(value.len())]),
+                recycle: |f| f(value),
+                js: [getsockopt(fd: Fd, level: I32, optname: I32, value: Into) -> Number =>
+                    $crate::Op::GetSockOpt { fd, level, optname, value }],
+            }
             /// `accept4(2)`; completes with the new fd.
             Accept { fd: RawFd, flags: i32 } => {
                 opcode: Accept,
@@ -258,6 +298,24 @@ macro_rules! for_each_op {
                 // A timer that fired is success.
                 result: |res| if res == -libc::ETIME { 0 } else { res },
                 js: [sleep(ns: Millis) -> Void => $crate::Op::sleep_ns(ns)],
+            }
+            /// A periodic timer (IORING_TIMEOUT_MULTISHOT, kernel 6.4): one
+            /// completion (0) per period until cancelled (make one with
+            /// [`Op::interval_ns`]). With `rearm` (set by the ring where the
+            /// kernel lacks multishot timeouts) it is a one-shot timeout that
+            /// the ring issues again after each tick.
+            Interval { ts: Timespec, rearm: bool } => {
+                opcode: Timeout,
+                syscall: "interval",
+                kernel: "6.4",
+                sqe: {
+                    let flags = if *rearm { types::TimeoutFlags::empty() } else { types::TimeoutFlags::MULTISHOT };
+                    opcode::Timeout::new(&*ts.0).flags(flags).build()
+                },
+                // Each expiry is a tick.
+                result: |res| if res == -libc::ETIME { 0 } else { res },
+                multishot: None,
+                js: [interval(ns: Millis) -> Stream => $crate::Op::interval_ns(ns)],
             }
             /// One-shot `poll(2)` of one fd; completes with the ready events.
             Poll { fd: RawFd, events: u32 } => {

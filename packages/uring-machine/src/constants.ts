@@ -225,5 +225,19 @@ export const S_IFIFO = K.S_IFIFO
 export const S_IFLNK = K.S_IFLNK
 export const S_IFSOCK = K.S_IFSOCK
 
+/**
+ * The socket options `setsockopt`/`getsockopt` take: [level, optname,
+ * boolean?], numbers from the addon's libc (undefined without it, when no
+ * op runs anyway).
+ */
+export const SOCKET_OPTIONS: Readonly<Record<string, readonly [number, number, boolean]>> = {
+  TCP_NODELAY: [K.IPPROTO_TCP, K.TCP_NODELAY, true],
+  SO_REUSEADDR: [K.SOL_SOCKET, K.SO_REUSEADDR, true],
+  SO_REUSEPORT: [K.SOL_SOCKET, K.SO_REUSEPORT, true],
+  SO_KEEPALIVE: [K.SOL_SOCKET, K.SO_KEEPALIVE, true],
+  SO_RCVBUF: [K.SOL_SOCKET, K.SO_RCVBUF, false],
+  SO_SNDBUF: [K.SOL_SOCKET, K.SO_SNDBUF, false]
+}
+
 /** errno values by name (Node's table). */
 export const errno = os.errno

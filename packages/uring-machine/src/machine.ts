@@ -19,7 +19,8 @@ import { Engine } from './completion'
 import type {
   MachineOptions, ReadOptions, WriteOptions, VectorOptions, StatOptions, FsyncOptions, SocketIoOptions, AcceptOptions,
   MkdirOptions, RenameOptions, FallocateOptions, SelectResult, SpliceOptions, CopyOptions, SpawnOptions, GetXattrOptions,
-  SetXattrOptions, MultishotOptions, AcceptMultiOptions, ResolveOptions, LookupAddress, MachineAddress, MachineMessage, Probe, Metrics
+  SetXattrOptions, MultishotOptions, AcceptMultiOptions, ResolveOptions, LookupAddress, MachineAddress, MachineMessage, Probe, Metrics,
+  SocketOption, SocketName
 } from './types'
 import * as R from './ops/ring'
 import * as F from './ops/fs'
@@ -41,7 +42,8 @@ export type { Stats, BigIntStats } from './stats'
 export type {
   MachineOptions, ReadOptions, WriteOptions, VectorOptions, StatOptions, FsyncOptions, SocketIoOptions, AcceptOptions,
   MkdirOptions, RenameOptions, FallocateOptions, SelectResult, SpliceOptions, CopyOptions, SpawnOptions, StdioSpec, GetXattrOptions,
-  SetXattrOptions, MultishotOptions, AcceptMultiOptions, ResolveOptions, LookupAddress, MachineAddress, MachineMessage, Probe, Metrics
+  SetXattrOptions, MultishotOptions, AcceptMultiOptions, ResolveOptions, LookupAddress, MachineAddress, MachineMessage, Probe, Metrics,
+  SocketOption, SocketName
 } from './types'
 export { RegisteredBuffers }
 
@@ -225,9 +227,43 @@ export class Machine {
     return N.shutdown(this.#c, fd, how, options)
   }
 
+  /**
+   * setsockopt(2) of `option` ('TCP_NODELAY', 'SO_REUSEADDR', 'SO_REUSEPORT',
+   * 'SO_KEEPALIVE': a boolean; 'SO_RCVBUF', 'SO_SNDBUF': a byte count, which
+   * the kernel doubles). IORING_OP_URING_CMD (kernel 6.7), the syscall below.
+   */
+  setsockopt (fd: number, option: SocketOption, value: boolean | number, options?: V.OpOptions): Promise<void> {
+    return N.setsockopt(this.#c, fd, option, value, options)
+  }
+
+  /** getsockopt(2) of `option` (as `setsockopt`'s): resolves with its boolean or number. */
+  getsockopt (fd: number, option: SocketOption, options?: V.OpOptions): Promise<boolean | number> {
+    return N.getsockopt(this.#c, fd, option, options)
+  }
+
+  /** getsockname(2), at once (io_uring has no op for it): `{ address, family, port }` or `{ family: 'unix', path }`. */
+  getsockname (fd: number): SocketName {
+    return N.sockName(this.#c, fd, false)
+  }
+
+  /** getpeername(2), at once, like `getsockname`. */
+  getpeername (fd: number): SocketName {
+    return N.sockName(this.#c, fd, true)
+  }
+
   /** A timer in the ring: resolves after `ms` milliseconds (fractions allowed). */
   sleep (ms: number, options?: V.OpOptions): Promise<void> {
     return R.sleep(this.#c, ms, options)
+  }
+
+  /**
+   * A periodic timer in the ring (IORING_TIMEOUT_MULTISHOT, kernel 6.4) as an
+   * async iterator of tick counts (1, 2, 3, ...), one every `ms`
+   * milliseconds. Break, `return()`, the signal or `destroy()` end it, and
+   * nothing is left in flight once they settle.
+   */
+  interval (ms: number, options?: Pick<V.OpOptions, 'signal'>): AsyncIterableIterator<number> {
+    return this.#streams.interval(ms, options) as Multishot<number>
   }
 
   /** One-shot poll(2) of `fd` for `events` (POLLIN, POLLOUT, ...); resolves with the ready events. */

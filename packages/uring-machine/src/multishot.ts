@@ -1,5 +1,6 @@
 // A multishot op as an async iterator: one kernel request yields many
-// completions (chunks of a stream, accepted connections) until it ends.
+// completions (chunks of a stream, accepted connections, a timer's ticks)
+// until it ends.
 //
 // Chunks come copied out of the kernel's provided buffers, which go back to
 // the kernel at once, so the stream never stalls on a slow consumer's
@@ -69,20 +70,26 @@ export class Multishot<T> implements AsyncIterableIterator<T> {
   /** Provided-buffer group, or -1 (none yet, or accept). */
   group = -1
   readonly yieldsFds: boolean
+  /** An interval's: each item is the count of ticks so far (1, 2, ...). */
+  readonly yieldsTicks: boolean
+  #ticks = 0
 
   constructor (
     readonly host: StreamHost,
     readonly syscall: string,
     readonly fd: number,
-    readonly kind: 'recv' | 'read' | 'accept',
+    readonly kind: 'recv' | 'read' | 'accept' | 'interval',
     readonly flags: number,
     readonly highWaterMark: number,
     readonly bufferCount: number,
     readonly bufferSize: number,
-    readonly signal: AbortSignal | undefined
+    readonly signal: AbortSignal | undefined,
+    /** An interval's period (ms). */
+    readonly period = 0
   ) {
     this.yieldsFds = kind === 'accept'
-    this.staging = kind === 'accept' ? undefined : Buffer.allocUnsafeSlow(bufferCount * bufferSize)
+    this.yieldsTicks = kind === 'interval'
+    this.staging = kind === 'accept' || kind === 'interval' ? undefined : Buffer.allocUnsafeSlow(bufferCount * bufferSize)
     if (signal !== undefined) {
       this.#onAbort = () => this.#stop(aborted(signal.reason))
       if (!signal.aborted) addListener.call(signal, 'abort', this.#onAbort, { once: true })
@@ -121,6 +128,10 @@ export class Multishot<T> implements AsyncIterableIterator<T> {
     if (this.yieldsFds) {
       if (this.#stopping) { this.host.disown(res, true); return }
       this.queue.push(res as T)
+      this.#queued += 1
+    } else if (this.yieldsTicks) {
+      if (this.#stopping) return
+      this.queue.push(++this.#ticks as T)
       this.#queued += 1
     } else {
       if (epoch !== this.#epoch) {
@@ -223,7 +234,7 @@ export class Multishot<T> implements AsyncIterableIterator<T> {
         this.#queued -= 1
         this.host.disown(v as number, false) // the caller's from here
       } else {
-        this.#queued -= (v as unknown as Uint8Array).byteLength
+        this.#queued -= this.yieldsTicks ? 1 : (v as unknown as Uint8Array).byteLength
       }
       if (this.#over) this.#forgetIfEmpty()
       if (this.slot < 0 && !this.#ended && this.#error === undefined && !this.#stopping && this.#queued * 2 <= this.highWaterMark) this.#arm()

@@ -50,6 +50,10 @@ export interface TableOps {
   bind (fd: number, host: string | Uint8Array, port: number, timeout: number): number
   /** listen (Listen, kernel 6.11) */
   listen (fd: number, backlog: number, timeout: number): number
+  /** setsockopt (SetSockOpt, kernel 6.7) */
+  setsockopt (fd: number, level: number, optname: number, value: number, timeout: number): number
+  /** getsockopt (GetSockOpt, kernel 6.7) */
+  getsockopt (fd: number, level: number, optname: number, view: ArrayBufferView, offset: number, length: number, timeout: number): number
   /** accept (Accept, kernel 5.5) */
   accept (fd: number, flags: number, timeout: number): number
   /** connect (Connect, kernel 5.5) */
@@ -62,6 +66,8 @@ export interface TableOps {
   shutdown (fd: number, how: number, timeout: number): number
   /** sleep (Sleep, kernel 5.4) */
   sleep (ms: number, timeout: number): number
+  /** interval (Interval, kernel 6.4) */
+  interval (ms: number): number
   /** poll (Poll, kernel 5.1) */
   poll (fd: number, events: number, timeout: number): number
   /** unlink | rmdir (Unlink, kernel 5.11) */
@@ -149,12 +155,15 @@ export const OPS = {
   socket: { syscall: 'socket', syscalls: ['socket'], result: NUMBER, kernel: '5.19', opcode: 45, args: ['domain', 'ty', 'protocol', 'timeout'] },
   bind: { syscall: 'bind', syscalls: ['bind'], result: VOID, kernel: '6.11', opcode: 56, args: ['fd', 'host', 'port', 'timeout'] },
   listen: { syscall: 'listen', syscalls: ['listen'], result: VOID, kernel: '6.11', opcode: 57, args: ['fd', 'backlog', 'timeout'] },
+  setsockopt: { syscall: 'setsockopt', syscalls: ['setsockopt'], result: VOID, kernel: '6.7', opcode: 46, args: ['fd', 'level', 'optname', 'value', 'timeout'] },
+  getsockopt: { syscall: 'getsockopt', syscalls: ['getsockopt'], result: NUMBER, kernel: '6.7', opcode: 46, args: ['fd', 'level', 'optname', 'view', 'offset', 'length', 'timeout'] },
   accept: { syscall: 'accept', syscalls: ['accept'], result: NUMBER, kernel: '5.5', opcode: 13, args: ['fd', 'flags', 'timeout'] },
   connect: { syscall: 'connect', syscalls: ['connect'], result: VOID, kernel: '5.5', opcode: 16, args: ['fd', 'host', 'port', 'timeout'] },
   send: { syscall: 'send', syscalls: ['send'], result: NUMBER, kernel: '5.6', opcode: 26, args: ['fd', 'view', 'offset', 'length', 'flags', 'timeout'] },
   recv: { syscall: 'recv', syscalls: ['recv'], result: NUMBER, kernel: '5.6', opcode: 27, args: ['fd', 'view', 'offset', 'length', 'flags', 'timeout'] },
   shutdown: { syscall: 'shutdown', syscalls: ['shutdown'], result: VOID, kernel: '5.11', opcode: 34, args: ['fd', 'how', 'timeout'] },
   sleep: { syscall: 'sleep', syscalls: ['sleep'], result: VOID, kernel: '5.4', opcode: 11, args: ['ms', 'timeout'] },
+  interval: { syscall: 'interval', syscalls: ['interval'], result: STREAM, kernel: '6.4', opcode: 11, args: ['ms'] },
   poll: { syscall: 'poll', syscalls: ['poll'], result: NUMBER, kernel: '5.1', opcode: 6, args: ['fd', 'events', 'timeout'] },
   unlink: { syscall: 'unlink', syscalls: ['unlink', 'rmdir'], result: VOID, kernel: '5.11', opcode: 36, args: ['path', 'flags', 'timeout'] },
   rename: { syscall: 'rename', syscalls: ['rename'], result: VOID, kernel: '5.11', opcode: 35, args: ['from', 'to', 'flags', 'timeout'] },

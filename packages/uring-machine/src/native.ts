@@ -36,6 +36,8 @@ export interface NativeRing {
  * declared here.
  */
 export interface NativeOps extends TableOps {
+  /** getsockname(2)/getpeername(2) at once (no op): 0 (`out` = [family, address or path, port]) or -errno. */
+  sockName (fd: number, peer: boolean, out: unknown[]): number
   /** Submits what is queued now (one io_uring_enter); the count, or a negative code. */
   flush (): number
   /**

@@ -134,6 +134,19 @@ export interface LookupAddress {
   family: 4 | 6
 }
 
+/** A socket option `setsockopt`/`getsockopt` take, by its C name. */
+export type SocketOption = 'TCP_NODELAY' | 'SO_REUSEADDR' | 'SO_REUSEPORT' | 'SO_KEEPALIVE' | 'SO_RCVBUF' | 'SO_SNDBUF'
+
+/**
+ * What `getsockname`/`getpeername` report: Node's `server.address()`
+ * shape for IPv4/IPv6; `{ family: 'unix', path }` for a unix socket (path
+ * '' when unnamed, a leading '\0' for the abstract namespace).
+ */
+export type SocketName =
+  | { address: string, family: 'IPv4' | 'IPv6', port: number }
+  | { family: 'unix', path: string }
+  | { family: number }
+
 /** Where another Machine (on any thread of this process) posts messages to this one: structured-clonable. */
 export interface MachineAddress {
   readonly fd: number

@@ -165,6 +165,41 @@ impl Ring {
         None
     }
 
+    /// An interval's one-shot timeout fired (or the kernel refused its
+    /// multishot one): hands out a tick and issues the timeout again.
+    /// Returns whether the CQE is used up so.
+    fn repeat_interval(&mut self, index: u32, res: i32, out: &mut Vec<Completion>) -> bool {
+        let slot = &mut self.slots[index as usize];
+        let Some(Op::Interval { rearm, .. }) = &mut slot.op else { return false };
+        if slot.flags & (F_ABORTED | F_ORPHANED) != 0 {
+            return false; // cancelled, by its caller or the ring closing
+        }
+        let tick = match (res, *rearm) {
+            (r, true) if r == -libc::ETIME => true,
+            // Unknown timeout flags are EINVAL (before 6.4); the timespec
+            // the op owns is always valid, so nothing else is.
+            (r, false) if r == -libc::EINVAL => {
+                *rearm = true;
+                self.multishot_timeouts = false;
+                false
+            }
+            _ => return false,
+        };
+        if self.gate.is_none() && self.make_room(1).is_err() {
+            return false; // ends with this result rather than stall
+        }
+        let slot = &mut self.slots[index as usize];
+        let gen = slot.gen;
+        let entry = slot.op.as_mut().expect("checked above").entry().user_data(user_data(index, gen));
+        // SAFETY: the timespec is the op's, in its slot until the final CQE; room was made.
+        unsafe { self.push(entry, None) };
+        if tick {
+            self.metrics.multishot_completions += 1;
+            out.push(Completion { id: OpId { index, gen }, result: 0, op: None, buffer: None, new_fd: false });
+        }
+        true
+    }
+
     fn on_cqe(&mut self, ud: u64, res: i32, flags: u32, out: &mut Vec<Completion>) {
         if ud & TAG_INTERNAL != 0 {
             return;
@@ -184,6 +219,10 @@ impl Ring {
             return;
         }
         let more = cqueue::more(flags);
+        if ud & TAG_TIMEOUT == 0 && !more && self.repeat_interval(index, res, out) {
+            return;
+        }
+        let slot = &mut self.slots[index as usize];
         if ud & TAG_TIMEOUT != 0 {
             if res == -libc::ETIME {
                 self.metrics.timeouts += 1;
@@ -201,12 +240,21 @@ impl Ring {
                 // One completion of many: the op stays in its slot.
                 Some(op) if more && op.is_multishot() => {
                     let (group, gen) = (op.buffer_group(), slot.gen);
-                    let mut result = res;
+                    let mut result = op.map_result(res);
                     if slot.flags & F_ORPHANED != 0 && res >= 0 && op.produces_fd() {
                         sys::close(res);
                         result = -libc::ECANCELED;
                     }
                     let new_fd = result >= 0 && op.produces_fd();
+                    // A multishot timeout is off the kernel's timeout list from
+                    // its expiry until the task work that posts this CQE
+                    // re-arms it (with DEFER_TASKRUN, until we next enter): a
+                    // cancel in that window finds nothing (seen on 6.18). It
+                    // is back on the list now, so cancel it again.
+                    let recancel = matches!(op, Op::Interval { .. }) && slot.flags & (F_ABORTED | F_ORPHANED) != 0;
+                    if recancel {
+                        let _ = self.push_internal(opcode::AsyncCancel::new(ud).build());
+                    }
                     let buffer = self.lend(group, flags);
                     self.metrics.multishot_completions += 1;
                     out.push(Completion { id: OpId { index, gen }, result, op: None, buffer, new_fd });
@@ -233,7 +281,19 @@ impl Ring {
         let Some(res) = self.rearm(index, res) else { return };
         let slot = &mut self.slots[index as usize];
         slot.awaiting -= 1;
-        if let Some(op) = slot.op.take() {
+        if let Some(mut op) = slot.op.take() {
+            // The kernel's io_uring refused the op in a way its plain syscall
+            // may not (see the table's `fallback_when`): that answers instead.
+            // Not for a caller that went away.
+            let wanted = slot.flags & (F_ABORTED | F_ORPHANED) == 0;
+            let res = match (wanted && op.falls_back_on(res)).then(|| op.fallback()).flatten() {
+                Some(r) => {
+                    self.metrics.fallbacks += 1;
+                    r
+                }
+                None => res,
+            };
+            let slot = &mut self.slots[index as usize];
             // An op cancelled while it blocked in an io-wq worker (a splice on
             // a socket, seen on 6.18) can complete with the kernel-internal
             // ERESTARTSYS family (512-516): it is an interrupted call.

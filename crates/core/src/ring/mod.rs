@@ -60,11 +60,15 @@ pub struct Config {
     /// Opcodes to treat as unsupported, to exercise fallbacks in tests.
     #[doc(hidden)]
     pub disabled_opcodes: Vec<u8>,
+    /// Treat the kernel as lacking multishot timeouts (before 6.4), to
+    /// exercise [`Op::Interval`]'s re-armed one-shot timeouts in tests.
+    #[doc(hidden)]
+    pub no_multishot_timeouts: bool,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { entries: 256, cq_entries: None, sqpoll: None, eventfd: false, profile: false, disabled_opcodes: Vec::new() }
+        Config { entries: 256, cq_entries: None, sqpoll: None, eventfd: false, profile: false, disabled_opcodes: Vec::new(), no_multishot_timeouts: false }
     }
 }
 
@@ -190,6 +194,9 @@ pub struct Ring {
     eventfd: Option<OwnedFd>,
     probe: io_uring::Probe,
     disabled: Vec<u8>,
+    /// False once the kernel refused a multishot timeout (no probe bit
+    /// tells): intervals then re-arm one-shot timeouts.
+    multishot_timeouts: bool,
     setup_flags: Vec<&'static str>,
     closing: bool,
     profile: bool,
@@ -246,6 +253,7 @@ impl Ring {
             eventfd,
             probe: p,
             disabled: config.disabled_opcodes.clone(),
+            multishot_timeouts: !config.no_multishot_timeouts,
             setup_flags,
             closing: false,
             profile: config.profile,

@@ -76,6 +76,9 @@ impl Ring {
             return Ok(id);
         }
 
+        if let Op::Interval { rearm, .. } = &mut op {
+            *rearm |= !self.multishot_timeouts;
+        }
         // A multishot op has no single end for a timeout to bound.
         let invalid = (op.is_multishot() && opts.timeout.is_some())
             || op.buffer_group().is_some_and(|g| !matches!(self.groups.get(g as usize), Some(Some(g)) if !g.released));

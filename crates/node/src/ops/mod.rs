@@ -139,6 +139,7 @@ macro_rules! op_fn {
 mod kinds;
 mod control;
 mod gen;
+mod net;
 mod sync;
 
 type RawFn = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
@@ -151,6 +152,7 @@ const HAND_WRITTEN: &[(&std::ffi::CStr, RawFn)] = &[
     (c"hold", control::hold),
     (c"disown", control::disown),
     (c"msgRingFd", sync::msg_ring_fd),
+    (c"sockName", net::sock_name),
 ];
 
 unsafe extern "C" fn release(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {

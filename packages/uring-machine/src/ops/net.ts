@@ -1,13 +1,14 @@
 // Socket ops: socket, bind, listen, accept, connect, send (and its
-// zero-copy form), recv, shutdown, and name resolution through the ring.
+// zero-copy form), recv, shutdown, socket options, socket names, and name
+// resolution through the ring.
 import * as E from '../errors'
 import * as V from '../validate'
-import { SHUT_WR } from '../constants'
+import { SHUT_WR, SOCKET_OPTIONS, AF_INET, AF_INET6, AF_UNIX } from '../constants'
 import { type Engine, SOFT_TIMEOUT } from '../completion'
-import type { SocketIoOptions, AcceptOptions, ResolveOptions, LookupAddress } from '../types'
+import type { SocketIoOptions, AcceptOptions, ResolveOptions, LookupAddress, SocketOption, SocketName } from '../types'
 import { OPS } from '../native.generated'
 // Each op's syscall name and result kind, from the op table.
-const { socket: SOCKET, bind: BIND, listen: LISTEN, accept: ACCEPT, connect: CONNECT, send: SEND, recv: RECV, shutdown: SHUTDOWN, resolve: RESOLVE_OP } = OPS
+const { socket: SOCKET, bind: BIND, listen: LISTEN, accept: ACCEPT, connect: CONNECT, send: SEND, recv: RECV, shutdown: SHUTDOWN, resolve: RESOLVE_OP, setsockopt: SETSOCKOPT, getsockopt: GETSOCKOPT } = OPS
 
 export function socket (c: Engine, domain: number, type: number, protocol = 0, options?: V.OpOptions): Promise<number> {
   V.int(domain, 'domain', 0, 2 ** 31 - 1)
@@ -112,4 +113,60 @@ export function resolve (c: Engine, hostname: string, options?: ResolveOptions):
   const slot = ring.resolve(hostname, family === 4 ? 2 : family === 6 ? 10 : 0, 0)
   // No kernel op to link a timeout to: a timer cancels it (see SOFT_TIMEOUT).
   return c.track(slot, RESOLVE_OP.result, RESOLVE_OP.syscall, -1, undefined, o, list, SOFT_TIMEOUT, hostname) as Promise<LookupAddress[]>
+}
+
+const OPTION_NAMES = Object.keys(SOCKET_OPTIONS)
+
+function sockopt (option: unknown): readonly [number, number, boolean] {
+  if (typeof option !== 'string') throw E.invalidArgType('option', 'of type string', option)
+  if (!Object.hasOwn(SOCKET_OPTIONS, option)) {
+    throw E.invalidArgValue('option', option, `must be one of: ${OPTION_NAMES.join(', ')}`)
+  }
+  return SOCKET_OPTIONS[option]
+}
+
+export function setsockopt (c: Engine, fd: number, option: SocketOption, value: boolean | number, options?: V.OpOptions): Promise<void> {
+  V.fd(fd)
+  const [level, optname, flag] = sockopt(option)
+  let n: number
+  if (flag) {
+    if (typeof value !== 'boolean') throw E.invalidArgType('value', 'of type boolean', value)
+    n = value ? 1 : 0
+  } else {
+    if (typeof value !== 'number') throw E.invalidArgType('value', 'of type number', value)
+    n = V.int(value, 'value', 0, 2 ** 31 - 1)
+  }
+  const o = V.options(options)
+  const ring = c.ready(o)
+  if (ring === null) return c.refuse(o, SETSOCKOPT.syscall)
+  return c.track(ring.setsockopt(fd, level, optname, n, o.timeout ?? 0), SETSOCKOPT.result, SETSOCKOPT.syscall, fd, undefined, o) as Promise<void>
+}
+
+export function getsockopt (c: Engine, fd: number, option: SocketOption, options?: V.OpOptions): Promise<boolean | number> {
+  V.fd(fd)
+  const [level, optname, flag] = sockopt(option)
+  const o = V.options(options)
+  const ring = c.ready(o)
+  if (ring === null) return c.refuse(o, GETSOCKOPT.syscall)
+  // The op owns the kernel's copy; it is staged into this view at completion.
+  const v = new Uint8Array(4)
+  const slot = ring.getsockopt(fd, level, optname, v, 0, 4, o.timeout ?? 0)
+  return c.track(slot, GETSOCKOPT.result, GETSOCKOPT.syscall, fd, undefined, o, v).then(() => {
+    const n = new DataView(v.buffer).getInt32(0, true)
+    return flag ? n !== 0 : n
+  })
+}
+
+export function sockName (c: Engine, fd: number, peer: boolean): SocketName {
+  V.fd(fd)
+  const syscall = peer ? 'getpeername' : 'getsockname'
+  const ring = c.ready(V.options(undefined))
+  if (ring === null) throw E.destroyed(syscall)
+  const out: unknown[] = []
+  const res = ring.sockName(fd, peer, out)
+  if (res < 0) throw E.systemError(res, syscall, { fd })
+  const [family, text, port] = out as [number, string, number]
+  if (family === AF_INET || family === AF_INET6) return { address: text, family: family === AF_INET ? 'IPv4' : 'IPv6', port }
+  if (family === AF_UNIX) return { family: 'unix', path: text }
+  return { family }
 }

@@ -1,5 +1,5 @@
-// The multishot host of one Machine: recvMulti, readMulti and acceptMulti
-// streams (see ../multishot.ts), armed on the ring, fed by the completion
+// The multishot host of one Machine: recvMulti, readMulti, acceptMulti
+// and interval streams (see ../multishot.ts), armed on the ring, fed by the completion
 // engine, ended when the Machine is destroyed.
 import * as E from '../errors'
 import * as V from '../validate'
@@ -37,6 +37,17 @@ export class Streams {
     return st.start()
   }
 
+  /** A periodic timer's ticks (IORING_TIMEOUT_MULTISHOT). */
+  interval (ms: unknown, options: unknown): AnyStream {
+    if (typeof ms !== 'number') throw E.invalidArgType('ms', 'of type number', ms)
+    if (!(ms > 0 && ms <= 2 ** 31 - 1)) throw E.outOfRange('ms', '> 0 and <= 2147483647', ms)
+    const o = V.options(options)
+    if (o.timeout !== undefined) throw E.invalidArgValue('options.timeout', o.timeout, 'is not supported by a stream (use signal)')
+    const st = new Multishot(this.#host, 'interval', -1, 'interval', 0, 1024, 0, 0, o.signal, ms)
+    this.#streams.add(st)
+    return st.start()
+  }
+
   /** Ends every stream now, paused ones too (no request of theirs would tell them), closing the connections they queued. */
   destroyAll (): void {
     for (const st of [...this.#streams]) st.destroy(E.destroyed(st.syscall))
@@ -51,7 +62,7 @@ export class Streams {
     arm: (st) => {
       const c = this.#c
       if (c.state !== 'open') return RES_CLOSED
-      if (st.kind !== 'accept' && st.group < 0) {
+      if ((st.kind === 'recv' || st.kind === 'read') && st.group < 0) {
         const g = c.ring.bufGroup(st.bufferCount, st.bufferSize)
         if (g < 0) return g
         st.group = g
@@ -59,7 +70,9 @@ export class Streams {
       const fn = c.fn
       const slot = st.kind === 'recv'
         ? fn.recvMulti(st.fd, st.group, st.flags)
-        : st.kind === 'read' ? fn.readMulti(st.fd, st.group) : fn.acceptMulti(st.fd, st.flags)
+        : st.kind === 'read'
+          ? fn.readMulti(st.fd, st.group)
+          : st.kind === 'interval' ? fn.interval(st.period) : fn.acceptMulti(st.fd, st.flags)
       if (slot < 0) return slot
       c.trackStream(slot, st)
       return slot
