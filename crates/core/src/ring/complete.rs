@@ -167,6 +167,9 @@ impl Ring {
 
     fn on_cqe(&mut self, ud: u64, res: i32, flags: u32, out: &mut Vec<Completion>) {
         if ud & TAG_INTERNAL != 0 {
+            if ud & super::chain::TAG_CHAIN_CANCEL == super::chain::TAG_CHAIN_CANCEL {
+                self.chain_cancel_cqe(ud, res);
+            }
             return;
         }
         if ud & TAG_MSG != 0 && ud & TAG_TIMEOUT == 0 {
@@ -182,6 +185,9 @@ impl Ring {
             // A pool op's post after its cancel; otherwise cannot happen
             // while the table is intact. Never trust it blindly.
             return;
+        }
+        if slot.chain.is_some() || slot.file.is_some() {
+            return self.chain_cqe(ud, res, out);
         }
         let more = cqueue::more(flags);
         if ud & TAG_TIMEOUT != 0 {
@@ -209,7 +215,7 @@ impl Ring {
                     let new_fd = result >= 0 && op.produces_fd();
                     let buffer = self.lend(group, flags);
                     self.metrics.multishot_completions += 1;
-                    out.push(Completion { id: OpId { index, gen }, result, op: None, buffer, new_fd });
+                    out.push(Completion { id: OpId { index, gen }, result, op: None, buffer, new_fd, chain: None });
                     return;
                 }
                 // A zero-copy send's result: the op ends with the kernel's
@@ -268,7 +274,7 @@ impl Ring {
                 self.free_group_if_done(g);
             }
             let new_fd = result >= 0 && op.produces_fd();
-            out.push(Completion { id: OpId { index, gen }, result, op: Some(op), buffer, new_fd });
+            out.push(Completion { id: OpId { index, gen }, result, op: Some(op), buffer, new_fd, chain: None });
         }
         if self.slots[index as usize].awaiting == 0 {
             self.release(index);
