@@ -128,6 +128,7 @@ pub const READ_FILE_MAX: usize = (1 << 31) - 1;
 enum Kind {
     Plain,
     ReadFile,
+    WriteFile,
 }
 
 /// Linked steps on one direct descriptor: see the module docs.
@@ -175,6 +176,25 @@ impl Chain {
     pub fn read_file(path: CString, flags: i32, mode: u32) -> Chain {
         let read = || Step::Read { buf: vec![0; READ_FILE_CHUNK], position: crate::CURRENT_POSITION };
         Chain::with(Kind::ReadFile, vec![Step::Open { path, flags, mode }, read(), read()])
+    }
+
+    /// Node's `writeFile` of `data` to `path` opened with `flags` and
+    /// `mode`: open, write, fsync if `flush`, close, in one submission. A
+    /// short write (the kernel ends the link there) goes on with the rest,
+    /// as Node's loop does, on the same slot.
+    pub fn write_file(path: CString, flags: i32, mode: u32, data: Vec<u8>, flush: bool) -> Chain {
+        let mut steps = vec![Step::Open { path, flags, mode }];
+        steps.extend(Chain::write_rest(data, flush));
+        Chain::with(Kind::WriteFile, steps)
+    }
+
+    fn write_rest(data: Vec<u8>, flush: bool) -> Vec<Step> {
+        let mut steps = vec![Step::Write { buf: data, position: crate::CURRENT_POSITION }];
+        if flush {
+            steps.push(Step::Fsync { datasync: false });
+        }
+        steps.push(Step::Close);
+        steps
     }
 
     fn with(kind: Kind, steps: Vec<Step>) -> Chain {
@@ -283,10 +303,17 @@ impl Chain {
     pub(crate) fn advance(&mut self, stop: bool) -> Next {
         // The first failure, in step order (a later step's -ECANCELED is
         // the kernel's consequence of it).
+        if self.kind == Kind::WriteFile && !stop && self.open {
+            if let Some(next) = self.short_write() {
+                self.results = vec![PENDING; next.len()];
+                self.steps = next;
+                return Next::More;
+            }
+        }
         if self.error.is_none() {
             self.error = self.first_failure();
         }
-        if self.kind == Kind::Plain {
+        if self.kind != Kind::ReadFile {
             return Next::Done { close: self.open };
         }
         // readFile: collect what the reads brought.
@@ -316,6 +343,21 @@ impl Chain {
         self.steps = vec![Step::Read { buf: vec![0; size], position: crate::CURRENT_POSITION }];
         self.results = vec![PENDING];
         Next::More
+    }
+
+    /// After a writeFile's write that wrote part of its buffer (and so
+    /// ended the link): the steps that write the rest and close.
+    fn short_write(&mut self) -> Option<Vec<Step>> {
+        let at = self.steps.iter().position(|s| matches!(s, Step::Write { .. }))?;
+        let n = self.results[at];
+        let flush = self.steps.iter().any(|s| matches!(s, Step::Fsync { .. }));
+        let Step::Write { buf, .. } = &mut self.steps[at] else { return None };
+        if n < 0 || n as usize >= buf.len() {
+            return None;
+        }
+        self.total += n as usize;
+        let rest = buf.split_off(n as usize);
+        Some(Chain::write_rest(rest, flush))
     }
 
     fn first_failure(&self) -> Option<(i32, &'static str)> {

@@ -364,3 +364,21 @@ fn a_ring_dropped_with_chains_in_flight_lets_the_kernel_finish_first() {
     assert_eq!(open_fds(), fds, "the ring fd and every file went with the ring");
     std::fs::remove_file(&fifo).unwrap();
 }
+
+#[test]
+fn write_file_writes_fsyncs_and_closes_in_one_submission() {
+    let _serial = serial();
+    let Some(mut ring) = ring() else { return };
+    let p = scratch("wf", b"old content, longer");
+    let data: Vec<u8> = (0..200_000).map(|i| (i % 253) as u8).collect();
+    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC;
+    let chain = go(&mut ring, Chain::write_file(path(&p), flags, 0o644, data.clone(), true));
+    assert_eq!(chain.error(), None);
+    assert_eq!(chain.results(), &[0, 200_000, 0, 0]);
+    assert!(std::fs::read(&p).unwrap() == data);
+    let missing = std::env::temp_dir().join("um-chain-no-such-dir/file");
+    let chain = go(&mut ring, Chain::write_file(path(&missing), flags, 0o644, b"x".to_vec(), false));
+    assert_eq!(chain.error(), Some((-libc::ENOENT, "open")));
+    settle(&mut ring);
+    assert_eq!(ring.free_file_slots(), ring.file_slots());
+}
