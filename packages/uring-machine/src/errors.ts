@@ -114,7 +114,9 @@ function describe (value: unknown): string {
 
 /** `ERR_INVALID_ARG_TYPE` (TypeError). */
 export function invalidArgType (name: string, expected: string, actual: unknown): TypeError {
-  return withCode(new TypeError(`The "${name}" argument must be ${expected}. ${describe(actual)}`), 'ERR_INVALID_ARG_TYPE')
+  // Node words an option ('options.signal') a property, as ERR_INVALID_ARG_VALUE does.
+  const kind = name.includes('.') ? 'property' : 'argument'
+  return withCode(new TypeError(`The "${name}" ${kind} must be ${expected}. ${describe(actual)}`), 'ERR_INVALID_ARG_TYPE')
 }
 
 /** A value as Node's ERR_INVALID_ARG_VALUE shows it: inspected, cut at 128 characters. */

@@ -17,7 +17,8 @@ export type {
   MachineOptions, Metrics, Probe, ReadOptions, WriteOptions, VectorOptions, StatOptions, FsyncOptions,
   SocketIoOptions, AcceptOptions, OpOptions, SocketAddress, InetAddress, UnixAddress,
   MkdirOptions, RenameOptions, FallocateOptions, SelectResult, SpliceOptions, CopyOptions, GetXattrOptions, SetXattrOptions, SpawnOptions, StdioSpec,
-  MultishotOptions, AcceptMultiOptions, ResolveOptions, LookupAddress, MachineAddress, MachineMessage
+  MultishotOptions, AcceptMultiOptions, ResolveOptions, LookupAddress, MachineAddress, MachineMessage,
+  ReadFileOptions, WriteFileOptions
 } from './machine'
 export { RegisteredBuffers } from './registered'
 export { Stats, BigIntStats } from './stats'

@@ -156,6 +156,7 @@ macro_rules! op_fn {
 }
 
 // After `op_fn!`: a macro is in scope only in the modules declared below it.
+mod chain;
 mod control;
 mod fixed;
 mod fs;
@@ -216,6 +217,8 @@ const FUNCTIONS: &[(&std::ffi::CStr, RawFn)] = &[
     (c"cancelFd", control::cancel_fd),
     (c"hold", control::hold),
     (c"disown", control::disown),
+    (c"readFile", chain::read_file),
+    (c"writeFile", chain::write_file),
 ];
 
 unsafe extern "C" fn release(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
