@@ -2,7 +2,7 @@
 //
 //   node benches/run.mjs                 all benchmarks, full size; writes benches/RESULTS.md
 //   node benches/run.mjs --quick         shorter rounds; prints only
-//   node benches/run.mjs read echo       only these (nop, read, echo, mutex, copy, queue, spawn); prints only
+//   node benches/run.mjs read echo       only these (nop, read, echo, mutex, copy, queue, spawn, readfile); prints only
 //   node benches/run.mjs --rounds 9      rounds per benchmark (default 7, --quick 3)
 //
 // Each benchmark alternates its contenders over rounds (see lib.mjs) and
@@ -20,8 +20,9 @@ import { copyBench } from './copy.mjs'
 import { schedulerBench } from './scheduler.mjs'
 import { queueBench } from './queue.mjs'
 import { spawnBench } from './spawn.mjs'
+import { readFileBench } from './readfile.mjs'
 
-export const BENCHES = { nop: nopBench, read: readBench, echo: echoBench, mutex: mutexBench, copy: copyBench, queue: queueBench, spawn: spawnBench, scheduler: schedulerBench }
+export const BENCHES = { nop: nopBench, read: readBench, echo: echoBench, mutex: mutexBench, copy: copyBench, queue: queueBench, spawn: spawnBench, scheduler: schedulerBench, readfile: readFileBench }
 
 function usage (message) {
   return Object.assign(new Error(`${message}\nusage: node benches/run.mjs [--quick] [--rounds N] [--verbose] [${Object.keys(BENCHES).join('|')} ...]`), { usage: true })
@@ -133,6 +134,13 @@ export function targets (tables) {
   if (files !== undefined) {
     const x = ratio(files, 'with install(), UringScheduler', 'without install()')
     out.push({ target: 'Unmodified script (stat + readFile of small files): install() >= 2x', measured: `${fmtRatio(x)} (${fmtRate(row(files, 'with install(), UringScheduler').opsPerSec)} vs ${fmtRate(row(files, 'without install()').opsPerSec)} files/s)`, met: x >= 2 })
+  }
+  const rf = byTitle('readFile of')
+  if (rf !== undefined) {
+    for (const [other, want] of [['fs.promises.readFile', 5], ['fs.readFileSync loop', 1]]) {
+      const x = ratio(rf, 'Machine.readFile', other)
+      out.push({ target: `readFile of small files: Machine.readFile >= ${want}x ${other}`, measured: `${fmtRatio(x)} (${fmtRate(row(rf, 'Machine.readFile').opsPerSec)} vs ${fmtRate(row(rf, other)?.opsPerSec)} files/s)`, met: x >= want })
+    }
   }
   return out
 }

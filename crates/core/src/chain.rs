@@ -40,8 +40,10 @@ pub enum Step {
     /// `openat(2)` of `path` (relative to the working directory) into the
     /// chain's slot. Must be the chain's first step, and its only open.
     Open { path: CString, flags: i32, mode: u32 },
-    /// A read into `buf` (its full length) at `position`
-    /// ([`crate::CURRENT_POSITION`]: the file's own).
+    /// A read into `buf` at `position` ([`crate::CURRENT_POSITION`]: the
+    /// file's own): its full length, or, for an empty `buf`, its capacity,
+    /// unzeroed (its length is then set to what the kernel wrote: zeroing
+    /// 128 KiB per readFile cost more than its open).
     Read { buf: Vec<u8>, position: u64 },
     /// A write of `buf` at `position`.
     Write { buf: Vec<u8>, position: u64 },
@@ -92,7 +94,8 @@ impl Step {
                 .file_index(types::DestinationSlot::try_from_slot_target(file).ok())
                 .build(),
             Step::Read { buf, position } => {
-                opcode::Read::new(fixed, buf.as_mut_ptr(), buf.len() as u32).offset(*position).build()
+                let len = if buf.is_empty() { buf.capacity() } else { buf.len() };
+                opcode::Read::new(fixed, buf.as_mut_ptr(), len.min(u32::MAX as usize) as u32).offset(*position).build()
             }
             Step::Write { buf, position } => {
                 opcode::Write::new(fixed, buf.as_ptr(), buf.len() as u32).offset(*position).build()
@@ -174,7 +177,7 @@ impl Chain {
     /// Node's `readFile` of `path` opened with `flags` (and `mode`, should
     /// they create it): see the module docs.
     pub fn read_file(path: CString, flags: i32, mode: u32) -> Chain {
-        let read = || Step::Read { buf: vec![0; READ_FILE_CHUNK], position: crate::CURRENT_POSITION };
+        let read = || Step::Read { buf: Vec::with_capacity(READ_FILE_CHUNK), position: crate::CURRENT_POSITION };
         Chain::with(Kind::ReadFile, vec![Step::Open { path, flags, mode }, read(), read()])
     }
 
@@ -223,6 +226,11 @@ impl Chain {
     /// A readFile's data, in order (its segments' lengths sum to [`Chain::len`]).
     pub fn data(&self) -> impl Iterator<Item = &[u8]> {
         self.data.iter().map(|v| &v[..])
+    }
+
+    /// Whether this is a [`Chain::read_file`] (its result is its data).
+    pub fn reads_file(&self) -> bool {
+        self.kind == Kind::ReadFile
     }
 
     /// How many bytes a readFile read.
@@ -284,7 +292,14 @@ impl Chain {
         if let Some(r) = self.results.get_mut(i) {
             *r = res;
         }
-        match self.steps.get(i) {
+        match self.steps.get_mut(i) {
+            Some(Step::Read { buf, .. }) if buf.is_empty() && res > 0 => {
+                let n = (res as usize).min(buf.capacity());
+                // SAFETY: the kernel wrote `n` bytes at the start of the
+                // capacity (the SQE's length was the capacity), so they are
+                // initialized; `n` is within the capacity.
+                unsafe { buf.set_len(n) };
+            }
             Some(Step::Open { .. }) if res >= 0 => self.open = true,
             Some(Step::Close) if res >= 0 || res == -libc::EBADF => self.open = false,
             _ => {}
@@ -340,7 +355,7 @@ impl Chain {
             return Next::Done { close: self.open };
         }
         let size = self.total.clamp(READ_FILE_CHUNK, READ_FILE_MAX_CHUNK);
-        self.steps = vec![Step::Read { buf: vec![0; size], position: crate::CURRENT_POSITION }];
+        self.steps = vec![Step::Read { buf: Vec::with_capacity(size), position: crate::CURRENT_POSITION }];
         self.results = vec![PENDING];
         Next::More
     }
