@@ -141,8 +141,9 @@ pub struct Chain {
     steps: Vec<Step>,
     /// Their results, [`PENDING`] until their CQEs arrive.
     results: Vec<i32>,
-    /// A readFile's data so far, in order.
-    data: Vec<Vec<u8>>,
+    /// A readFile's data so far, in order: each buffer and how much of it
+    /// is data (the buffers keep their length, for reuse).
+    data: Vec<(Vec<u8>, usize)>,
     total: usize,
     /// The first failure: its result and the syscall it names.
     error: Option<(i32, &'static str)>,
@@ -177,8 +178,30 @@ impl Chain {
     /// Node's `readFile` of `path` opened with `flags` (and `mode`, should
     /// they create it): see the module docs.
     pub fn read_file(path: CString, flags: i32, mode: u32) -> Chain {
-        let read = || Step::Read { buf: Vec::with_capacity(READ_FILE_CHUNK), position: crate::CURRENT_POSITION };
-        Chain::with(Kind::ReadFile, vec![Step::Open { path, flags, mode }, read(), read()])
+        let buf = || Vec::with_capacity(READ_FILE_CHUNK);
+        Chain::read_file_into(path, flags, mode, [buf(), buf()])
+    }
+
+    /// [`Chain::read_file`] whose first two reads go into `bufs` (reused
+    /// buffers, say; their lengths are the reads' lengths, or, empty, their
+    /// capacities). Hand them back with [`Chain::recycle`].
+    pub fn read_file_into(path: CString, flags: i32, mode: u32, bufs: [Vec<u8>; 2]) -> Chain {
+        let [a, b] = bufs;
+        let read = |buf| Step::Read { buf, position: crate::CURRENT_POSITION };
+        Chain::with(Kind::ReadFile, vec![Step::Open { path, flags, mode }, read(a), read(b)])
+    }
+
+    /// Hands every data buffer of the chain to `f` (for a pool); a
+    /// readFile's data goes with them.
+    pub fn recycle(self, mut f: impl FnMut(Vec<u8>)) {
+        for (b, _) in self.data {
+            f(b);
+        }
+        for s in self.steps {
+            if let Step::Read { buf, .. } | Step::Write { buf, .. } = s {
+                f(buf);
+            }
+        }
     }
 
     /// Node's `writeFile` of `data` to `path` opened with `flags` and
@@ -225,7 +248,7 @@ impl Chain {
 
     /// A readFile's data, in order (its segments' lengths sum to [`Chain::len`]).
     pub fn data(&self) -> impl Iterator<Item = &[u8]> {
-        self.data.iter().map(|v| &v[..])
+        self.data.iter().map(|(v, n)| &v[..*n])
     }
 
     /// Whether this is a [`Chain::read_file`] (its result is its data).
@@ -336,10 +359,9 @@ impl Chain {
         for (step, &res) in self.steps.iter_mut().zip(&self.results) {
             if let Step::Read { buf, .. } = step {
                 if res > 0 && !eof {
-                    let mut b = std::mem::take(buf);
-                    b.truncate(res as usize);
-                    self.total += b.len();
-                    self.data.push(b);
+                    let n = (res as usize).min(buf.len());
+                    self.total += n;
+                    self.data.push((std::mem::take(buf), n));
                 } else if res == 0 {
                     eof = true;
                 }

@@ -82,6 +82,9 @@ pub(crate) fn deliver(shared: &Shared, env: sys::napi_env) {
             if let Some(op) = c.op {
                 op.recycle(|b| pool.give(b));
             }
+            if let Some(chain) = c.chain {
+                chain.recycle(|b| pool.give(b));
+            }
         }
         if inner.done.is_empty() {
             inner.done = done; // keep the allocation

@@ -8,6 +8,7 @@
 //! as Node does (`syscall: 'open'` with the path, `'read'` without).
 
 
+use uring_machine_core::chain::READ_FILE_CHUNK;
 use uring_machine_core::{Chain, SubmitError};
 
 use super::{bool_arg, copy_in, i32_arg, u32_arg, Cell};
@@ -47,7 +48,15 @@ op_fn!(
     read_file(3) | c,
     e,
     a | match js::path(e, a[0]) {
-        Some(path) => submit_chain(c, Chain::read_file(path, i32_arg(e, a[1]), u32_arg(e, a[2])), 0.0),
+        Some(path) => {
+            // Pooled: reading into fresh 64 KiB buffers (malloc, free,
+            // consolidation) cost more than the reads.
+            let bufs = match c.try_borrow_mut() {
+                Ok(mut inner) => [inner.pool.take(READ_FILE_CHUNK), inner.pool.take(READ_FILE_CHUNK)],
+                Err(_) => [Vec::with_capacity(READ_FILE_CHUNK), Vec::with_capacity(READ_FILE_CHUNK)],
+            };
+            submit_chain(c, Chain::read_file_into(path, i32_arg(e, a[1]), u32_arg(e, a[2]), bufs), 0.0)
+        }
         None => RES_BAD_ARG,
     }
 );
