@@ -220,3 +220,16 @@ test('writeFile with an aborted signal rejects AbortError', async (t) => {
   const err = await t.throwsAsync(m.writeFile(p, 'x', { signal: AbortSignal.abort() }))
   t.is(err.name, 'AbortError')
 })
+
+test('on an SQPOLL Machine readFile and writeFile run as single ops with the same results', async (t) => {
+  const m = machine(t, { sqpoll: true })
+  const dir = tempDir(t)
+  const p = join(dir, 'sq')
+  await m.writeFile(p, bytes(100000))
+  t.true((await m.readFile(p)).equals(bytes(100000)))
+  t.is(await m.readFile('/proc/self/cmdline', 'latin1'), readFileSync('/proc/self/cmdline', 'latin1'))
+  const err = await t.throwsAsync(m.readFile(join(dir, 'missing')))
+  t.is(err.code, 'ENOENT')
+  t.is(err.syscall, 'open')
+  t.is(err.path, join(dir, 'missing'))
+})
