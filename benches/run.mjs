@@ -2,7 +2,7 @@
 //
 //   node benches/run.mjs                 all benchmarks, full size; writes benches/RESULTS.md
 //   node benches/run.mjs --quick         shorter rounds; prints only
-//   node benches/run.mjs read echo       only these (nop, read, echo, mutex, copy, queue, spawn); prints only
+//   node benches/run.mjs read echo       only these (nop, read, echo, mutex, copy, queue, spawn, readfile); prints only
 //   node benches/run.mjs --rounds 9      rounds per benchmark (default 7, --quick 3)
 //
 // Each benchmark alternates its contenders over rounds (see lib.mjs) and
@@ -20,8 +20,9 @@ import { copyBench } from './copy.mjs'
 import { schedulerBench } from './scheduler.mjs'
 import { queueBench } from './queue.mjs'
 import { spawnBench } from './spawn.mjs'
+import { readFileBench } from './readfile.mjs'
 
-export const BENCHES = { nop: nopBench, read: readBench, echo: echoBench, mutex: mutexBench, copy: copyBench, queue: queueBench, spawn: spawnBench, scheduler: schedulerBench }
+export const BENCHES = { nop: nopBench, read: readBench, echo: echoBench, mutex: mutexBench, copy: copyBench, queue: queueBench, spawn: spawnBench, scheduler: schedulerBench, readfile: readFileBench }
 
 function usage (message) {
   return Object.assign(new Error(`${message}\nusage: node benches/run.mjs [--quick] [--rounds N] [--verbose] [${Object.keys(BENCHES).join('|')} ...]`), { usage: true })
@@ -134,6 +135,13 @@ export function targets (tables) {
     const x = ratio(files, 'with install(), UringScheduler', 'without install()')
     out.push({ target: 'Unmodified script (stat + readFile of small files): install() >= 2x', measured: `${fmtRatio(x)} (${fmtRate(row(files, 'with install(), UringScheduler').opsPerSec)} vs ${fmtRate(row(files, 'without install()').opsPerSec)} files/s)`, met: x >= 2 })
   }
+  const rf = byTitle('readFile of')
+  if (rf !== undefined) {
+    for (const [other, want] of [['fs.promises.readFile', 5], ['fs.readFileSync loop', 1]]) {
+      const x = ratio(rf, 'Machine.readFile', other)
+      out.push({ target: `readFile of small files: Machine.readFile >= ${want}x ${other}`, measured: `${fmtRatio(x)} (${fmtRate(row(rf, 'Machine.readFile').opsPerSec)} vs ${fmtRate(row(rf, other)?.opsPerSec)} files/s)`, met: x >= want })
+    }
+  }
   return out
 }
 
@@ -183,7 +191,7 @@ const WHY = {
   'TCP echo: Machine >= 2x node:net': 'The load is kernel-bound: the Rust floor, doing the same socket ops on a bare ring with no JS, spends 94% of its time in the kernel and reaches only 1.6x-2.7x node:net across runs; the Machine reaches 0.6-1.0x of the floor (1.4x-1.8x node:net). Two one-shot ops (send, recv) per message per side are the ceiling here; multishot recv with provided buffers (kernel-features issue) removes the recv re-submission.',
   'TCP echo: multishot recv >= 1.2x single-shot recv': 'A ping-pong of 64-byte messages gives multishot little to save: both variants make the same number of io_uring_enter calls and completion batches per message (counted: 11,373 enters for 60,000 messages either way), because every message still needs its send and a loop turn. What multishot removes is the recv SQE and, in the kernel, the failed first attempt and poll re-arm of each single-shot recv; what it adds in JS is an iterator step and a copy out of the staging view per chunk (the chunk must outlive the provided buffer, which goes straight back to the kernel). Back-to-back runs measured 0.97x-1.15x. Multishot pays more where data arrives in bursts on many sockets, which this lockstep load does not have.',
   'Scheduler hooks: within 10% of the Machine': 'Most of the gap is running in tasks at all, not the hook: the same m.read loops started as tasks (an AsyncLocalStorage context each) lose most of it on their own (see the "m.read in tasks" row; on Node 20 AsyncLocalStorage tracks every promise through async hooks). The hook adds reading the task\'s signal from that context and one Map insert and delete per op, so the task\'s cancel can reach the op: about 8% in a side-by-side test. Before one abort listener per signal replaced one per op, the hooks measured 0.66x.',
-  'Unmodified script (stat + readFile of small files): install() >= 2x': 'Per file the routed script makes five ring ops (statx for stat; open, statx, pread, close for readFile) against Node\'s five thread-pool jobs. Each op is cheap in the kernel, so the cost is the JS side of five promises per file. The statx inside readFile cannot be dropped: a short read only means end of file for regular files, and procfs returns a page at a time. Linking open, read and close into one submission would need registered files.',
+  'Unmodified script (stat + readFile of small files): install() >= 2x': 'Before op chains the routed script made five ring ops per file (statx for stat; open, statx, pread, close for readFile), five promises of JS, and measured 1.41x-1.56x. readFile is now one chain (open, read, read to EOF on a direct descriptor) and one promise: one run of benches/unmodified.mjs on 2026-12-03 measured 3.17x (25.1 k vs 7.9 k files/s).',
   'Mutex: uncontended lock+unlock < 50 ns': 'Not reachable with an `await` per lock on Node 20: awaiting an already-resolved promise costs 80-90 ns on its own here (a loop of `await p`), before any locking, and the synchronous floor (compareExchange + store, no await) is already 30-48 ns, because V8 calls Atomics.compareExchange, sub and load as builtins (~15 ns each around the locked instruction) instead of inlining them. perf of `await m.lock(mu); m.unlock(mu)` (145 ns per pair in that run): ~50% V8\'s await machinery (AsyncFunctionAwait, PerformPromiseThen, EnqueueMicrotask, RunMicrotasks, resuming the function), ~33% the three Atomics builtins (compareExchange in lock; sub, then a load that checks for unlocking a free mutex, in unlock), ~4% scavenges; no ring op (checked every run). The Atomics.waitAsync mutex is 10-40 ns faster: it has no load in unlock (~11 ns) and no argument checks (instanceof in lock and unlock, options). Only a synchronous path can be under 50 ns (`mu.tryLock()` + `m.unlock(mu)` measured ~46 ns).',
   'Mutex: contended >= 2x the Atomics.waitAsync mutex': 'A handoff costs about what it costs through Atomics.waitAsync: two workers ping-ponging through waits and wakes measured 49-66 us per handoff with m.futexWait/m.futexWake, 34-48 us with Atomics.waitAsync/notify and 18-24 us with blocking Atomics.wait on this 2-vCPU machine, so 2x the Atomics.waitAsync mutex is not to be expected from the same protocol; measured 1.2x with a fair split between the workers. (An earlier build queued the contended unlock\'s wake until the loop idled, and a holder looping on lock/unlock never idles: the other worker starved, 100%/0%. The wake is now submitted at unlock; the starvation check in this target guards against a relapse.)',
   'Copy: file to TCP >= 3x stream.pipeline': 'The receiver sets the pace, not m.copy: sending without a copy leaves the receiver\'s copy (tcp_recvmsg copies every byte into the sink\'s 64 KiB reads), and the node:net sink thread runs at ~100% of a core. Three full runs measured 1.8x-2.1x (m.copy 1.4-1.8 k MiB/s, stream.pipeline 780-920 MiB/s), and the Machine read/send loop, with two more copies in the sender, as fast or faster (1.9x-2.1x). Checked with throwaway C programs on the same machine (not part of this harness): into a node:net sink like this one, a synchronous C splice loop (file, pipe, socket, 1 MiB a step) reached 1.4-1.7 k MiB/s and a C read/write loop 1.8-2.4 k MiB/s, so no splice sender can pass ~2.2x stream.pipeline into this sink. Spliced data cost the sink more per byte than written data: 0.6-0.7 vs 0.45 ms of CPU per MiB; perf samples of the sink per 512 MiB: 6.2 k vs 4.1 k, its copy to user space (_copy_to_iter) +23% (it reads page-cache pages that are cold in the cache rather than socket buffers the sender has just written) and ~10x the softirq time. Into a C sink reading 1 MiB at a time, m.copy reached 2.8-3.7 k MiB/s against 0.6-0.9 k MiB/s for stream.pipeline (>= 3x) and 0.9-1.6 k MiB/s for the Machine read/send loop; a synchronous C splice loop reached 4.5-5.1 k MiB/s there. The gap to it: m.copy runs its splices one at a time (file to pipe, then pipe to socket; 1025 ops per 512 MiB, ~130-165 us each, each in an io-wq worker), so reading the file never overlaps sending; the Machine profile put 91-97% of the wall time inside the ops and 7-13 us per op outside them. On a host with ~50% CPU steal, one run measured 4.7x (650 vs 117 MiB/s): the JS-bound stream.pipeline suffered more.',

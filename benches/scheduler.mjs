@@ -276,7 +276,7 @@ async function unmodifiedBench ({ quick, rounds, log }) {
       { name: 'without install()', note: 'Node\'s own fs/promises (libuv thread pool)', run: async () => { const t0 = now(); await scan(files); return { ops: n, seconds: (now() - t0) / 1000 } } },
       {
         name: 'with install(), UringScheduler',
-        note: 'routed: stat = one statx; readFile = open, statx, pread, close on the ring',
+        note: 'routed: stat = one statx; readFile = one op chain (open, read, read to EOF) on the ring',
         setup: async () => { s = new UringScheduler() },
         run: async () => {
           install()

@@ -79,7 +79,7 @@ if (import.meta.url === (await import('node:url')).pathToFileURL(process.argv[1]
     files.push(f)
   }
   const workloads = [
-    ['stat + readFile (fs/promises)', scan, 'routed: stat = one statx; readFile = open, statx, pread, close on the ring'],
+    ['stat + readFile (fs/promises)', scan, 'routed: stat = one statx; readFile = one op chain (open, read, read to EOF) on the ring'],
     ['FileHandle: open, read to the end, close (fs.promises.open)', handles, 'open and close are Node\'s own (a FileHandle is Node\'s); the reads go to the ring'],
     ['fs.createReadStream piped to a sha256', hashes, 'routed through fs.open, fs.read and fs.close: open, 2 reads, close on the ring']
   ]

@@ -53,6 +53,20 @@ const cases = {
     [(m) => m.open('/tmp/x', 'r', -1), 'ERR_OUT_OF_RANGE', RangeError]
   ],
   close: [[(m) => m.close(null), 'ERR_INVALID_ARG_TYPE', TypeError]],
+  readFile: [
+    [(m) => m.readFile(42), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.readFile('/tmp/a\u0000b'), 'ERR_INVALID_ARG_VALUE', TypeError],
+    [(m) => m.readFile('/tmp/x', 5), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.readFile('/tmp/x', 'bogus'), 'ERR_INVALID_ARG_VALUE', TypeError],
+    [(m) => m.readFile('/tmp/x', { flag: 'rw' }), 'ERR_INVALID_ARG_VALUE', TypeError],
+    [(m) => m.readFile('/tmp/x', { signal: {} }), 'ERR_INVALID_ARG_TYPE', TypeError]
+  ],
+  writeFile: [
+    [(m) => m.writeFile(42, 'x'), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.writeFile('/tmp/x', 5), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.writeFile('/tmp/x', 'x', { mode: -1 }), 'ERR_OUT_OF_RANGE', RangeError],
+    [(m) => m.writeFile('/tmp/x', 'x', { flush: 'yes' }), 'ERR_INVALID_ARG_TYPE', TypeError]
+  ],
   statx: [
     [(m) => m.statx({}), 'ERR_INVALID_ARG_TYPE', TypeError],
     [(m) => m.statx(-5), 'ERR_OUT_OF_RANGE', RangeError],
@@ -279,6 +293,8 @@ const takesView = {
 // Paths take a Buffer/Uint8Array (a DataView or other typed array is a type error).
 const takesPath = {
   open: (m, p) => m.open(p),
+  readFile: (m, p) => m.readFile(p),
+  writeFile: (m, p) => m.writeFile(p, 'x'),
   statx: (m, p) => m.statx(p),
   unlink: (m, p) => m.unlink(p),
   rmdir: (m, p) => m.rmdir(p),

@@ -182,7 +182,8 @@ routed('readFile validates options.signal as Node does, callback and promise for
     t.deepEqual(pMine, pTheirs, `promise, signal ${String(signal)}`)
   }
   const ops = await ringOps(s, () => fsp.readFile(file, { signal: new AbortController().signal }))
-  if (label === 'UringScheduler') t.true(ops >= 3, 'a valid signal is still routed')
+  // One op chain (open, read, read) since readFile goes through Machine.readFile.
+  if (label === 'UringScheduler') t.true(ops >= 1, 'a valid signal is still routed')
 })
 
 // Item 5.

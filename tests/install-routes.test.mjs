@@ -516,7 +516,8 @@ routed('a patched FileHandle.prototype is seen by fs.promises.readFile, writeFil
   t.true(theirs.every((x) => x.r.rejected?.error.code === 123), 'Node\'s own saw the patched getter')
   // Unpatched again: routed again.
   const ops = await ringOps(s, () => fsp.readFile(f))
-  if (label === 'UringScheduler') t.true(ops >= 3, 'readFile is routed again once the prototype is Node\'s')
+  // One op chain: readFile goes through Machine.readFile.
+  if (label === 'UringScheduler') t.true(ops >= 1, 'readFile is routed again once the prototype is Node\'s')
 })
 
 test.serial('uninstall() restores FileHandle.prototype and every function install-more.ts patched', async (t) => {

@@ -1,6 +1,6 @@
 // Compiled by `npm run test:types` (tsc --noEmit): the public typings accept
 // the contract's calls and reject wrong ones.
-import { Machine, Mutex, Queue, Subprocess, type ChildStatus, constants, AbortError, Stats, BigIntStats, type SystemError, type Probe, type Metrics, RegisteredBuffers, type LookupAddress, type SocketName, type SocketOption, type MachineAddress, type MachineMessage,
+import { Machine, Mutex, Queue, Subprocess, type ChildStatus, constants, AbortError, Stats, BigIntStats, type SystemError, type Probe, type Metrics, RegisteredBuffers, type LookupAddress, type SocketName, type SocketOption, type MachineAddress, type MachineMessage, type ReadFileOptions, type WriteFileOptions,
   type Scheduler, UringScheduler, NodeScheduler, defaultScheduler, Task, type TaskStatus, schedule, runWithScheduler, setScheduler, currentScheduler, currentTask,
   TaskMutex, TaskQueue, Condition, Semaphore, Barrier, Notification, socketpair, pipe, install, uninstall, installed } from 'uring-machine'
 
@@ -136,5 +136,12 @@ async function contract (): Promise<void> {
   // @ts-expect-error bigint statx is BigIntStats, not Stats
   const wrong: Stats = await m.statx(fd, { bigint: true })
   void wrong
+  const whole: Buffer | string = await m.readFile('/etc/hostname', { encoding: 'utf8', flag: 'r', signal: AbortSignal.timeout(1000) })
+  const ropts: ReadFileOptions = { encoding: null }
+  const wopts: WriteFileOptions = { flag: 'a', mode: 0o600, flush: true }
+  await m.writeFile('/tmp/x', whole, wopts)
+  void [await m.readFile('/etc/hostname', ropts), await m.readFile('/etc/hostname', 'latin1')]
+  // @ts-expect-error writeFile's data is a string or bytes
+  await m.writeFile('/tmp/x', 5)
 }
 void contract

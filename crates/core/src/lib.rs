@@ -3,7 +3,7 @@
 //! ## Modules
 //!
 //! [`ring`] (setup, op table, submission, completion,
-//! cancellation, one file each), [`table`] (the op table: one declaration per op), [`op`] (the `Op` it expands to), [`probe`](mod@probe) (flags and
+//! cancellation, one file each), [`chain`] (linked ops on direct descriptors), [`table`] (the op table: one declaration per op), [`op`] (the `Op` it expands to), [`probe`](mod@probe) (flags and
 //! opcodes the kernel supports), [`addr`] (socket addresses), [`pool`]
 //! (reused buffers), [`stat`], [`metrics`], [`resolve`] (the blocking-call
 //! pool), `msg` (message addressing, and who owns an fd passed between
@@ -11,6 +11,7 @@
 
 pub mod addr;
 pub mod bufs;
+pub mod chain;
 pub mod metrics;
 mod msg;
 pub mod op;
@@ -24,6 +25,7 @@ mod sys;
 pub mod table;
 
 pub use addr::{SockAddr, SockName};
+pub use chain::{Chain, Step};
 pub use metrics::Metrics;
 pub use bufs::{FixedBuffers, FixedSlice, Mapping};
 pub use op::{FutexWord, Op, Output, ZcData, CURRENT_POSITION};

@@ -34,6 +34,9 @@ pub struct Metrics {
     pub multishot_completions: u64,
     /// Messages other rings posted to this one.
     pub messages: u64,
+    /// Chains whose file slot the ring emptied itself (a synchronous files
+    /// update) because the chain's own close did not run or failed.
+    pub chain_cleanups: u64,
     /// Profile mode only ([`crate::Config::profile`]): nanoseconds spent inside
     /// `io_uring_enter`, summed.
     pub enter_ns: u64,

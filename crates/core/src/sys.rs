@@ -59,6 +59,16 @@ pub fn close(fd: RawFd) {
     unsafe { libc::close(fd) };
 }
 
+/// The soft RLIMIT_NOFILE (the kernel's cap on a registered file table).
+pub fn nofile_limit() -> u32 {
+    let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: `r` is a valid rlimit for the call to fill.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } != 0 {
+        return 0;
+    }
+    r.rlim_cur.min(u32::MAX as u64) as u32
+}
+
 /// The kernel release string, as `uname -r` prints it.
 pub fn kernel_release() -> String {
     // SAFETY: utsname is plain data; uname fills it and NUL-terminates fields.

@@ -9,7 +9,7 @@ use std::ptr;
 
 use napi::sys;
 
-use uring_machine_core::{Completion, Output};
+use uring_machine_core::{Chain, Completion, Output};
 
 use crate::convert;
 use crate::js;
@@ -82,6 +82,9 @@ pub(crate) fn deliver(shared: &Shared, env: sys::napi_env) {
             if let Some(op) = c.op {
                 op.recycle(|b| pool.give(b));
             }
+            if let Some(chain) = c.chain {
+                chain.recycle(|b| pool.give(b));
+            }
         }
         if inner.done.is_empty() {
             inner.done = done; // keep the allocation
@@ -141,6 +144,9 @@ unsafe fn stage_chunk(
 /// # Safety
 /// A handle scope is open and `dsts` is the live destination array.
 unsafe fn copy_out(env: sys::napi_env, dsts: sys::napi_value, slot: u32, off: u32, c: &Completion) -> i32 {
+    if let Some(chain) = &c.chain {
+        return chain_out(env, dsts, slot, chain);
+    }
     match c.output() {
         Output::None => convert::result(c),
         Output::Bytes(bytes) => {
@@ -243,4 +249,36 @@ pub(crate) unsafe fn call(env: sys::napi_env, cb: sys::napi_ref, ctx: sys::napi_
         sys::napi_get_and_clear_last_exception(env, &mut err);
         sys::napi_fatal_exception(env, err);
     }
+}
+
+/// The syscall a chain's failure names, by its code (index + 1); JS
+/// (completion.ts) reads the same table.
+const STEP_CODES: [&str; 6] = ["open", "read", "write", "close", "fsync", "statx"];
+
+/// A chain's completion into JS: a readFile's data as a new Buffer at
+/// `dsts[slot]`; returns the result to report.
+///
+/// # Safety
+/// A handle scope is open and `dsts` is the live destination array.
+unsafe fn chain_out(env: sys::napi_env, dsts: sys::napi_value, slot: u32, chain: &Chain) -> i32 {
+    if let Some((res, name)) = chain.error() {
+        let step = STEP_CODES.iter().position(|&n| n == name).map_or(0, |i| i as i32 + 1);
+        return res - (step << 12);
+    }
+    if !chain.reads_file() {
+        return chain.result();
+    }
+    let mut data = ptr::null_mut();
+    let mut buf = ptr::null_mut();
+    if sys::napi_create_buffer(env, chain.len(), &mut data, &mut buf) != sys::Status::napi_ok || (data.is_null() && !chain.is_empty()) {
+        return RES_DETACHED;
+    }
+    let mut at = 0;
+    for seg in chain.data() {
+        // SAFETY: the buffer was made with room for every segment.
+        ptr::copy_nonoverlapping(seg.as_ptr(), (data as *mut u8).add(at), seg.len());
+        at += seg.len();
+    }
+    sys::napi_set_element(env, dsts, slot, buf);
+    chain.result()
 }

@@ -235,7 +235,9 @@ fn turn(shared: &Shared) {
         // not yet delivered (each delivery takes what room the ops leave):
         // the eventfd was reset before them and nothing will signal it for
         // them again, so come back before the loop blocks.
-        if !inner.msgs.is_empty() || inner.ring.as_mut().is_some_and(|r| r.has_completions()) {
+        // SQEs a reap queued (a chain's next reads, its slot's close) go
+        // out before the loop blocks too.
+        if !inner.msgs.is_empty() || inner.ring.as_mut().is_some_and(|r| r.has_completions() || r.unsubmitted() > 0) {
             schedule_flush(&mut inner);
         }
         if let Some(ring) = inner.ring.as_ref() {

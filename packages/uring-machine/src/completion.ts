@@ -30,6 +30,13 @@ export const FUTEX_WAIT = T.FUTEX_WAIT
 export const CHILD = T.CHILD
 export const STREAM = T.STREAM
 export const RESOLVE = T.RESOLVE
+/** A chain (crates/node/src/ops/chain.rs): resolves with the Buffer the native side put at dsts[slot]. */
+export const READ_FILE = 7
+/** A chain that resolves with nothing. */
+export const WRITE_FILE = 8
+
+/** The syscall a chain's failure names, by code (crates/node/src/ops/chain.rs STEP_CODES). */
+const STEP_CODES = ['open', 'read', 'write', 'close', 'fsync', 'statx']
 
 // A splice or tee that blocks in a kernel worker (on a socket, say) ignores a
 // linked timeout on 6.18: neither it nor the timeout completes (reproduced on
@@ -60,6 +67,8 @@ export class Pending {
   /** A lookup's address list (kind RESOLVE) and its name. */
   list: string[] | undefined = undefined
   hostname = ''
+  /** A readFile's data, taken from dsts[slot] as its completion comes in. */
+  data: unknown = undefined
   constructor (
     readonly kind: number,
     readonly syscall: string,
@@ -246,7 +255,8 @@ export class Engine {
         batch[i] = ops[raw - SLOT_MORE] // one of many: the op stays
         continue
       }
-      batch[i] = ops[raw]
+      const op = batch[i] = ops[raw]
+      if (op !== undefined && op.kind === READ_FILE) op.data = dsts[raw]
       ops[raw] = undefined
       dsts[raw] = undefined
     }
@@ -274,7 +284,15 @@ export class Engine {
       if (TRACE) debug('complete %s slot=%d res=%d', op.syscall, results[2 * i]!, res)
       if (op.timer !== undefined) clearTimeout(op.timer)
       if (op.watch !== undefined) op.watch.delete(op)
-      if (res < 0) {
+      if (op.kind >= READ_FILE) {
+        // A call of several steps is aborted once its signal fired, however
+        // far the kernel got (like Node's checks between its steps); the
+        // core has closed what the chain opened either way.
+        if (op.aborted) op.reject(E.aborted(op.signal?.reason))
+        else if (res < 0) op.reject(this.chainError(res, op))
+        else op.resolve(op.kind === READ_FILE ? op.data : undefined)
+        op.data = undefined
+      } else if (res < 0) {
         if (op.kind === FUTEX_WAIT && res === EAGAIN) op.resolve('not-equal')
         else if (op.kind === RESOLVE && E.isEai(res)) op.reject(E.dnsError(res, op.hostname))
         else op.reject(this.error(res, op))
@@ -286,6 +304,16 @@ export class Engine {
       else op.resolve(op.out instanceof BigInt64Array ? new BigIntStats(op.out) : new Stats(op.out!))
     }
     if (this.#pending === 0) live.delete(this)
+  }
+
+  /** A chain's failure: `-(errno + (step << 12))`; the path goes with open's errors only, as Node's. */
+  chainError (res: number, op: Pending): Error {
+    if (res === RES_CLOSED || res === RES_DETACHED || res <= -(1 << 15)) return this.error(res, op)
+    const step = (-res) >> 12
+    const errno = -((-res) & 0xfff)
+    const syscall = STEP_CODES[step - 1] ?? op.syscall
+    if (errno === ECANCELED && this.state !== 'open') return E.destroyed(syscall)
+    return E.systemError(errno, syscall, syscall === 'open' ? op.info : undefined)
   }
 
   error (res: number, op: Pending): Error {

@@ -18,7 +18,8 @@ export type {
   SocketIoOptions, AcceptOptions, OpOptions, SocketAddress, InetAddress, UnixAddress,
   MkdirOptions, RenameOptions, FallocateOptions, SelectResult, SpliceOptions, CopyOptions, GetXattrOptions, SetXattrOptions, SpawnOptions, StdioSpec,
   MultishotOptions, AcceptMultiOptions, ResolveOptions, LookupAddress, MachineAddress, MachineMessage,
-  SocketOption, SocketName
+  SocketOption, SocketName,
+  ReadFileOptions, WriteFileOptions
 } from './machine'
 export { RegisteredBuffers } from './registered'
 export { Stats, BigIntStats } from './stats'

@@ -104,7 +104,20 @@ const IO_MAX_LENGTH = 2 ** 31 - 1
 /** What readFileVia returns for a file Node refuses as too large: the caller hands the call to Node. */
 const TOO_LARGE = Symbol('too large')
 
+/** A scheduler that reads a whole file in one call (UringScheduler: one op chain). */
+interface WholeFileReader { readWholeFile: (path: string, flags: number) => Promise<Buffer> }
+
 async function readFileVia (s: Scheduler, path: string, flag: number): Promise<Buffer | typeof TOO_LARGE> {
+  const whole = (s as Partial<WholeFileReader>).readWholeFile
+  if (typeof whole === 'function') {
+    try {
+      return await whole.call(s, path, flag)
+    } catch (err) {
+      // Read to 2 GiB and refused there: Node refuses it with its own error.
+      if ((err as { code?: string }).code === 'EFBIG' && (err as { syscall?: string }).syscall === 'read') return TOO_LARGE
+      throw err
+    }
+  }
   const fd = await s.ioOpen(path, flag)
   try {
     const st = await s.ioStat(fd)

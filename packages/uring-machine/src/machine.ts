@@ -24,6 +24,7 @@ import type {
 } from './types'
 import * as R from './ops/ring'
 import * as F from './ops/fs'
+import * as W from './ops/whole-file'
 import * as N from './ops/net'
 import * as XA from './ops/xattr'
 import * as P from './ops/process'
@@ -45,6 +46,7 @@ export type {
   SetXattrOptions, MultishotOptions, AcceptMultiOptions, ResolveOptions, LookupAddress, MachineAddress, MachineMessage, Probe, Metrics,
   SocketOption, SocketName
 } from './types'
+export type { ReadFileOptions, WriteFileOptions } from './ops/whole-file'
 export { RegisteredBuffers }
 
 const NO_SIGNAL: V.OpOptions = Object.freeze({})
@@ -135,6 +137,25 @@ export class Machine {
   /** read(2)/pread(2) into `buffer`; resolves with the bytes read (0 at end of file). */
   read (fd: number, buffer: ArrayBufferView, options?: ReadOptions): Promise<number> {
     return F.read(this.#c, fd, buffer, options)
+  }
+
+  /**
+   * The whole file at `path`, as Node's fs.promises.readFile gives it: one
+   * submission of linked open, read, read on a direct descriptor (kernel
+   * 5.19; single ops below it), reading on to end of file for larger
+   * files, fifos and /proc files. A string with `encoding`.
+   */
+  readFile (path: string | Buffer | URL, options?: W.ReadFileOptions | BufferEncoding): Promise<Buffer | string> {
+    return W.readFile(this.#c, path, options)
+  }
+
+  /**
+   * Replaces the file at `path` with `data`, as Node's
+   * fs.promises.writeFile does: one submission of linked open, write,
+   * fsync (with `flush`), close (kernel 5.19; single ops below it).
+   */
+  writeFile (path: string | Buffer | URL, data: string | ArrayBufferView, options?: W.WriteFileOptions | BufferEncoding): Promise<void> {
+    return W.writeFile(this.#c, path, data, options)
   }
 
   /** write(2)/pwrite(2) of `buffer` (copied at the call); resolves with the bytes written. */

@@ -46,6 +46,10 @@ export interface NativeOps extends TableOps {
    * fd. 1 if it was held; 0 if not (teardown has closed it already).
    */
   disown (fd: number, close: boolean): number
+  /** A readFile chain (crates/node/src/ops/chain.rs): its data is the Buffer at dsts[slot]. */
+  readFile (path: string | Uint8Array, flags: number, mode: number): number
+  /** A writeFile chain: open, write view[offset..offset+length], fsync if flush, close. */
+  writeFile (path: string | Uint8Array, flags: number, mode: number, view: ArrayBufferView, offset: number, length: number, flush: boolean): number
   /** Holds an fd of the package's own (closed at teardown unless disowned first); 1, or a negative code. */
   hold (fd: number): number
 }

@@ -195,13 +195,16 @@ impl Ring {
         unsafe { self.push(entry, None) };
         if tick {
             self.metrics.multishot_completions += 1;
-            out.push(Completion { id: OpId { index, gen }, result: 0, op: None, buffer: None, new_fd: false });
+            out.push(Completion { id: OpId { index, gen }, result: 0, op: None, buffer: None, new_fd: false, chain: None });
         }
         true
     }
 
     fn on_cqe(&mut self, ud: u64, res: i32, flags: u32, out: &mut Vec<Completion>) {
         if ud & TAG_INTERNAL != 0 {
+            if ud & super::chain::TAG_CHAIN_CANCEL == super::chain::TAG_CHAIN_CANCEL {
+                self.chain_cancel_cqe(ud, res);
+            }
             return;
         }
         if ud & TAG_MSG != 0 && ud & TAG_TIMEOUT == 0 {
@@ -217,6 +220,9 @@ impl Ring {
             // A pool op's post after its cancel; otherwise cannot happen
             // while the table is intact. Never trust it blindly.
             return;
+        }
+        if slot.chain.is_some() || slot.file.is_some() {
+            return self.chain_cqe(ud, res, out);
         }
         let more = cqueue::more(flags);
         if ud & TAG_TIMEOUT == 0 && !more && self.repeat_interval(index, res, out) {
@@ -257,7 +263,7 @@ impl Ring {
                     }
                     let buffer = self.lend(group, flags);
                     self.metrics.multishot_completions += 1;
-                    out.push(Completion { id: OpId { index, gen }, result, op: None, buffer, new_fd });
+                    out.push(Completion { id: OpId { index, gen }, result, op: None, buffer, new_fd, chain: None });
                     return;
                 }
                 // A zero-copy send's result: the op ends with the kernel's
@@ -328,7 +334,7 @@ impl Ring {
                 self.free_group_if_done(g);
             }
             let new_fd = result >= 0 && op.produces_fd();
-            out.push(Completion { id: OpId { index, gen }, result, op: Some(op), buffer, new_fd });
+            out.push(Completion { id: OpId { index, gen }, result, op: Some(op), buffer, new_fd, chain: None });
         }
         if self.slots[index as usize].awaiting == 0 {
             self.release(index);

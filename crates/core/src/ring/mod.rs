@@ -28,6 +28,7 @@ use crate::op::{Op, Output};
 use crate::probe::{self, Features};
 use crate::sys;
 
+mod chain;
 mod complete;
 mod hooks;
 mod register;
@@ -118,12 +119,14 @@ pub struct Completion {
     pub buffer: Option<BufRef>,
     /// Whether `result` is a new fd (open, accept, socket), now the caller's.
     pub new_fd: bool,
+    /// The chain, with its (only) completion: see [`Ring::submit_chain`].
+    pub chain: Option<Box<crate::chain::Chain>>,
 }
 
 impl Completion {
     /// Whether more completions of the same op will follow.
     pub fn more(&self) -> bool {
-        self.op.is_none()
+        self.op.is_none() && self.chain.is_none()
     }
 
     /// What the op hands back (see [`Op::output`]); nothing for a multishot
@@ -212,6 +215,10 @@ pub struct Ring {
     gate: Option<CredGate>,
     /// Process-unique: who messages are for (see [`Op::MsgRing`]).
     id: u32,
+    /// The registered file table chains open into, made on the first chain.
+    files: Option<chain::FileTable>,
+    /// The kernel refused a sparse file table (older than 5.19).
+    files_refused: bool,
     _thread_bound: PhantomData<*const ()>,
 }
 
@@ -263,6 +270,8 @@ impl Ring {
             fixed_serial: 0,
             gate,
             id: crate::msg::register(),
+            files: None,
+            files_refused: false,
             _thread_bound: PhantomData,
         })
     }
@@ -323,7 +332,7 @@ impl Ring {
 
     /// The id of the op in flight at slot `index`, if any.
     pub fn op_id(&self, index: u32) -> Option<OpId> {
-        self.slots.get(index as usize).filter(|s| s.op.is_some()).map(|s| OpId { index, gen: s.gen })
+        self.slots.get(index as usize).filter(|s| s.live()).map(|s| OpId { index, gen: s.gen })
     }
 
     /// This ring's fd: where other rings post messages (see [`Op::MsgRing`]).

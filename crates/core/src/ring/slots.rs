@@ -1,6 +1,7 @@
 //! The op table: slots, and the user_data that names them in the kernel.
 //!
-//! user_data layout: bits 0..32 slot index, 32..61 generation, bit 61 marks
+//! user_data layout: bits 0..24 slot index, 24..32 the step of a chain
+//! (see `chain`), 32..61 generation, bit 61 marks
 //! a message from another ring (its own bits are `crate::msg`'s), bit 62 the
 //! CQE of an op's linked timeout, bit 63 internal requests (cancels) whose
 //! CQEs carry nothing for anyone. The generation makes a late CQE or a stale
@@ -17,13 +18,26 @@ pub(super) const GEN_MASK: u64 = (1 << 29) - 1;
 pub(super) const TAG_TIMEOUT: u64 = 1 << 62;
 pub(super) const TAG_INTERNAL: u64 = 1 << 63;
 
+/// Slot indices stay below this: the bits above carry a chain's step.
+pub(super) const MAX_SLOTS: u32 = 1 << 24;
+
 pub(super) fn user_data(index: u32, gen: u32) -> u64 {
     ((gen as u64 & GEN_MASK) << 32) | index as u64
 }
 
+/// The user_data of step `step` of the chain in slot `index`.
+pub(super) fn step_data(index: u32, gen: u32, step: usize) -> u64 {
+    user_data(index, gen) | ((step as u64 & 0xff) << 24)
+}
+
 /// The slot a CQE's user_data names, and the generation it names.
 pub(super) fn split(ud: u64) -> (u32, u32) {
-    ((ud & 0xffff_ffff) as u32, ((ud >> 32) & GEN_MASK) as u32)
+    ((ud as u32) & (MAX_SLOTS - 1), ((ud >> 32) & GEN_MASK) as u32)
+}
+
+/// The chain step a CQE's user_data names (0 for a single op).
+pub(super) fn step_of(ud: u64) -> usize {
+    ((ud >> 24) & 0xff) as usize
 }
 
 // Slot flags.
@@ -52,6 +66,17 @@ pub(super) struct Slot {
     pub(super) partial: i32,
     /// When the op's timeout expires, for ops the ring issues again.
     pub(super) deadline: Option<Instant>,
+    /// The chain in this slot, while any of its CQEs is outstanding.
+    pub(super) chain: Option<Box<crate::chain::Chain>>,
+    /// The file-table slot this slot's chain holds (until it is empty again).
+    pub(super) file: Option<u32>,
+}
+
+impl Slot {
+    /// Whether an op or a chain the caller can still cancel is in this slot.
+    pub(super) fn live(&self) -> bool {
+        self.op.is_some() || self.chain.is_some()
+    }
 }
 
 impl Slot {
@@ -71,6 +96,7 @@ impl Ring {
         match self.free.pop() {
             Some(i) => i,
             None => {
+                assert!((self.slots.len() as u32) < MAX_SLOTS, "more than 2^24 ops in flight");
                 self.slots.push(Slot::default());
                 (self.slots.len() - 1) as u32
             }
@@ -86,6 +112,8 @@ impl Ring {
         slot.queued_at = None;
         slot.partial = 0;
         slot.deadline = None;
+        slot.chain = None;
+        debug_assert!(slot.file.is_none(), "a file-table slot outlived its chain");
         self.in_use -= 1;
         self.free.push(index);
     }

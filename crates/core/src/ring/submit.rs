@@ -306,10 +306,15 @@ impl Ring {
     /// `-ECANCELED` if the cancel won, with its result if the op finished first.
     pub fn cancel(&mut self, id: OpId) -> bool {
         match self.slots.get(id.index as usize) {
-            Some(s) if s.gen == id.gen && s.op.is_some() => {}
+            Some(s) if s.gen == id.gen && s.live() => {}
             _ => return false,
         }
         if self.slots[id.index as usize].flags & F_ABORTED != 0 {
+            return true;
+        }
+        if self.slots[id.index as usize].chain.is_some() {
+            self.cancel_chain(id.index);
+            self.metrics.cancels += 1;
             return true;
         }
         if self.slots[id.index as usize].flags & F_EXTERNAL != 0 {
@@ -331,12 +336,19 @@ impl Ring {
     /// fds produced by ops nobody can receive any more are closed.
     pub fn close(&mut self) {
         self.closing = true;
+        self.cancel_parked();
         for index in 0..self.slots.len() {
             let slot = &mut self.slots[index];
-            if slot.op.is_none() {
+            if !slot.live() {
                 continue;
             }
             slot.flags |= F_ORPHANED;
+            if slot.chain.is_some() {
+                if slot.flags & F_ABORTED == 0 {
+                    self.cancel_chain(index as u32);
+                }
+                continue;
+            }
             if slot.flags & F_EXTERNAL != 0 {
                 if slot.flags & F_ABORTED == 0 {
                     self.cancel_external(index as u32);

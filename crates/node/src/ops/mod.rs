@@ -137,6 +137,7 @@ macro_rules! op_fn {
 // modules declared below it.
 #[macro_use]
 mod kinds;
+mod chain;
 mod control;
 mod gen;
 mod net;
@@ -153,6 +154,8 @@ const HAND_WRITTEN: &[(&std::ffi::CStr, RawFn)] = &[
     (c"disown", control::disown),
     (c"msgRingFd", sync::msg_ring_fd),
     (c"sockName", net::sock_name),
+    (c"readFile", chain::read_file),
+    (c"writeFile", chain::write_file),
 ];
 
 unsafe extern "C" fn release(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {

@@ -80,6 +80,15 @@ export class UringScheduler extends BaseScheduler {
     return await this.machine.close(fd)
   }
 
+  /**
+   * The whole file, in one op chain (Machine.readFile): not a hook of the
+   * interface, an offer install() takes where the scheduler makes it.
+   */
+  readWholeFile (path: string, flags: number): Promise<Buffer> {
+    const signal = currentSignal()
+    return this.machine.readFile(path, signal === undefined ? { flag: flags } : { flag: flags, signal }) as Promise<Buffer>
+  }
+
   ioOpen (path: string, flags: number, mode = 0o666): Promise<number> {
     return this.machine.open(path, flags, mode, { signal: currentSignal() })
   }

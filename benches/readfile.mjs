@@ -1,0 +1,83 @@
+// readFile of many small files, 64 in flight: Machine.readFile (one op
+// chain per file: open, read, read to EOF on a direct descriptor, one
+// submission, one promise) against fs.promises.readFile, fs.readFile (libuv's
+// thread pool: open, fstat, read, close per file) and fs.readFileSync in a
+// loop, side by side in one process.
+import { mkdirSync, writeFileSync, existsSync, readFileSync, readFile as readFileCb } from 'node:fs'
+import { readFile as readFileP } from 'node:fs/promises'
+import path from 'node:path'
+import { Machine } from 'uring-machine'
+import { alternate, dataDir } from './lib.mjs'
+
+const FILES = 10_000
+const SIZE = 4096
+const DEPTH = 64
+
+/** FILES files of SIZE bytes each, made once under benches/.data. */
+function ensureFiles (log) {
+  const dir = path.join(dataDir, `small-${FILES}x${SIZE}`)
+  const last = path.join(dir, `f${FILES - 1}`)
+  if (!existsSync(last)) {
+    log(`making ${FILES} files of ${SIZE} bytes in ${dir}`)
+    mkdirSync(dir, { recursive: true })
+    for (let i = 0; i < FILES; i++) writeFileSync(path.join(dir, `f${i}`), Buffer.alloc(SIZE, i & 0xff))
+  }
+  return Array.from({ length: FILES }, (_, i) => path.join(dir, `f${i}`))
+}
+
+/** Reads every file once with `read` from DEPTH concurrent loops; checks the sizes. */
+async function readAll (paths, read) {
+  let next = 0
+  let bytes = 0
+  async function loop () {
+    while (next < paths.length) {
+      const data = await read(paths[next++])
+      bytes += data.length
+    }
+  }
+  const t0 = performance.now()
+  await Promise.all(Array.from({ length: DEPTH }, loop))
+  const seconds = (performance.now() - t0) / 1000
+  if (bytes !== paths.length * SIZE) throw new Error(`read ${bytes} bytes, expected ${paths.length * SIZE}`)
+  return { ops: paths.length, seconds }
+}
+
+function readAllSync (paths) {
+  const t0 = performance.now()
+  let bytes = 0
+  for (const p of paths) bytes += readFileSync(p).length
+  const seconds = (performance.now() - t0) / 1000
+  if (bytes !== paths.length * SIZE) throw new Error(`read ${bytes} bytes, expected ${paths.length * SIZE}`)
+  return { ops: paths.length, seconds }
+}
+
+const cb = (p) => new Promise((resolve, reject) => readFileCb(p, (err, data) => err ? reject(err) : resolve(data)))
+
+export async function readFileBench ({ quick, rounds, log }) {
+  const paths = ensureFiles(log)
+  const use = quick ? paths.slice(0, 2_000) : paths
+  let m
+  const contenders = [
+    {
+      name: 'Machine.readFile',
+      note: `${DEPTH} async loops; one chain per file`,
+      setup: async () => { m = new Machine() },
+      warmup: () => readAll(use, (p) => m.readFile(p)),
+      run: () => readAll(use, (p) => m.readFile(p)),
+      teardown: async () => { await m?.destroy() }
+    },
+    { name: 'fs.promises.readFile', note: `${DEPTH} async loops`, warmup: () => readAll(use, readFileP), run: () => readAll(use, readFileP) },
+    { name: 'fs.readFile', note: `${DEPTH} async loops over the callback API`, warmup: () => readAll(use, cb), run: () => readAll(use, cb) },
+    { name: 'fs.readFileSync loop', note: 'one loop, nothing in flight', warmup: () => readAllSync(use), run: () => readAllSync(use) }
+  ]
+  log(`readFile, ${use.length} files of ${SIZE} bytes, ${DEPTH} in flight`)
+  return [await alternate({
+    title: `readFile of ${use.length.toLocaleString('en-US')} files of 4 KiB, ${DEPTH} in flight`,
+    unit: 'files',
+    baseline: 'fs.promises.readFile',
+    note: `Each run reads every file once (page cache warm after the warm-up). Machine.readFile: one submission of linked open, read, read (EOF) on a direct descriptor per file, and the close of its slot in the next one; one promise per file. fs.*: Node ${process.version} on libuv's thread pool.`,
+    contenders,
+    rounds,
+    log
+  })]
+}
