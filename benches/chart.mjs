@@ -7,7 +7,7 @@
 //
 // A saved run is what `node benches/run.mjs` writes with --json FILE (a
 // full run writes benches/results/run.json): { info, tables }. Runs are
-// told apart by their Node version (and their index, should two share it).
+// told apart by their Node version (and their order, should several share it).
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -20,10 +20,13 @@ export const defaultChart = path.join(benchDir, 'ratios.svg')
 
 /** One datum per contender (baselines left out) per table per run. */
 export function ratioData (runs) {
-  const names = runs.map((r, i) => {
+  const seen = new Map()
+  const names = runs.map((r) => {
     const node = r.info?.node ?? 'unknown Node'
     const twins = runs.filter((o) => (o.info?.node ?? 'unknown Node') === node).length
-    return twins > 1 ? `Node ${node} (run ${i + 1})` : `Node ${node}`
+    const k = (seen.get(node) ?? 0) + 1
+    seen.set(node, k)
+    return twins > 1 ? `Node ${node}, run ${k}` : `Node ${node}`
   })
   const data = []
   runs.forEach((r, i) => {
@@ -51,16 +54,16 @@ export function chartSpec (data) {
         {
           mark: { type: 'bar', tooltip: true },
           encoding: {
-            y: { field: 'contender', type: 'nominal', title: null, axis: { labelLimit: 260 } },
+            y: { field: 'contender', type: 'nominal', title: null, sort: null, axis: { labelLimit: 260 } },
             yOffset: { field: 'run', type: 'nominal' },
             x: { field: 'ratio', type: 'quantitative', title: 'times the baseline' },
-            color: { field: 'run', type: 'nominal', title: 'run' }
+            color: { field: 'run', type: 'nominal', title: 'run', sort: null, legend: { labelLimit: 300 } }
           }
         },
         {
           mark: { type: 'text', align: 'left', dx: 3, fontSize: 9 },
           encoding: {
-            y: { field: 'contender', type: 'nominal' },
+            y: { field: 'contender', type: 'nominal', sort: null },
             yOffset: { field: 'run', type: 'nominal' },
             x: { field: 'ratio', type: 'quantitative' },
             text: { field: 'ratio', type: 'quantitative', format: '.2f' }
