@@ -175,7 +175,33 @@ export function buildFloor ({ log = () => {} } = {}) {
   return existsSync(bin) ? { bin } : { error: `Rust floor not found at ${bin}` }
 }
 
-/** Runs the floor binary with `args`; resolves its JSON line. */
+/**
+ * Builds benches/rust (the peers: tokio-uring on the floor's loads, a
+ * cargo package of its own, so the workspace's tests never build tokio) and
+ * returns its binary's path, or `{ error }`. A no-op when up to date.
+ */
+export function buildPeers ({ log = () => {} } = {}) {
+  const dir = path.join(benchDir, 'rust')
+  const bin = path.join(dir, 'target', 'release', 'peers')
+  log('building the Rust peers (cargo build --release in benches/rust)')
+  const res = spawnSync('cargo', ['build', '--release', '--quiet', '--locked'], {
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    timeout: 600_000,
+    env: { ...process.env, CARGO_TARGET_DIR: path.join(dir, 'target') }
+  })
+  if (res.status !== 0) {
+    const why = res.error?.message ?? res.stderr?.toString().trim().split('\n').slice(-3).join(' ')
+    if (existsSync(bin)) {
+      log(`cargo failed (${why}); using the existing ${bin}`)
+      return { bin }
+    }
+    return { error: `Rust peers not built: ${why}` }
+  }
+  return existsSync(bin) ? { bin } : { error: `Rust peers not found at ${bin}` }
+}
+
+/** Runs the floor binary (or the peers', same arguments) with `args`; resolves its JSON line. */
 export function runFloor (bin, args, timeoutMs) {
   return new Promise((resolve, reject) => {
     execFile(bin, args.map(String), { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1 << 20 }, (err, stdout, stderr) => {

@@ -1,7 +1,8 @@
 // 4 KiB random reads from a page-cached 256 MiB file, 64 in flight, one JS
 // thread: Machine `m.read` vs FileHandle.read vs fs.read (callbacks) vs the
-// Rust floor. Every contender reads the same sequence of block-aligned
-// offsets (xorshift32 from one seed; the floor computes the same sequence).
+// Rust floor (the core ring) vs tokio-uring (benches/rust). Every contender
+// reads the same sequence of block-aligned offsets (xorshift32 from one
+// seed; the floor and the peer compute the same sequence).
 import fs from 'node:fs'
 import path from 'node:path'
 import { Machine } from 'uring-machine'
@@ -122,7 +123,7 @@ async function verify (m, fd, file, idx) {
   }
 }
 
-export async function readBench ({ quick, floor, rounds, log }) {
+export async function readBench ({ quick, floor, peers = { error: 'not built' }, rounds, log }) {
   const file = ensureReadFile(log)
   log(`warming the page cache (reading ${path.basename(file)} once)`)
   warmPageCache(file)
@@ -179,6 +180,15 @@ export async function readBench ({ quick, floor, rounds, log }) {
         const r = await runFloor(floor.bin, ['read', file, DEPTH, count, BLOCK, '--seed', SEED, '--max-seconds', maxMs / 1000], maxMs + 30_000)
         return { ops: r.ops, seconds: r.seconds }
       }
+    },
+    {
+      name: 'tokio-uring',
+      note: `Rust, tokio-uring 0.5, ${DEPTH} tasks awaiting File::read_at, entries 256, in its own process`,
+      skip: peers.error,
+      run: async () => {
+        const r = await runFloor(peers.bin, ['read', file, DEPTH, count, BLOCK, '--seed', SEED, '--max-seconds', maxMs / 1000], maxMs + 30_000)
+        return { ops: r.ops, seconds: r.seconds }
+      }
     }
   ]
   log('random reads')
@@ -186,7 +196,7 @@ export async function readBench ({ quick, floor, rounds, log }) {
     title: `4 KiB random reads, ${DEPTH} in flight, page-cached ${FILE_SIZE >> 20} MiB file`,
     baseline: 'FileHandle.read',
     note: `Each run: ${maxMs / 1000} s of reads (at most ${count.toLocaleString('en-US')}), every contender starting from the same precomputed sequence of block-aligned random offsets. ` +
-      'JS contenders share one JS thread; the Rust floor runs the same offsets in its own process.',
+      'JS contenders share one JS thread; the Rust floor and tokio-uring run the same offsets, each in its own process.',
     contenders,
     rounds,
     log

@@ -2,12 +2,14 @@
 // chain per file: open, read, read to EOF on a direct descriptor, one
 // submission, one promise) against fs.promises.readFile, fs.readFile (libuv's
 // thread pool: open, fstat, read, close per file) and fs.readFileSync in a
-// loop, side by side in one process.
+// loop, side by side in one process; and, each in its own process, the same
+// load on the core ring with no Node (the Rust floor: Chain::read_file_into)
+// and on tokio-uring (open, read to EOF, close per file; benches/rust).
 import { mkdirSync, writeFileSync, existsSync, readFileSync, readFile as readFileCb } from 'node:fs'
 import { readFile as readFileP } from 'node:fs/promises'
 import path from 'node:path'
 import { Machine } from 'uring-machine'
-import { alternate, dataDir } from './lib.mjs'
+import { alternate, dataDir, runFloor } from './lib.mjs'
 
 const FILES = 10_000
 const SIZE = 4096
@@ -53,9 +55,23 @@ function readAllSync (paths) {
 
 const cb = (p) => new Promise((resolve, reject) => readFileCb(p, (err, data) => err ? reject(err) : resolve(data)))
 
-export async function readFileBench ({ quick, rounds, log }) {
+/** A contender that runs `readfile` of the first `use.length` files in a Rust binary. */
+function rustContender (name, built, note, dir, files) {
+  return {
+    name,
+    note,
+    skip: built.error,
+    run: async () => {
+      const r = await runFloor(built.bin, ['readfile', dir, files, SIZE, DEPTH], 60_000)
+      return { ops: r.ops, seconds: r.seconds }
+    }
+  }
+}
+
+export async function readFileBench ({ quick, floor = { error: 'not built' }, peers = { error: 'not built' }, rounds, log }) {
   const paths = ensureFiles(log)
   const use = quick ? paths.slice(0, 2_000) : paths
+  const rust = (name, built, note) => rustContender(name, built, note, path.dirname(use[0]), use.length)
   let m
   const contenders = [
     {
@@ -68,7 +84,9 @@ export async function readFileBench ({ quick, rounds, log }) {
     },
     { name: 'fs.promises.readFile', note: `${DEPTH} async loops`, warmup: () => readAll(use, readFileP), run: () => readAll(use, readFileP) },
     { name: 'fs.readFile', note: `${DEPTH} async loops over the callback API`, warmup: () => readAll(use, cb), run: () => readAll(use, cb) },
-    { name: 'fs.readFileSync loop', note: 'one loop, nothing in flight', warmup: () => readAllSync(use), run: () => readAllSync(use) }
+    { name: 'fs.readFileSync loop', note: 'one loop, nothing in flight', warmup: () => readAllSync(use), run: () => readAllSync(use) },
+    rust('Rust floor', floor, `core Ring, ${DEPTH} chains in flight (Chain::read_file_into, pooled buffers), in its own process (no Node)`),
+    rust('tokio-uring', peers, `Rust, tokio-uring 0.5, ${DEPTH} tasks: open, read_at 64 KiB to EOF, close per file, in its own process`)
   ]
   log(`readFile, ${use.length} files of ${SIZE} bytes, ${DEPTH} in flight`)
   return [await alternate({

@@ -1,3 +1,6 @@
+//! size: one load per subcommand, each as the JS bench it mirrors; split
+//! it into modules when another load joins.
+//!
 //! The Rust floor: the same loads the JS benchmarks run, driven straight on
 //! a core `Ring` with no Node, no bridge and no promises. What the bridge
 //! costs is the distance between this and the `Machine`.
@@ -6,6 +9,7 @@
 //! floor nop DEPTH COUNT [--max-seconds S]
 //! floor read PATH DEPTH COUNT BLOCK [--seed N] [--max-seconds S]
 //! floor echo CONNS COUNT MSG [--max-seconds S]
+//! floor readfile DIR FILES SIZE DEPTH
 //! ```
 //!
 //! `nop` keeps DEPTH NOPs in flight until COUNT have completed. `read` keeps
@@ -19,15 +23,23 @@
 //! echo server on the same ring (ops = messages). Prints one JSON line:
 //! `{"ops":..,"seconds":..,"opsPerSec":..,"nsPerOp":..,...}`.
 //!
+//! `readfile` is `benches/readfile.mjs`'s load: every file `DIR/f0` ..
+//! `DIR/f<FILES-1>` read once, DEPTH at a time, each by one
+//! [`Chain::read_file_into`] (open, read, read to EOF on a direct
+//! descriptor, then its close) whose buffers come back from a pool; each
+//! must hold SIZE bytes (ops = files).
+//!
 //! Build: `cargo build --release --example floor`.
 
+use std::ffi::CString;
 use std::fs::File;
 use std::net::TcpListener;
 use std::os::fd::{AsRawFd, IntoRawFd};
 use std::process::exit;
 use std::time::{Duration, Instant};
 
-use uring_machine_core::{BufferPool, Completion, Config, Op, OpOptions, Ring, SockAddr};
+use uring_machine_core::chain::READ_FILE_CHUNK;
+use uring_machine_core::{BufferPool, Chain, Completion, Config, Op, OpOptions, Ring, SockAddr};
 
 /// Marsaglia's xorshift32; `benches/read.mjs` computes the same sequence.
 struct XorShift32(u32);
@@ -57,6 +69,7 @@ fn usage() -> ! {
     eprintln!("usage: floor nop DEPTH COUNT [--max-seconds S]");
     eprintln!("       floor read PATH DEPTH COUNT BLOCK [--seed N] [--max-seconds S]");
     eprintln!("       floor echo CONNS COUNT MSG [--max-seconds S]");
+    eprintln!("       floor readfile DIR FILES SIZE DEPTH");
     exit(2)
 }
 
@@ -402,6 +415,63 @@ fn echo(conns: usize, count: u64, msg: usize, max: Duration) -> Outcome {
     Outcome { ops: completed, seconds, enters }
 }
 
+/// DEPTH readFile chains in flight until every file was read once.
+fn read_files(dir: &str, files: u64, size: usize, depth: u64) -> Outcome {
+    let mut ring = Ring::new(&Config::default()).unwrap_or_else(|e| {
+        eprintln!("floor: io_uring setup failed: {e}");
+        exit(1)
+    });
+    if !ring.supports_chains() {
+        eprintln!("floor: this kernel runs no chains (a sparse file table needs 5.19)");
+        exit(1);
+    }
+    let opts = OpOptions::default();
+    // Pooled, as the bridge's readFile does.
+    let mut pool = BufferPool::default();
+    let chain = |i: u64, pool: &mut BufferPool| {
+        let path = CString::new(format!("{dir}/f{i}")).expect("no NUL in a path");
+        let bufs = [pool.take(READ_FILE_CHUNK), pool.take(READ_FILE_CHUNK)];
+        Chain::read_file_into(path, libc::O_RDONLY, 0, bufs)
+    };
+    let mut done: Vec<Completion> = Vec::with_capacity(depth as usize);
+    let (mut submitted, mut completed) = (0u64, 0u64);
+    let start = Instant::now();
+    while submitted < depth.min(files) {
+        let c = chain(submitted, &mut pool);
+        ring.submit_chain(c, &opts).unwrap_or_else(|e| {
+            eprintln!("floor: submit failed: {e}");
+            exit(1)
+        });
+        submitted += 1;
+    }
+    while completed < submitted {
+        if let Err(e) = ring.wait(Some(Duration::from_secs(5))) {
+            eprintln!("floor: wait failed: {e}");
+            exit(1);
+        }
+        ring.reap(&mut done);
+        for c in done.drain(..) {
+            let Some(ch) = c.chain else { continue };
+            if ch.result() != size as i32 {
+                eprintln!("floor: readFile returned {} (wanted {size})", ch.result());
+                exit(1);
+            }
+            ch.recycle(|b| pool.give(b));
+            completed += 1;
+            if submitted < files {
+                let next = chain(submitted, &mut pool);
+                ring.submit_chain(next, &opts).unwrap_or_else(|e| {
+                    eprintln!("floor: submit failed: {e}");
+                    exit(1)
+                });
+                submitted += 1;
+            }
+        }
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    Outcome { ops: completed, seconds, enters: ring.metrics().enters }
+}
+
 fn main() {
     let args = parse_args();
     let p = &args.positional;
@@ -437,6 +507,13 @@ fn main() {
             let out = drive(&mut load, depth.max(1), count, max);
             drop(file);
             (String::from("read"), depth, out)
+        }
+        Some("readfile") => {
+            let dir = p.get(1).unwrap_or_else(|| usage());
+            let files: u64 = num(p.get(2), "FILES");
+            let size: usize = num(p.get(3), "SIZE");
+            let depth: u64 = num(p.get(4), "DEPTH");
+            (String::from("readfile"), depth, read_files(dir, files, size, depth.max(1)))
         }
         Some("echo") => {
             let conns: usize = num(p.get(1), "CONNS");
