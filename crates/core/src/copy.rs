@@ -376,7 +376,8 @@ impl Copy {
             self.fail(if stop { -libc::ECANCELED } else { k }, "splice", Side::Dst);
         } else if k == 0 {
             // The pipe holds bytes and the copy holds its write end: a
-            // kernel that cannot move them. Fail rather than spin.
+            // destination that takes none (a /proc file). Fail rather than
+            // spin, with EIO (what Node's copyFile reports for /proc/version).
             self.fail(-libc::EIO, "splice", Side::Dst);
         } else {
             let k = (k as u32).min(self.in_pipe);
@@ -406,10 +407,13 @@ impl Copy {
         let (mode, flags) = (job.src_mode, job.mode);
         let fd = self.dst;
         if let Some((size, _)) = dst {
-            // ftruncate on ceph-fuse fails EACCES on a file made read-only;
-            // libuv ignores that for an empty file, which needs no truncate.
-            if size > 0 && crate::sys::ftruncate(fd, 0) < 0 {
-                return self.fail(errno(), "ftruncate", Side::Dst);
+            // As libuv: always (a /proc file fails it, EIO), but EACCES
+            // (ceph-fuse on a file made read-only) is ignored for an empty one.
+            if crate::sys::ftruncate(fd, 0) < 0 {
+                let e = errno();
+                if e != -libc::EACCES || size > 0 {
+                    return self.fail(e, "ftruncate", Side::Dst);
+                }
             }
         }
         if dst.is_none_or(|(_, m)| m & 0o7777 != mode & 0o7777) {
