@@ -2,7 +2,7 @@
 //
 //   node benches/run.mjs                 all benchmarks, full size; writes benches/RESULTS.md
 //   node benches/run.mjs --quick         shorter rounds; prints only
-//   node benches/run.mjs read echo       only these (nop, read, echo, mutex, copy, queue, spawn, readfile); prints only
+//   node benches/run.mjs read echo       only these (nop, read, echo, mutex, copy, queue, spawn, readfile, copyfile); prints only
 //   node benches/run.mjs --rounds 9      rounds per benchmark (default 7, --quick 3)
 //
 // Each benchmark alternates its contenders over rounds (see lib.mjs) and
@@ -21,8 +21,9 @@ import { schedulerBench } from './scheduler.mjs'
 import { queueBench } from './queue.mjs'
 import { spawnBench } from './spawn.mjs'
 import { readFileBench } from './readfile.mjs'
+import { copyFileBench } from './copyfile.mjs'
 
-export const BENCHES = { nop: nopBench, read: readBench, echo: echoBench, mutex: mutexBench, copy: copyBench, queue: queueBench, spawn: spawnBench, scheduler: schedulerBench, readfile: readFileBench }
+export const BENCHES = { nop: nopBench, read: readBench, echo: echoBench, mutex: mutexBench, copy: copyBench, queue: queueBench, spawn: spawnBench, scheduler: schedulerBench, readfile: readFileBench, copyfile: copyFileBench }
 
 function usage (message) {
   return Object.assign(new Error(`${message}\nusage: node benches/run.mjs [--quick] [--rounds N] [--verbose] [${Object.keys(BENCHES).join('|')} ...]`), { usage: true })
