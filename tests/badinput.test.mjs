@@ -155,6 +155,12 @@ const cases = {
   ],
   tee: [[(m) => m.tee('0', 1, 1), 'ERR_INVALID_ARG_TYPE', TypeError]],
   copy: [[(m) => m.copy(0, 1, { length: -1 }), 'ERR_OUT_OF_RANGE', RangeError]],
+  copyFile: [
+    [(m) => m.copyFile(42, '/tmp/x'), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.copyFile('/tmp/x', '/tmp/a\u0000b'), 'ERR_INVALID_ARG_VALUE', TypeError],
+    [(m) => m.copyFile('/tmp/x', '/tmp/y', 8), 'ERR_OUT_OF_RANGE', RangeError],
+    [(m) => m.copyFile('/tmp/x', '/tmp/y', 0, { signal: {} }), 'ERR_INVALID_ARG_TYPE', TypeError]
+  ],
   select: [
     [(m) => m.select('3', []), 'ERR_INVALID_ARG_TYPE', TypeError],
     [(m) => m.select([1.5], []), 'ERR_OUT_OF_RANGE', RangeError]
@@ -299,6 +305,8 @@ const takesPath = {
   unlink: (m, p) => m.unlink(p),
   rmdir: (m, p) => m.rmdir(p),
   mkdir: (m, p) => m.mkdir(p),
+  'copyFile from': (m, p) => m.copyFile(p, '/tmp/x'),
+  'copyFile to': (m, p) => m.copyFile('/tmp/x', p),
   'rename from': (m, p) => m.rename(p, '/tmp/x'),
   'rename to': (m, p) => m.rename('/tmp/x', p),
   'symlink target': (m, p) => m.symlink(p, '/tmp/x'),

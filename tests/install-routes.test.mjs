@@ -246,7 +246,8 @@ routed('copyFile, callback and promise: modes, EXCL, FICLONE, FICLONE_FORCE, sam
   }
   const ops = await sideBySide(t, s, cases.filter((c) => c[0].startsWith('cb')), CB) +
     await sideBySide(t, s, cases.filter((c) => c[0].startsWith('p')), PR)
-  if (label === 'UringScheduler') t.true(ops >= 35, `the valid calls reached the ring (${ops} ops)`)
+  // One ring op per valid call: the whole copyFile runs in the core (Machine.copyFile).
+  if (label === 'UringScheduler') t.true(ops >= 20, `the valid calls reached the ring (${ops} ops)`)
 })
 
 routed('mkdir { recursive: true }, callback and promise: new trees, existing ones, files in the way, relative paths', async (t, s, label) => {

@@ -12,6 +12,7 @@
 pub mod addr;
 pub mod bufs;
 pub mod chain;
+pub mod copy;
 pub mod metrics;
 mod msg;
 pub mod op;
@@ -26,6 +27,7 @@ pub mod table;
 
 pub use addr::{SockAddr, SockName};
 pub use chain::{Chain, Step};
+pub use copy::Copy;
 pub use metrics::Metrics;
 pub use bufs::{FixedBuffers, FixedSlice, Mapping};
 pub use op::{FutexWord, Op, Output, ZcData, CURRENT_POSITION};

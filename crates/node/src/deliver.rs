@@ -147,6 +147,19 @@ unsafe fn copy_out(env: sys::napi_env, dsts: sys::napi_value, slot: u32, off: u3
     if let Some(chain) = &c.chain {
         return chain_out(env, dsts, slot, chain);
     }
+    if let Some(copy) = &c.copy {
+        // [bytes copied, the failing side]; JS made the Float64Array.
+        let side = match copy.error() {
+            Some((_, _, uring_machine_core::copy::Side::Src)) => 1.0,
+            Some((_, _, uring_machine_core::copy::Side::Dst)) => 2.0,
+            None => 0.0,
+        };
+        if let Some(d) = js::view_range(env, js::element(env, dsts, slot), 0, 16) {
+            d[..8].copy_from_slice(&(copy.copied() as f64).to_ne_bytes());
+            d[8..].copy_from_slice(&f64::to_ne_bytes(side));
+        }
+        return copy.result();
+    }
     match c.output() {
         Output::None => convert::result(c),
         Output::Bytes(bytes) => {

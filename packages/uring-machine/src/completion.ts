@@ -34,6 +34,12 @@ export const RESOLVE = T.RESOLVE
 export const READ_FILE = 7
 /** A chain that resolves with nothing. */
 export const WRITE_FILE = 8
+/** Marks a copyFile error where splice refused the destination (ops/copy.ts then asks libuv). */
+export const kSpliceRefused = Symbol('spliceRefused')
+/** A copy in the core (crates/node/src/ops/copy.rs): resolves with the bytes copied from its Float64Array; failures carry bytesCopied. */
+export const COPY = 9
+/** copyFile in the core: resolves with nothing; failures are Node's copyfile errors. */
+export const COPY_FILE = 10
 
 /** The syscall a chain's failure names, by code (crates/node/src/ops/chain.rs STEP_CODES). */
 const STEP_CODES = ['open', 'read', 'write', 'close', 'fsync', 'statx']
@@ -69,6 +75,8 @@ export class Pending {
   hostname = ''
   /** A readFile's data, taken from dsts[slot] as its completion comes in. */
   data: unknown = undefined
+  /** A copy's destination fd (errors on that side name it). */
+  fd2 = -1
   constructor (
     readonly kind: number,
     readonly syscall: string,
@@ -210,6 +218,14 @@ export class Engine {
     return promise
   }
 
+  /** A copy's promise (kind COPY or COPY_FILE): `out` gets [bytes, side]; `fd2` is its destination fd. */
+  trackCopy (slot: number, kind: number, syscall: string, fd: number, fd2: number, info: E.SystemErrorInfo | undefined, o: V.OpOptions, out: Float64Array): Promise<unknown> {
+    const p = this.track(slot, kind, syscall, fd, info, o, out, true)
+    const op = slot >= 0 ? this.#ops[slot] : undefined
+    if (op !== undefined) op.fd2 = fd2
+    return p
+  }
+
   /**
    * This Machine's ops in flight under `signal`, behind one abort listener
    * that stays for the signal's life: a task passing its signal to op after
@@ -256,7 +272,7 @@ export class Engine {
         continue
       }
       const op = batch[i] = ops[raw]
-      if (op !== undefined && op.kind === READ_FILE) op.data = dsts[raw]
+      if (op !== undefined && (op.kind === READ_FILE || op.kind >= COPY)) op.data = dsts[raw]
       ops[raw] = undefined
       dsts[raw] = undefined
     }
@@ -284,7 +300,8 @@ export class Engine {
       if (TRACE) debug('complete %s slot=%d res=%d', op.syscall, results[2 * i]!, res)
       if (op.timer !== undefined) clearTimeout(op.timer)
       if (op.watch !== undefined) op.watch.delete(op)
-      if (op.kind >= READ_FILE) {
+      if (op.kind >= COPY) this.#settleCopy(op, res)
+      else if (op.kind >= READ_FILE) {
         // A call of several steps is aborted once its signal fired, however
         // far the kernel got (like Node's checks between its steps); the
         // core has closed what the chain opened either way.
@@ -304,6 +321,30 @@ export class Engine {
       else op.resolve(op.out instanceof BigInt64Array ? new BigIntStats(op.out) : new Stats(op.out!))
     }
     if (this.#pending === 0) live.delete(this)
+  }
+
+  /** A copy's completion: its bytes (or copyFile's nothing), or its error with bytesCopied. */
+  #settleCopy (op: Pending, res: number): void {
+    const out = op.data as Float64Array
+    op.data = undefined
+    if (res >= 0) return op.resolve(op.kind === COPY ? out[0] : undefined)
+    if (op.kind === COPY_FILE) {
+      if (op.aborted) return op.reject(E.aborted(op.signal?.reason))
+      if (res === ECANCELED && op.timedOut) return op.reject(E.timedOut('copyfile', op.timeout, op.info))
+      if (res === ECANCELED && this.state !== 'open') return op.reject(E.destroyed('copyfile'))
+      const err = res === RES_CLOSED ? E.destroyed('copyfile') : E.systemError(res, 'copyfile', op.info)
+      // A destination splice refuses (EINVAL: a /proc file): libuv writes there instead.
+      if (out[1] === 2 && res === -os.errno.EINVAL) Object.defineProperty(err, kSpliceRefused, { value: true })
+      return op.reject(err)
+    }
+    const side = out[1] === 2 ? new Pending(COPY, op.syscall, op.fd2, op.info, op.timeout, undefined) : op
+    if (side !== op) {
+      side.aborted = op.aborted
+      side.timedOut = op.timedOut
+      side.signal = op.signal
+    }
+    const err = this.error(res, side)
+    op.reject(Object.assign(err, { bytesCopied: out[0] }))
   }
 
   /** A chain's failure: `-(errno + (step << 12))`; the path goes with open's errors only, as Node's. */

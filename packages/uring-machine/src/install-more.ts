@@ -77,6 +77,9 @@ function copyfileError (err: unknown, src: string, dest: string): never {
  * removed, as libuv removes it.
  */
 async function copyFileVia (s: Scheduler, src: string, dest: string, mode: number, fchmod: AnyFn): Promise<void> {
+  // The UringScheduler's offer: the whole copyFile in the core, one round trip.
+  const whole = (s as { copyWholeFile?: (src: string, dest: string, mode: number) => Promise<void> }).copyWholeFile
+  if (whole !== undefined) return whole.call(s, src, dest, mode)
   const C = fs.constants
   let from = -1
   let to = -1

@@ -466,10 +466,24 @@ export class Machine {
    * Copies bytes from `srcFd` to `dstFd` (files or sockets, any direction)
    * through a kernel pipe with splice: the data never enters user space.
    * Resolves with the bytes copied. `timeout` bounds the whole copy. If it
-   * fails part-way, the error's `bytesCopied` says how much arrived.
+   * fails part-way, the error's `bytesCopied` says how much arrived. The
+   * loop runs in the core: one promise per call, not per chunk.
    */
   copy (srcFd: number, dstFd: number, options?: CopyOptions): Promise<number> {
     return CP.copy(this.#c, srcFd, dstFd, options)
+  }
+
+  /**
+   * Node's fs.promises.copyFile(src, dest, mode) in the core: open, statx,
+   * open the destination with the source's mode, truncate, fchmod, the
+   * splice loop and the closes, one promise. `mode` takes COPYFILE_EXCL,
+   * COPYFILE_FICLONE (a clone where the filesystem can, else a copy) and
+   * COPYFILE_FICLONE_FORCE (the clone or its error). Errors are Node's
+   * (`syscall: 'copyfile'`, `path`, `dest`); a destination left half
+   * written is removed, as libuv removes it.
+   */
+  copyFile (src: string | Buffer | URL, dest: string | Buffer | URL, mode?: number, options?: { signal?: AbortSignal, timeout?: number }): Promise<void> {
+    return CP.copyFile(this.#c, src, dest, mode, options)
   }
 
   /**

@@ -50,6 +50,10 @@ export interface NativeOps extends TableOps {
   readFile (path: string | Uint8Array, flags: number, mode: number): number
   /** A writeFile chain: open, write view[offset..offset+length], fsync if flush, close. */
   writeFile (path: string | Uint8Array, flags: number, mode: number, view: ArrayBufferView, offset: number, length: number, flush: boolean): number
+  /** A copy in the core (crates/node/src/ops/copy.rs): length and positions -1 for EOF / the file's own; [bytes, side] go to the Float64Array at dsts[slot]. */
+  copy (srcFd: number, dstFd: number, length: number, srcPosition: number, dstPosition: number): number
+  /** copyFile in the core: open, statx, open, statx, truncate, fchmod, the splice loop, closes; COPYFILE_* mode. */
+  copyFile (src: string | Uint8Array, dest: string | Uint8Array, mode: number): number
   /** Holds an fd of the package's own (closed at teardown unless disowned first); 1, or a negative code. */
   hold (fd: number): number
 }

@@ -255,6 +255,7 @@ impl Ring {
                     buffer: None,
                     new_fd: false,
                     chain: Some(chain),
+                    copy: None,
                 });
                 let orphaned = self.slots[index as usize].flags & F_ORPHANED != 0;
                 if close && !orphaned && self.push_close(index).is_ok() {

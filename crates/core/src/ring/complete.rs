@@ -195,7 +195,7 @@ impl Ring {
         unsafe { self.push(entry, None) };
         if tick {
             self.metrics.multishot_completions += 1;
-            out.push(Completion { id: OpId { index, gen }, result: 0, op: None, buffer: None, new_fd: false, chain: None });
+            out.push(Completion { id: OpId { index, gen }, result: 0, op: None, buffer: None, new_fd: false, chain: None, copy: None });
         }
         true
     }
@@ -203,7 +203,11 @@ impl Ring {
     fn on_cqe(&mut self, ud: u64, res: i32, flags: u32, out: &mut Vec<Completion>) {
         if ud & TAG_INTERNAL != 0 {
             if ud & super::chain::TAG_CHAIN_CANCEL == super::chain::TAG_CHAIN_CANCEL {
-                self.chain_cancel_cqe(ud, res);
+                if self.is_copy_cancel(ud) {
+                    self.copy_cancel_cqe(ud, res);
+                } else {
+                    self.chain_cancel_cqe(ud, res);
+                }
             }
             return;
         }
@@ -220,6 +224,9 @@ impl Ring {
             // A pool op's post after its cancel; otherwise cannot happen
             // while the table is intact. Never trust it blindly.
             return;
+        }
+        if slot.copy.is_some() {
+            return self.copy_cqe(ud, res, out);
         }
         if slot.chain.is_some() || slot.file.is_some() {
             return self.chain_cqe(ud, res, out);
@@ -263,7 +270,7 @@ impl Ring {
                     }
                     let buffer = self.lend(group, flags);
                     self.metrics.multishot_completions += 1;
-                    out.push(Completion { id: OpId { index, gen }, result, op: None, buffer, new_fd, chain: None });
+                    out.push(Completion { id: OpId { index, gen }, result, op: None, buffer, new_fd, chain: None, copy: None });
                     return;
                 }
                 // A zero-copy send's result: the op ends with the kernel's
@@ -334,7 +341,7 @@ impl Ring {
                 self.free_group_if_done(g);
             }
             let new_fd = result >= 0 && op.produces_fd();
-            out.push(Completion { id: OpId { index, gen }, result, op: Some(op), buffer, new_fd, chain: None });
+            out.push(Completion { id: OpId { index, gen }, result, op: Some(op), buffer, new_fd, chain: None, copy: None });
         }
         if self.slots[index as usize].awaiting == 0 {
             self.release(index);

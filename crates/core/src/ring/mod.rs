@@ -30,6 +30,7 @@ use crate::sys;
 
 mod chain;
 mod complete;
+mod copy;
 mod hooks;
 mod register;
 mod slots;
@@ -121,12 +122,14 @@ pub struct Completion {
     pub new_fd: bool,
     /// The chain, with its (only) completion: see [`Ring::submit_chain`].
     pub chain: Option<Box<crate::chain::Chain>>,
+    /// The copy, with its (only) completion: see [`Ring::submit_copy`].
+    pub copy: Option<Box<crate::copy::Copy>>,
 }
 
 impl Completion {
     /// Whether more completions of the same op will follow.
     pub fn more(&self) -> bool {
-        self.op.is_none() && self.chain.is_none()
+        self.op.is_none() && self.chain.is_none() && self.copy.is_none()
     }
 
     /// What the op hands back (see [`Op::output`]); nothing for a multishot

@@ -70,12 +70,14 @@ pub(super) struct Slot {
     pub(super) chain: Option<Box<crate::chain::Chain>>,
     /// The file-table slot this slot's chain holds (until it is empty again).
     pub(super) file: Option<u32>,
+    /// The copy in this slot, while any of its CQEs is outstanding.
+    pub(super) copy: Option<Box<crate::copy::Copy>>,
 }
 
 impl Slot {
     /// Whether an op or a chain the caller can still cancel is in this slot.
     pub(super) fn live(&self) -> bool {
-        self.op.is_some() || self.chain.is_some()
+        self.op.is_some() || self.chain.is_some() || self.copy.is_some()
     }
 }
 
@@ -113,6 +115,7 @@ impl Ring {
         slot.partial = 0;
         slot.deadline = None;
         slot.chain = None;
+        slot.copy = None;
         debug_assert!(slot.file.is_none(), "a file-table slot outlived its chain");
         self.in_use -= 1;
         self.free.push(index);

@@ -312,6 +312,11 @@ impl Ring {
         if self.slots[id.index as usize].flags & F_ABORTED != 0 {
             return true;
         }
+        if self.slots[id.index as usize].copy.is_some() {
+            self.cancel_copy(id.index);
+            self.metrics.cancels += 1;
+            return true;
+        }
         if self.slots[id.index as usize].chain.is_some() {
             self.cancel_chain(id.index);
             self.metrics.cancels += 1;
@@ -343,6 +348,12 @@ impl Ring {
                 continue;
             }
             slot.flags |= F_ORPHANED;
+            if slot.copy.is_some() {
+                if slot.flags & F_ABORTED == 0 {
+                    self.cancel_copy(index as u32);
+                }
+                continue;
+            }
             if slot.chain.is_some() {
                 if slot.flags & F_ABORTED == 0 {
                     self.cancel_chain(index as u32);

@@ -139,6 +139,7 @@ macro_rules! op_fn {
 mod kinds;
 mod chain;
 mod control;
+mod copy;
 mod gen;
 mod net;
 mod sync;
@@ -156,6 +157,8 @@ const HAND_WRITTEN: &[(&std::ffi::CStr, RawFn)] = &[
     (c"sockName", net::sock_name),
     (c"readFile", chain::read_file),
     (c"writeFile", chain::write_file),
+    (c"copy", copy::copy),
+    (c"copyFile", copy::copy_file),
 ];
 
 unsafe extern "C" fn release(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {

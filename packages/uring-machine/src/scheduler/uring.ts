@@ -89,6 +89,15 @@ export class UringScheduler extends BaseScheduler {
     return this.machine.readFile(path, signal === undefined ? { flag: flags } : { flag: flags, signal }) as Promise<Buffer>
   }
 
+  /**
+   * copyFile in the core (Machine.copyFile): not a hook of the interface,
+   * an offer install() takes where the scheduler makes it.
+   */
+  copyWholeFile (src: string, dest: string, mode: number): Promise<void> {
+    const signal = currentSignal()
+    return this.machine.copyFile(src, dest, mode, signal === undefined ? undefined : { signal })
+  }
+
   ioOpen (path: string, flags: number, mode = 0o666): Promise<number> {
     return this.machine.open(path, flags, mode, { signal: currentSignal() })
   }
