@@ -334,7 +334,10 @@ impl Chain {
         }
         let hard = match (&self.steps[i], &self.steps[i + 1]) {
             (Step::Open { .. }, _) => false,
-            (_, Step::Close) => true,
+            // Not in a writeFile: its short write must cancel the close, so
+            // the rest can go on on the same slot (`short_write`); a failed
+            // write leaves the file open and the ring closes it.
+            (_, Step::Close) => self.kind != Kind::WriteFile,
             (Step::Read { .. }, Step::Read { .. }) => self.kind == Kind::ReadFile,
             _ => false,
         };
