@@ -259,9 +259,16 @@ impl Chain {
     pub(crate) fn prepare(&mut self, capacity: usize) {
         if let Some(m) = self.many.as_mut() {
             m.fit(capacity);
-            self.steps = m.window().unwrap_or_default();
+            self.steps = Chain::stat_steps(m);
             self.results = vec![PENDING; self.steps.len()];
         }
+    }
+
+    /// The statx steps of a stat_many's next window (none when it is done).
+    fn stat_steps(m: &mut StatMany) -> Vec<Step> {
+        let (flags, mask) = m.how();
+        let paths = m.window().unwrap_or_default();
+        paths.into_iter().map(|path| Step::Statx { path, flags, mask, buf: Box::default() }).collect()
     }
 
     /// Whether the chain's steps act on a file slot (every chain but a
@@ -391,10 +398,12 @@ impl Chain {
     /// `stop`: the caller cancelled or the ring is closing.
     pub(crate) fn advance(&mut self, stop: bool) -> Next {
         if let Some(m) = self.many.as_mut() {
-            m.collect(&self.steps, &self.results);
-            let next = if stop { None } else { m.window() };
-            self.results = vec![PENDING; next.as_ref().map_or(0, Vec::len)];
-            self.steps = next.unwrap_or_default();
+            m.collect(self.steps.iter().zip(&self.results).map(|(s, &r)| match s {
+                Step::Statx { buf, .. } => (r, Some(&**buf)),
+                _ => (r, None),
+            }));
+            self.steps = if stop { Vec::new() } else { Chain::stat_steps(m) };
+            self.results = vec![PENDING; self.steps.len()];
             if !self.steps.is_empty() {
                 return Next::More;
             }

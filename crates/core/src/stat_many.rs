@@ -12,7 +12,6 @@
 
 use std::ffi::CString;
 
-use crate::chain::Step;
 use crate::stat::Stat;
 
 /// The most paths in flight at once for one chain (at most 255: a step's
@@ -57,29 +56,31 @@ impl StatMany {
         self.window = (capacity / 2).clamp(1, MAX_WINDOW);
     }
 
-    /// The steps of the next window, or `None` when every path is done.
-    pub(crate) fn window(&mut self) -> Option<Vec<Step>> {
+    /// The statx flags and mask every path is stat'ed with.
+    pub(crate) fn how(&self) -> (i32, u32) {
+        (self.flags, self.mask)
+    }
+
+    /// The paths of the next window, or `None` when every path is done.
+    pub(crate) fn window(&mut self) -> Option<Vec<CString>> {
         if self.next >= self.paths.len() {
             return None;
         }
         let end = (self.next + self.window).min(self.paths.len());
         self.base = self.next;
-        let (flags, mask) = (self.flags, self.mask);
-        let steps = self.paths[self.next..end]
-            .iter_mut()
-            .map(|p| Step::Statx { path: std::mem::take(p), flags, mask, buf: Box::default() })
-            .collect();
+        let paths = self.paths[self.next..end].iter_mut().map(std::mem::take).collect();
         self.next = end;
-        Some(steps)
+        Some(paths)
     }
 
-    /// Takes the results of the window just completed.
-    pub(crate) fn collect(&mut self, steps: &[Step], results: &[i32]) {
-        for (i, (step, &res)) in steps.iter().zip(results).enumerate() {
+    /// Takes the results of the window just completed, in order: each
+    /// path's result and, where it succeeded, what statx wrote.
+    pub(crate) fn collect<'a>(&mut self, done: impl Iterator<Item = (i32, Option<&'a Stat>)>) {
+        for (i, (res, st)) in done.enumerate() {
             let at = self.base + i;
             self.results[at] = res;
-            if let (Step::Statx { buf, .. }, true) = (step, res >= 0) {
-                self.stats[at] = Stat(buf.0);
+            if let (Some(st), true) = (st, res >= 0) {
+                self.stats[at] = Stat(st.0);
             }
         }
     }
