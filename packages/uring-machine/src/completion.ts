@@ -34,6 +34,13 @@ export const RESOLVE = T.RESOLVE
 export const READ_FILE = 7
 /** A chain that resolves with nothing. */
 export const WRITE_FILE = 8
+/**
+ * A chain whose caller reads its results from the array it put at
+ * dsts[slot] (batch, statMany): resolves with the raw result, a step's
+ * failure included; rejects only when aborted, timed out, destroyed or
+ * its buffers were detached.
+ */
+export const CHAIN_OUT = 9
 
 /** The syscall a chain's failure names, by code (crates/node/src/ops/chain.rs STEP_CODES). */
 const STEP_CODES = ['open', 'read', 'write', 'close', 'fsync', 'statx']
@@ -289,6 +296,7 @@ export class Engine {
         // far the kernel got (like Node's checks between its steps); the
         // core has closed what the chain opened either way.
         if (op.aborted) op.reject(E.aborted(op.signal?.reason))
+        else if (op.kind === CHAIN_OUT) this.#chainOut(op, res)
         else if (res < 0) op.reject(this.chainError(res, op))
         else op.resolve(op.kind === READ_FILE ? op.data : undefined)
         op.data = undefined
@@ -304,6 +312,14 @@ export class Engine {
       else op.resolve(op.out instanceof BigInt64Array ? new BigIntStats(op.out) : new Stats(op.out!))
     }
     if (this.#pending === 0) live.delete(this)
+  }
+
+  #chainOut (op: Pending, res: number): void {
+    const errno = res < 0 && res > -(1 << 15) ? -((-res) & 0xfff) : 0
+    if (op.timedOut) op.reject(E.timedOut(op.syscall, op.timeout, op.info))
+    else if (res === RES_CLOSED || res === RES_DETACHED || res <= -(1 << 15)) op.reject(this.error(res, op))
+    else if (errno === ECANCELED && this.state !== 'open') op.reject(E.destroyed(op.syscall))
+    else op.resolve(res)
   }
 
   /** A chain's failure: `-(errno + (step << 12))`; the path goes with open's errors only, as Node's. */
