@@ -89,6 +89,12 @@ export class UringScheduler extends BaseScheduler {
     return this.machine.readFile(path, signal === undefined ? { flag: flags } : { flag: flags, signal }) as Promise<Buffer>
   }
 
+  /** The whole file written in one op chain (Machine.writeFile): like readWholeFile, an offer install() takes. */
+  writeWholeFile (path: string, data: Uint8Array, flags: number, mode: number): Promise<void> {
+    const signal = currentSignal()
+    return this.machine.writeFile(path, data, signal === undefined ? { flag: flags, mode } : { flag: flags, mode, signal })
+  }
+
   ioOpen (path: string, flags: number, mode = 0o666): Promise<number> {
     return this.machine.open(path, flags, mode, { signal: currentSignal() })
   }
