@@ -2,7 +2,7 @@
 //
 //   node benches/run.mjs                 all benchmarks, full size; writes benches/RESULTS.md
 //   node benches/run.mjs --quick         shorter rounds; prints only
-//   node benches/run.mjs read echo       only these (nop, read, echo, mutex, copy, queue, spawn, readfile); prints only
+//   node benches/run.mjs read echo       only these (nop, read, echo, mutex, copy, queue, spawn, readfile, writefile); prints only
 //   node benches/run.mjs --rounds 9      rounds per benchmark (default 7, --quick 3)
 //
 // Each benchmark alternates its contenders over rounds (see lib.mjs) and
@@ -21,8 +21,9 @@ import { schedulerBench } from './scheduler.mjs'
 import { queueBench } from './queue.mjs'
 import { spawnBench } from './spawn.mjs'
 import { readFileBench } from './readfile.mjs'
+import { writeFileBench } from './writefile.mjs'
 
-export const BENCHES = { nop: nopBench, read: readBench, echo: echoBench, mutex: mutexBench, copy: copyBench, queue: queueBench, spawn: spawnBench, scheduler: schedulerBench, readfile: readFileBench }
+export const BENCHES = { nop: nopBench, read: readBench, echo: echoBench, mutex: mutexBench, copy: copyBench, queue: queueBench, spawn: spawnBench, scheduler: schedulerBench, readfile: readFileBench, writefile: writeFileBench }
 
 function usage (message) {
   return Object.assign(new Error(`${message}\nusage: node benches/run.mjs [--quick] [--rounds N] [--verbose] [${Object.keys(BENCHES).join('|')} ...]`), { usage: true })
@@ -134,6 +135,11 @@ export function targets (tables) {
   if (files !== undefined) {
     const x = ratio(files, 'with install(), UringScheduler', 'without install()')
     out.push({ target: 'Unmodified script (stat + readFile of small files): install() >= 2x', measured: `${fmtRatio(x)} (${fmtRate(row(files, 'with install(), UringScheduler').opsPerSec)} vs ${fmtRate(row(files, 'without install()').opsPerSec)} files/s)`, met: x >= 2 })
+  }
+  const wf = byTitle('writeFile of')
+  if (wf !== undefined) {
+    const x = ratio(wf, 'Machine.writeFile', 'fs.promises.writeFile')
+    out.push({ target: 'writeFile of small files: Machine.writeFile >= 4x fs.promises.writeFile', measured: `${fmtRatio(x)} (${fmtRate(row(wf, 'Machine.writeFile').opsPerSec)} vs ${fmtRate(row(wf, 'fs.promises.writeFile')?.opsPerSec)} files/s)`, met: x >= 4 })
   }
   const rf = byTitle('readFile of')
   if (rf !== undefined) {

@@ -195,3 +195,13 @@ test('on an SQPOLL Machine (no chains) a batch rejects ENOSYS', async (t) => {
   t.like(err, { code: 'ENOSYS', syscall: 'batch' })
 })
 
+
+test.serial('the example of docs/batch.md runs and prints what it says', async (t) => {
+  const { readFileSync } = await import('node:fs')
+  const { spawnSync } = await import('node:child_process')
+  const doc = readFileSync(new URL('../docs/batch.md', import.meta.url), 'utf8')
+  const code = doc.match(/```js\n([\s\S]*?)```/)[1]
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', cwd: new URL('..', import.meta.url).pathname, timeout: 30_000 })
+  t.is(r.status, 0, r.stderr)
+  t.is(r.stdout.trim(), '5 hello 12')
+})
