@@ -2,7 +2,7 @@
 //
 //   node benches/run.mjs                 all benchmarks, full size; writes benches/RESULTS.md
 //   node benches/run.mjs --quick         shorter rounds; prints only
-//   node benches/run.mjs read echo       only these (nop, read, echo, mutex, copy, queue, spawn, readfile, copyfile); prints only
+//   node benches/run.mjs read echo       only these (nop, read, echo, mutex, copy, queue, spawn, readfile, copyfile, writefile); prints only
 //   node benches/run.mjs --rounds 9      rounds per benchmark (default 7, --quick 3)
 //   node benches/run.mjs --json F.json   also save the tables as JSON (for benches/chart.mjs)
 //
@@ -27,8 +27,9 @@ import { spawnBench } from './spawn.mjs'
 import { readFileBench } from './readfile.mjs'
 import { defaultChart, defaultResults, writeChart } from './chart.mjs'
 import { copyFileBench } from './copyfile.mjs'
+import { writeFileBench } from './writefile.mjs'
 
-export const BENCHES = { nop: nopBench, read: readBench, echo: echoBench, mutex: mutexBench, copy: copyBench, queue: queueBench, spawn: spawnBench, scheduler: schedulerBench, readfile: readFileBench, copyfile: copyFileBench }
+export const BENCHES = { nop: nopBench, read: readBench, echo: echoBench, mutex: mutexBench, copy: copyBench, queue: queueBench, spawn: spawnBench, scheduler: schedulerBench, readfile: readFileBench, copyfile: copyFileBench, writefile: writeFileBench }
 
 function usage (message) {
   return Object.assign(new Error(`${message}\nusage: node benches/run.mjs [--quick] [--rounds N] [--verbose] [--json FILE] [${Object.keys(BENCHES).join('|')} ...]`), { usage: true })
@@ -142,6 +143,11 @@ export function targets (tables) {
   if (files !== undefined) {
     const x = ratio(files, 'with install(), UringScheduler', 'without install()')
     out.push({ target: 'Unmodified script (stat + readFile of small files): install() >= 2x', measured: `${fmtRatio(x)} (${fmtRate(row(files, 'with install(), UringScheduler').opsPerSec)} vs ${fmtRate(row(files, 'without install()').opsPerSec)} files/s)`, met: x >= 2 })
+  }
+  const wf = byTitle('writeFile of')
+  if (wf !== undefined) {
+    const x = ratio(wf, 'Machine.writeFile', 'fs.promises.writeFile')
+    out.push({ target: 'writeFile of small files: Machine.writeFile >= 4x fs.promises.writeFile', measured: `${fmtRatio(x)} (${fmtRate(row(wf, 'Machine.writeFile').opsPerSec)} vs ${fmtRate(row(wf, 'fs.promises.writeFile')?.opsPerSec)} files/s)`, met: x >= 4 })
   }
   const rf = byTitle('readFile of')
   if (rf !== undefined) {

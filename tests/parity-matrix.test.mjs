@@ -368,6 +368,15 @@ const SPECS = {
     // No 'no callback' case: Node's own fs.rm then throws later, uncaught (callback is not a function).
     ...Object.entries(BAD_PATHS).map(([what, p]) => [`path ${what}`, form, (f) => call(form, f, p)])
   ]])),
+  ...Object.fromEntries(['fs.writeFile', 'fs.appendFile'].map((name) => [name, () => [
+    // A fifo would wait for a reader.
+    ...cross(['file', 'empty', 'dir', 'symlink', 'dangling', 'missing', 'missingParent', 'notDir'], [OMIT, undefined, 'utf8', 'hex', 'bogus', { flag: 'a' }, { flag: 'w' }, { flag: 'wx' }, { flag: 'r' }, { mode: 0o600 }, { mode: 'x' }, { encoding: 'bogus' }, { flush: true }])
+      .map(([k, o]) => [`${k} ${o === OMIT ? 'no options' : JSON.stringify(o)}`, 'callback', (f, r) => (cb) => o === OMIT ? f(PATHS[k](r), 'abcd', cb) : f(PATHS[k](r), 'abcd', o, cb)]),
+    ...Object.entries(DATA).map(([what, data]) => [`data ${what}`, 'callback', (f, r) => (cb) => f(PATHS.file(r), data(), cb)]),
+    ...Object.entries(signals()).map(([what, signal]) => [`signal ${what}`, 'callback', (f, r) => (cb) => f(PATHS.file(r), 'x', { signal }, cb)]),
+    ...Object.entries(BAD_PATHS).map(([what, p]) => [`path ${what}`, 'callback', (f) => (cb) => f(p, 'x', cb)]),
+    ['callback not a function', 'callback', (f, r) => () => f(PATHS.file(r), 'x', {}, 'x')]
+  ]])),
   'fs.promises.appendFile': () => [
     // A fifo would wait for a reader.
     ...cross(['file', 'empty', 'dir', 'symlink', 'dangling', 'missing', 'missingParent', 'notDir'], [OMIT, undefined, null, 'utf8', 'hex', 'bogus', { flag: 'a' }, { flag: 'w' }, { flag: 'ax' }, { flag: 'r' }, { mode: 0o600 }, { mode: 'x' }, { encoding: 'bogus' }, { flush: true }])
@@ -434,7 +443,7 @@ const SPECS = {
 }
 
 /** The functions whose calls change the tree: it is compared after each call. */
-const mutates = new Set(['fs.promises.writeFile', 'fs.promises.unlink', 'fs.promises.rmdir', 'fs.promises.rename', 'fs.promises.mkdir', 'fs.open', 'fs.write',
+const mutates = new Set(['fs.promises.writeFile', 'fs.writeFile', 'fs.appendFile', 'fs.promises.unlink', 'fs.promises.rmdir', 'fs.promises.rename', 'fs.promises.mkdir', 'fs.open', 'fs.write',
   'fs.ftruncate', 'fs.truncate', 'fs.writev', 'fs.link', 'fs.symlink', 'fs.copyFile', 'fs.mkdir', 'fs.rm',
   'fs.promises.appendFile', 'fs.promises.truncate', 'fs.promises.link', 'fs.promises.symlink', 'fs.promises.copyFile', 'fs.promises.rm',
   'FileHandle.prototype.write', 'FileHandle.prototype.writev', 'FileHandle.prototype.truncate', 'FileHandle.prototype.writeFile', 'FileHandle.prototype.appendFile'])

@@ -1,6 +1,6 @@
 // Compiled by `npm run test:types` (tsc --noEmit): the public typings accept
 // the contract's calls and reject wrong ones.
-import { Machine, Mutex, Queue, Subprocess, type ChildStatus, constants, AbortError, Stats, BigIntStats, type SystemError, type Probe, type Metrics, RegisteredBuffers, type LookupAddress, type SocketName, type SocketOption, type MachineAddress, type MachineMessage, type ReadFileOptions, type WriteFileOptions,
+import { Machine, Mutex, Queue, Subprocess, type ChildStatus, constants, AbortError, Stats, BigIntStats, type SystemError, type Probe, type Metrics, RegisteredBuffers, type LookupAddress, type SocketName, type SocketOption, type MachineAddress, type MachineMessage, type ReadFileOptions, type WriteFileOptions, type StatManyOptions, Batch, type BatchResult, type BatchError,
   type Scheduler, UringScheduler, NodeScheduler, defaultScheduler, Task, type TaskStatus, schedule, runWithScheduler, setScheduler, currentScheduler, currentTask,
   TaskMutex, TaskQueue, Condition, Semaphore, Barrier, Notification, socketpair, pipe, install, uninstall, installed } from 'uring-machine'
 
@@ -143,5 +143,18 @@ async function contract (): Promise<void> {
   void [await m.readFile('/etc/hostname', ropts), await m.readFile('/etc/hostname', 'latin1')]
   // @ts-expect-error writeFile's data is a string or bytes
   await m.writeFile('/tmp/x', 5)
+  await m.appendFile('/tmp/x', 'more', { flush: true })
+  const many: Array<Stats | SystemError> = await m.statMany(['/tmp', '/nope'], { lstat: true })
+  const bigMany: Array<BigIntStats | SystemError> = await m.statMany(['/tmp'], { bigint: true })
+  const smo: StatManyOptions = { lstat: false, timeout: 100 }
+  void [many, bigMany, smo]
+  const b: Batch = m.batch().open('/tmp/x', 'r').read(Buffer.alloc(4), { position: 0 }).statx('/tmp/x').close()
+  const results: BatchResult[] = await b.submit({ signal: AbortSignal.timeout(1000) })
+  void results
+  const be = {} as BatchError
+  const step: number = be.step
+  void step
+  // @ts-expect-error a batch step takes a buffer
+  m.batch().open('/tmp/x').read('no')
 }
 void contract

@@ -32,6 +32,7 @@ use std::ffi::CString;
 use io_uring::{opcode, squeue, types};
 
 use crate::stat::Stat;
+use crate::stat_many::StatMany;
 
 /// One step of a [`Chain`]. Every step but `Open` and `Statx` acts on the
 /// file the chain's `Open` made.
@@ -132,6 +133,8 @@ enum Kind {
     Plain,
     ReadFile,
     WriteFile,
+    /// Independent statx steps in windows (`crate::stat_many`).
+    StatMany,
 }
 
 /// Linked steps on one direct descriptor: see the module docs.
@@ -149,6 +152,8 @@ pub struct Chain {
     error: Option<(i32, &'static str)>,
     /// Whether the file is open in the chain's slot (so it must be closed).
     open: bool,
+    /// A [`Chain::stat_many`]'s paths and results.
+    many: Option<Box<StatMany>>,
 }
 
 /// What the ring does when every CQE of a chain's submission has arrived.
@@ -225,7 +230,57 @@ impl Chain {
 
     fn with(kind: Kind, steps: Vec<Step>) -> Chain {
         let results = vec![PENDING; steps.len()];
-        Chain { kind, steps, results, data: Vec::new(), total: 0, error: None, open: false }
+        Chain { kind, steps, results, data: Vec::new(), total: 0, error: None, open: false, many: None }
+    }
+
+    /// `statx(2)` of every path in `paths` (with `flags`, `mask`, as a
+    /// `Step::Statx` takes them): independent steps on no file slot, not
+    /// linked, so one failing cancels nothing; the ring submits them in
+    /// windows that fit its SQ and completes once, when every path has its
+    /// result ([`Chain::stat_results`]). `None` for no paths.
+    pub fn stat_many(paths: Vec<CString>, flags: i32, mask: u32) -> Option<Chain> {
+        if paths.is_empty() {
+            return None;
+        }
+        let mut chain = Chain::with(Kind::StatMany, Vec::new());
+        chain.many = Some(Box::new(StatMany::new(paths, flags, mask)));
+        Some(chain)
+    }
+
+    /// A [`Chain::stat_many`]'s results, one per path in order: `0` or
+    /// `-errno` (`-ECANCELED` for paths a cancel kept from the kernel), and
+    /// what statx wrote (meaningful where the result is 0).
+    pub fn stat_results(&self) -> Option<(&[i32], &[Stat])> {
+        self.many.as_ref().map(|m| (m.results(), m.stats()))
+    }
+
+    /// Before the first submission on a ring whose SQ holds `capacity`
+    /// entries: a stat_many makes its first window.
+    pub(crate) fn prepare(&mut self, capacity: usize) {
+        if let Some(m) = self.many.as_mut() {
+            m.fit(capacity);
+            self.steps = Chain::stat_steps(m);
+            self.results = vec![PENDING; self.steps.len()];
+        }
+    }
+
+    /// The statx steps of a stat_many's next window (none when it is done).
+    fn stat_steps(m: &mut StatMany) -> Vec<Step> {
+        let (flags, mask) = m.how();
+        let paths = m.window().unwrap_or_default();
+        paths.into_iter().map(|path| Step::Statx { path, flags, mask, buf: Box::default() }).collect()
+    }
+
+    /// Whether the chain's steps act on a file slot (every chain but a
+    /// stat_many, whose steps take paths).
+    pub(crate) fn needs_file(&self) -> bool {
+        self.kind != Kind::StatMany
+    }
+
+    /// Whether the steps are linked (a cancel must chase the ones a
+    /// cancelled step starts).
+    pub(crate) fn linked(&self) -> bool {
+        self.kind != Kind::StatMany
     }
 
     /// The steps of the last submission, their buffers and stat results
@@ -281,12 +336,15 @@ impl Chain {
     /// step still closes) and, in a readFile, between its reads (a short
     /// first read must not cancel the read that sees EOF).
     pub(crate) fn link_flags(&self, i: usize) -> squeue::Flags {
-        if i + 1 >= self.steps.len() {
+        if i + 1 >= self.steps.len() || !self.linked() {
             return squeue::Flags::empty();
         }
         let hard = match (&self.steps[i], &self.steps[i + 1]) {
             (Step::Open { .. }, _) => false,
-            (_, Step::Close) => true,
+            // Not in a writeFile: its short write must cancel the close, so
+            // the rest can go on on the same slot (`short_write`); a failed
+            // write leaves the file open and the ring closes it.
+            (_, Step::Close) => self.kind != Kind::WriteFile,
             (Step::Read { .. }, Step::Read { .. }) => self.kind == Kind::ReadFile,
             _ => false,
         };
@@ -339,6 +397,21 @@ impl Chain {
     /// Called when every CQE of the current submission has arrived;
     /// `stop`: the caller cancelled or the ring is closing.
     pub(crate) fn advance(&mut self, stop: bool) -> Next {
+        if let Some(m) = self.many.as_mut() {
+            m.collect(self.steps.iter().zip(&self.results).map(|(s, &r)| match s {
+                Step::Statx { buf, .. } => (r, Some(&**buf)),
+                _ => (r, None),
+            }));
+            self.steps = if stop { Vec::new() } else { Chain::stat_steps(m) };
+            self.results = vec![PENDING; self.steps.len()];
+            if !self.steps.is_empty() {
+                return Next::More;
+            }
+            if stop {
+                self.error = Some((-libc::ECANCELED, "statx"));
+            }
+            return Next::Done { close: false };
+        }
         // The first failure, in step order (a later step's -ECANCELED is
         // the kernel's consequence of it).
         if self.kind == Kind::WriteFile && !stop && self.open {

@@ -22,6 +22,7 @@ pub mod process;
 pub mod resolve;
 pub mod ring;
 pub mod stat;
+mod stat_many;
 mod sys;
 pub mod table;
 

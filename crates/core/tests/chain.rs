@@ -382,3 +382,33 @@ fn write_file_writes_fsyncs_and_closes_in_one_submission() {
     settle(&mut ring);
     assert_eq!(ring.free_file_slots(), ring.file_slots());
 }
+
+#[test]
+fn write_file_goes_on_after_a_short_write_to_a_fifo() {
+    let _serial = serial();
+    let Some(mut ring) = ring() else { return };
+    let fifo = std::env::temp_dir().join(format!("um-chain-fifo-w-{}", std::process::id()));
+    let _ = std::fs::remove_file(&fifo);
+    let c = path(&fifo);
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    // A pipe takes 64 KiB per write: the chain's first write is short.
+    let data: Vec<u8> = (0..300_000).map(|i| (i % 251) as u8).collect();
+    let reader = {
+        let fifo = fifo.clone();
+        let n = data.len();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut got = vec![0; n];
+            std::fs::File::open(&fifo).unwrap().read_exact(&mut got).unwrap();
+            got
+        })
+    };
+    // O_RDWR: the open does not wait for (or, non-blocking, fail without) a reader.
+    let chain = go(&mut ring, Chain::write_file(path(&fifo), libc::O_RDWR, 0, data.clone(), false));
+    assert_eq!(chain.error(), None);
+    assert!(reader.join().unwrap() == data, "every byte reached the reader");
+    settle(&mut ring);
+    assert_eq!(ring.free_file_slots(), ring.file_slots());
+    std::fs::remove_file(&fifo).unwrap();
+}

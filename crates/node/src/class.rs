@@ -186,7 +186,7 @@ impl Ring {
     pub fn metrics(&self) -> Result<Metrics> {
         let mut inner = self.inner.try_borrow_mut().map_err(|_| busy())?;
         Ok(match inner.ring.as_mut() {
-            Some(r) => Metrics::from(r.metrics()),
+            Some(r) => Metrics { file_slots_in_use: (r.file_slots() - r.free_file_slots()) as f64, ..Metrics::from(r.metrics()) },
             None => Metrics::default(),
         })
     }

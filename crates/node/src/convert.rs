@@ -28,6 +28,8 @@ pub struct Metrics {
     pub enter_ns: f64,
     pub op_latency_ns: f64,
     pub op_latency_max_ns: f64,
+    /// Slots of the registered file table that chains hold now (leak checks).
+    pub file_slots_in_use: f64,
 }
 
 impl From<uring_machine_core::Metrics> for Metrics {
@@ -51,6 +53,7 @@ impl From<uring_machine_core::Metrics> for Metrics {
             enter_ns: m.enter_ns as f64,
             op_latency_ns: m.op_latency_ns as f64,
             op_latency_max_ns: m.op_latency_max_ns as f64,
+            file_slots_in_use: 0.0,
         }
     }
 }

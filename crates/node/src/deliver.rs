@@ -9,7 +9,7 @@ use std::ptr;
 
 use napi::sys;
 
-use uring_machine_core::{Chain, Completion, Output};
+use uring_machine_core::{Chain, Completion, Output, Step};
 
 use crate::convert;
 use crate::js;
@@ -216,21 +216,7 @@ unsafe fn copy_out(env: sys::napi_env, dsts: sys::napi_value, slot: u32, off: u3
             c.result
         }
         Output::Stat(st) => {
-            let dst = js::element(env, dsts, slot);
-            let mut ty = 0;
-            let mut len = 0usize;
-            let mut data: *mut c_void = ptr::null_mut();
-            let ok =
-                sys::napi_get_typedarray_info(env, dst, &mut ty, &mut len, &mut data, ptr::null_mut(), ptr::null_mut())
-                    == sys::Status::napi_ok;
-            if !ok || data.is_null() || len < 18 {
-                return RES_DETACHED;
-            }
-            if ty == sys::TypedarrayType::bigint64_array {
-                std::slice::from_raw_parts_mut(data as *mut i64, 18).copy_from_slice(&convert::stat_i64(st));
-            } else if ty == sys::TypedarrayType::float64_array {
-                std::slice::from_raw_parts_mut(data as *mut f64, 18).copy_from_slice(&convert::stat_f64(st));
-            } else {
+            if !stat_into(env, js::element(env, dsts, slot), 0, st) {
                 return RES_DETACHED;
             }
             c.result
@@ -274,6 +260,18 @@ const STEP_CODES: [&str; 6] = ["open", "read", "write", "close", "fsync", "statx
 /// # Safety
 /// A handle scope is open and `dsts` is the live destination array.
 unsafe fn chain_out(env: sys::napi_env, dsts: sys::napi_value, slot: u32, chain: &Chain) -> i32 {
+    if let Some((results, stats)) = chain.stat_results() {
+        // A statMany: [Int32Array(n), statx array(18 n)] at dsts[slot].
+        let out = js::element(env, dsts, slot);
+        let st = js::element(env, out, 1);
+        let ok = i32s_into(env, js::element(env, out, 0), results)
+            && results.iter().zip(stats).enumerate().all(|(i, (&r, s))| r < 0 || stat_into(env, st, i, s));
+        if !ok {
+            return RES_DETACHED;
+        }
+    } else if !chain.reads_file() && !steps_out(env, js::element(env, dsts, slot), chain) {
+        return RES_DETACHED;
+    }
     if let Some((res, name)) = chain.error() {
         let step = STEP_CODES.iter().position(|&n| n == name).map_or(0, |i| i as i32 + 1);
         return res - (step << 12);
@@ -294,4 +292,84 @@ unsafe fn chain_out(env: sys::napi_env, dsts: sys::napi_value, slot: u32, chain:
     }
     sys::napi_set_element(env, dsts, slot, buf);
     chain.result()
+}
+
+/// A batch's results into `[Int32Array(steps), per step: its read's view or
+/// its statx array]` (what JS put at dsts[slot]; nothing to do for a chain
+/// that has no such array): every step's result, each read's data, each
+/// statx's fields, as far as the chain got. False if a destination is gone.
+///
+/// # Safety
+/// A handle scope is open and `out` is live.
+unsafe fn steps_out(env: sys::napi_env, out: sys::napi_value, chain: &Chain) -> bool {
+    if js::array_len(env, out).is_none() {
+        return true;
+    }
+    if !i32s_into(env, js::element(env, out, 0), chain.results()) {
+        return false;
+    }
+    for (i, (step, &res)) in chain.steps().iter().zip(chain.results()).enumerate() {
+        let dst = js::element(env, out, i as u32 + 1);
+        let ok = match step {
+            Step::Read { buf, .. } if res > 0 => {
+                let n = (res as usize).min(buf.len());
+                match js::view_range(env, dst, 0, n as u32) {
+                    Some(d) => {
+                        d.copy_from_slice(&buf[..n]);
+                        true
+                    }
+                    None => false,
+                }
+            }
+            Step::Statx { buf, .. } if res >= 0 => stat_into(env, dst, 0, buf),
+            _ => true,
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
+/// Copies `src` into the Int32Array `dst` (at least as long).
+///
+/// # Safety
+/// A handle scope is open and `dst` is live.
+unsafe fn i32s_into(env: sys::napi_env, dst: sys::napi_value, src: &[i32]) -> bool {
+    let mut ty = 0;
+    let mut len = 0usize;
+    let mut data: *mut c_void = ptr::null_mut();
+    let ok = sys::napi_get_typedarray_info(env, dst, &mut ty, &mut len, &mut data, ptr::null_mut(), ptr::null_mut())
+        == sys::Status::napi_ok;
+    if !ok || ty != sys::TypedarrayType::int32_array || len < src.len() || (data.is_null() && !src.is_empty()) {
+        return false;
+    }
+    // SAFETY: an Int32Array of at least `src.len()` elements at `data`.
+    std::slice::from_raw_parts_mut(data as *mut i32, src.len()).copy_from_slice(src);
+    true
+}
+
+/// Writes `st`'s 18 fields at element `at * 18` of `dst`, a Float64Array
+/// or BigInt64Array (as Stats or BigIntStats read them).
+///
+/// # Safety
+/// A handle scope is open and `dst` is live.
+unsafe fn stat_into(env: sys::napi_env, dst: sys::napi_value, at: usize, st: &uring_machine_core::Stat) -> bool {
+    let mut ty = 0;
+    let mut len = 0usize;
+    let mut data: *mut c_void = ptr::null_mut();
+    let ok = sys::napi_get_typedarray_info(env, dst, &mut ty, &mut len, &mut data, ptr::null_mut(), ptr::null_mut())
+        == sys::Status::napi_ok;
+    if !ok || data.is_null() || len < (at + 1) * 18 {
+        return false;
+    }
+    // SAFETY: the typed array has at least (at + 1) * 18 elements of its type.
+    if ty == sys::TypedarrayType::bigint64_array {
+        std::slice::from_raw_parts_mut((data as *mut i64).add(at * 18), 18).copy_from_slice(&convert::stat_i64(st));
+    } else if ty == sys::TypedarrayType::float64_array {
+        std::slice::from_raw_parts_mut((data as *mut f64).add(at * 18), 18).copy_from_slice(&convert::stat_f64(st));
+    } else {
+        return false;
+    }
+    true
 }

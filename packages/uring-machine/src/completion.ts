@@ -40,6 +40,13 @@ export const kSpliceRefused = Symbol('spliceRefused')
 export const COPY = 9
 /** copyFile in the core: resolves with nothing; failures are Node's copyfile errors. */
 export const COPY_FILE = 10
+/**
+ * A chain whose caller reads its results from the array it put at
+ * dsts[slot] (batch, statMany): resolves with the raw result, a step's
+ * failure included; rejects only when aborted, timed out, destroyed or
+ * its buffers were detached.
+ */
+export const CHAIN_OUT = 11
 
 /** The syscall a chain's failure names, by code (crates/node/src/ops/chain.rs STEP_CODES). */
 const STEP_CODES = ['open', 'read', 'write', 'close', 'fsync', 'statx']
@@ -272,7 +279,7 @@ export class Engine {
         continue
       }
       const op = batch[i] = ops[raw]
-      if (op !== undefined && (op.kind === READ_FILE || op.kind >= COPY)) op.data = dsts[raw]
+      if (op !== undefined && (op.kind === READ_FILE || op.kind === COPY || op.kind === COPY_FILE)) op.data = dsts[raw]
       ops[raw] = undefined
       dsts[raw] = undefined
     }
@@ -300,12 +307,13 @@ export class Engine {
       if (TRACE) debug('complete %s slot=%d res=%d', op.syscall, results[2 * i]!, res)
       if (op.timer !== undefined) clearTimeout(op.timer)
       if (op.watch !== undefined) op.watch.delete(op)
-      if (op.kind >= COPY) this.#settleCopy(op, res)
+      if (op.kind === COPY || op.kind === COPY_FILE) this.#settleCopy(op, res)
       else if (op.kind >= READ_FILE) {
         // A call of several steps is aborted once its signal fired, however
         // far the kernel got (like Node's checks between its steps); the
         // core has closed what the chain opened either way.
         if (op.aborted) op.reject(E.aborted(op.signal?.reason))
+        else if (op.kind === CHAIN_OUT) this.#chainOut(op, res)
         else if (res < 0) op.reject(this.chainError(res, op))
         else op.resolve(op.kind === READ_FILE ? op.data : undefined)
         op.data = undefined
@@ -345,6 +353,14 @@ export class Engine {
     }
     const err = this.error(res, side)
     op.reject(Object.assign(err, { bytesCopied: out[0] }))
+  }
+
+  #chainOut (op: Pending, res: number): void {
+    const errno = res < 0 && res > -(1 << 15) ? -((-res) & 0xfff) : 0
+    if (op.timedOut) op.reject(E.timedOut(op.syscall, op.timeout, op.info))
+    else if (res === RES_CLOSED || res === RES_DETACHED || res <= -(1 << 15)) op.reject(this.error(res, op))
+    else if (errno === ECANCELED && this.state !== 'open') op.reject(E.destroyed(op.syscall))
+    else op.resolve(res)
   }
 
   /** A chain's failure: `-(errno + (step << 12))`; the path goes with open's errors only, as Node's. */

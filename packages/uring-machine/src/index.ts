@@ -12,14 +12,14 @@
  * ```
  */
 import { settleDefaultScheduler } from './install'
-export { Machine } from './machine'
+export { Machine, Batch } from './machine'
 export type {
   MachineOptions, Metrics, Probe, ReadOptions, WriteOptions, VectorOptions, StatOptions, FsyncOptions,
   SocketIoOptions, AcceptOptions, OpOptions, SocketAddress, InetAddress, UnixAddress,
   MkdirOptions, RenameOptions, FallocateOptions, SelectResult, SpliceOptions, CopyOptions, GetXattrOptions, SetXattrOptions, SpawnOptions, StdioSpec,
   MultishotOptions, AcceptMultiOptions, ResolveOptions, LookupAddress, MachineAddress, MachineMessage,
   SocketOption, SocketName,
-  ReadFileOptions, WriteFileOptions
+  ReadFileOptions, WriteFileOptions, StatManyOptions, BatchResult, BatchError, BatchSubmitOptions
 } from './machine'
 export { RegisteredBuffers } from './registered'
 export { Stats, BigIntStats } from './stats'

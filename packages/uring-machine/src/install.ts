@@ -43,7 +43,7 @@ const isIP = (s: string): number => (netModule ??= require('node:net') as typeof
 export const routedFunctions: readonly string[] = [
   'fs.promises.readFile', 'fs.promises.writeFile', 'fs.promises.stat', 'fs.promises.lstat',
   'fs.promises.unlink', 'fs.promises.rmdir', 'fs.promises.rename', 'fs.promises.mkdir',
-  'fs.readFile', 'fs.stat', 'fs.lstat', 'fs.open', 'fs.close', 'fs.read', 'fs.write',
+  'fs.readFile', 'fs.writeFile', 'fs.appendFile', 'fs.stat', 'fs.lstat', 'fs.open', 'fs.close', 'fs.read', 'fs.write',
   'timers/promises.setTimeout', 'dns.promises.lookup'
 ]
 
@@ -147,7 +147,12 @@ async function readFileVia (s: Scheduler, path: string, flag: number): Promise<B
   }
 }
 
+/** A scheduler that writes a whole file in one call (UringScheduler: one op chain). */
+interface WholeFileWriter { writeWholeFile: (path: string, data: Uint8Array, flags: number, mode: number) => Promise<void> }
+
 async function writeFileVia (s: Scheduler, path: string, data: Uint8Array, flag: number, mode: number): Promise<void> {
+  const whole = (s as Partial<WholeFileWriter>).writeWholeFile
+  if (typeof whole === 'function') return await whole.call(s, path, data, flag, mode)
   const fd = await s.ioOpen(path, flag, mode)
   try {
     for (let n = 0; n < data.byteLength;) n += await s.ioWrite(fd, data, n, data.byteLength - n)
@@ -163,7 +168,7 @@ interface FileOptions { encoding: BufferEncoding | null, flags: number, mode: nu
  * string is an encoding); null to leave the call to Node. `flush: true` is
  * not routed.
  */
-function fileOptions (o: unknown, defaultFlag: 'r' | 'w'): FileOptions | null {
+function fileOptions (o: unknown, defaultFlag: 'r' | 'w' | 'a'): FileOptions | null {
   let encoding: unknown, flag: unknown, mode: unknown, signal: unknown, flush: unknown
   if (typeof o === 'string') encoding = o
   else if (typeof o === 'object' && o !== null) ({ encoding, flag, mode, signal, flush } = o as Record<string, unknown>)
@@ -376,6 +381,25 @@ export function install (): void {
         : (pos === null ? s.ioWrite(fd, buf, offset, length) : s.ioPwrite(fd, buf, pos, offset, length))
       // As Node's: (err, bytes, buffer), with 0 bytes on an error.
       op.catch(asNodeError).then((n) => process.nextTick(cb, null, n, buf), (e) => process.nextTick(cb, e, 0, buf))
+    })
+  }
+
+  // fs.writeFile and fs.appendFile: one chain each where the scheduler
+  // writes whole files (UringScheduler) and fs.open, fs.write and fs.close
+  // are still the ones routed here. Node's own call them on the module, so
+  // code that wraps them would see those calls: then Node's own runs.
+  const plain = { open: F.open, write: F.write, close: F.close }
+  for (const [name, flag] of [['writeFile', 'w'], ['appendFile', 'a']] as const) {
+    patch(F, name, (orig) => function (this: unknown, path: unknown, data: unknown, options: unknown, cb?: unknown) {
+      if (typeof options === 'function') { cb = options; options = undefined }
+      const s = scheduler()
+      const o = fileOptions(options, flag)
+      const chained = s !== null && typeof (s as Partial<WholeFileWriter>).writeWholeFile === 'function' &&
+        F.open === plain.open && F.write === plain.write && F.close === plain.close
+      if (!chained || !routable(path) || o === null || typeof cb !== 'function' || !(typeof data === 'string' || data instanceof Uint8Array)) {
+        return orig.apply(this, arguments as unknown as unknown[])
+      }
+      callback(routes.writeFile(s, path, data, o), cb as AnyFn, false)
     })
   }
 

@@ -10,6 +10,7 @@ import * as E from './errors'
 import * as V from './validate'
 import { SHUT_WR, WEXITED } from './constants'
 import type { Stats, BigIntStats } from './stats'
+import type { SystemError } from './errors'
 import type { Mutex } from './mutex'
 import type { Subprocess, ChildStatus } from './process'
 import type { Queue } from './queue'
@@ -25,6 +26,8 @@ import type {
 import * as R from './ops/ring'
 import * as F from './ops/fs'
 import * as W from './ops/whole-file'
+import * as SM from './ops/stat-many'
+import { Batch } from './ops/batch'
 import * as N from './ops/net'
 import * as XA from './ops/xattr'
 import * as P from './ops/process'
@@ -47,6 +50,9 @@ export type {
   SocketOption, SocketName
 } from './types'
 export type { ReadFileOptions, WriteFileOptions } from './ops/whole-file'
+export type { StatManyOptions } from './ops/stat-many'
+export type { BatchResult, BatchError, BatchSubmitOptions } from './ops/batch'
+export { Batch }
 export { RegisteredBuffers }
 
 const NO_SIGNAL: V.OpOptions = Object.freeze({})
@@ -156,6 +162,30 @@ export class Machine {
    */
   writeFile (path: string | Buffer | URL, data: string | ArrayBufferView, options?: W.WriteFileOptions | BufferEncoding): Promise<void> {
     return W.writeFile(this.#c, path, data, options)
+  }
+
+  /** Appends `data` to the file at `path`, as fs.promises.appendFile does: writeFile with flag 'a' by default, one chain. */
+  appendFile (path: string | Buffer | URL, data: string | ArrayBufferView, options?: W.WriteFileOptions | BufferEncoding): Promise<void> {
+    return W.appendFile(this.#c, path, data, options)
+  }
+
+  /**
+   * stat (lstat with `{ lstat: true }`) of every path in one native call
+   * and one promise: independent statx ops, so each path gets its own
+   * result, a Stats (BigIntStats with `bigint`) or, for a path that
+   * failed, an Error shaped as fs.promises.stat's (ENOENT, `syscall`
+   * 'stat', `path`), in the array, not as a rejection.
+   */
+  statMany (paths: ReadonlyArray<string | Buffer | URL>, options?: SM.StatManyOptions & { bigint?: false }): Promise<Array<Stats | SystemError>>
+  statMany (paths: ReadonlyArray<string | Buffer | URL>, options: SM.StatManyOptions & { bigint: true }): Promise<Array<BigIntStats | SystemError>>
+  statMany (paths: ReadonlyArray<string | Buffer | URL>, options?: SM.StatManyOptions): Promise<Array<Stats | BigIntStats | SystemError>>
+  statMany (paths: ReadonlyArray<string | Buffer | URL>, options?: SM.StatManyOptions): Promise<Array<Stats | BigIntStats | SystemError>> {
+    return SM.statMany(this.#c, paths, options)
+  }
+
+  /** A builder of the caller's own op chain on one file: `m.batch().open(p).read(buf).close().submit()` (docs/batch.md). */
+  batch (): Batch {
+    return new Batch(this.#c)
   }
 
   /** write(2)/pwrite(2) of `buffer` (copied at the call); resolves with the bytes written. */

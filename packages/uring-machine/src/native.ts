@@ -54,6 +54,13 @@ export interface NativeOps extends TableOps {
   copy (srcFd: number, dstFd: number, length: number, srcPosition: number, dstPosition: number): number
   /** copyFile in the core: open, statx, open, statx, truncate, fchmod, the splice loop, closes; COPYFILE_* mode. */
   copyFile (src: string | Uint8Array, dest: string | Uint8Array, mode: number): number
+  /**
+   * A chain of the caller's steps (batch.ts encodes them, crates/node/src/ops/chain.rs
+   * reads them); results into [Int32Array(steps), per step its read view or statx array] at dsts[slot].
+   */
+  batch (steps: unknown[][]): number
+  /** statx of every path, independent steps; results into [Int32Array(n), statx array(18 n)] at dsts[slot]. */
+  statMany (paths: Array<string | Uint8Array>, flags: number, mask: number): number
   /** Holds an fd of the package's own (closed at teardown unless disowned first); 1, or a negative code. */
   hold (fd: number): number
 }
@@ -82,6 +89,8 @@ export interface NativeMetrics {
   opLatencyNs: number
   /** Profile mode only: the longest op latency, in ns. */
   opLatencyMaxNs: number
+  /** Slots of the ring's registered file table that op chains hold now (0 when idle: a leak check). */
+  fileSlotsInUse: number
 }
 
 export interface NativeFeatures {

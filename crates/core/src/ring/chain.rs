@@ -81,7 +81,8 @@ impl Ring {
     /// [`Ring::flush`]. It completes once (see [`Completion::chain`]). A
     /// chain refused here is dropped. With every file slot taken, it waits
     /// (in the ring, in order) for one. Per-op timeouts are not taken.
-    pub fn submit_chain(&mut self, chain: Chain, opts: &OpOptions) -> Result<OpId, SubmitError> {
+    pub fn submit_chain(&mut self, mut chain: Chain, opts: &OpOptions) -> Result<OpId, SubmitError> {
+        chain.prepare(self.uring.submission().capacity());
         if self.closing {
             return Err(SubmitError::Closed);
         }
@@ -94,6 +95,16 @@ impl Ring {
         }
         if let Some(step) = chain.steps().iter().find(|s| !self.supports(s.opcode())) {
             return Err(SubmitError::Unsupported(step.name()));
+        }
+        if !chain.needs_file() {
+            // A stat_many: no file slot, no table (nor its kernel) needed.
+            let index = self.alloc_slot();
+            let slot = &mut self.slots[index as usize];
+            let id = OpId { index, gen: slot.gen };
+            slot.chain = Some(Box::new(chain));
+            self.metrics.ops_submitted += 1;
+            self.push_steps(index);
+            return Ok(id);
         }
         if let Err(e) = self.file_table() {
             return Err(match e.raw_os_error() {
@@ -125,7 +136,9 @@ impl Ring {
     /// Room was made, or is made here (a chain re-armed from a reap).
     fn push_steps(&mut self, index: u32) {
         let slot = &mut self.slots[index as usize];
-        let (Some(chain), Some(file)) = (slot.chain.as_mut(), slot.file) else { return };
+        let Some(chain) = slot.chain.as_mut() else { return };
+        // A chain without a file (a stat_many) names none: slot 0 is unused.
+        let Some(file) = (if chain.needs_file() { slot.file } else { Some(0) }) else { return };
         let n = chain.len_steps();
         if self.make_room(n).is_err() {
             // Cannot happen short of a broken ring: end the chain as cancelled.
@@ -234,7 +247,7 @@ impl Ring {
         };
         chain.record(step, res);
         if slot.awaiting > 0 {
-            if slot.flags & F_ABORTED != 0 {
+            if slot.flags & F_ABORTED != 0 && chain.linked() {
                 // A step hard-linked to a cancelled one starts after it: it
                 // was not in the kernel for the first cancel to find.
                 self.cancel_pending(index);

@@ -1,5 +1,7 @@
-//! Chains (see `uring_machine_core::chain`): readFile and writeFile, each
-//! one submission of linked ops on a direct descriptor and one completion.
+//! Chains (see `uring_machine_core::chain`): readFile, writeFile and the
+//! caller's own steps (batch), each one submission of linked ops on a
+//! direct descriptor and one completion; statMany, independent statx steps
+//! completing once.
 //!
 //! A chain's completion reports its length (readFile: the new Buffer at
 //! `dsts[slot]` holds the data) or its first failure encoded as
@@ -8,13 +10,15 @@
 //! as Node does (`syscall: 'open'` with the path, `'read'` without).
 
 
-use uring_machine_core::chain::READ_FILE_CHUNK;
-use uring_machine_core::{Chain, SubmitError};
+use std::ffi::CString;
 
-use super::{bool_arg, copy_in, i32_arg, u32_arg, Cell};
+use uring_machine_core::chain::READ_FILE_CHUNK;
+use uring_machine_core::{Chain, Step, SubmitError};
+
+use super::{bool_arg, copy_in, f64_arg, i32_arg, u32_arg, Cell, MAX_LENGTH};
 use crate::event_loop::schedule_flush;
 use crate::js;
-use crate::state::{timeout, RES_BAD_ARG, RES_CLOSED};
+use crate::state::{position, timeout, RES_BAD_ARG, RES_CLOSED};
 use crate::uv;
 
 /// The chain lifecycle's first half, like `super::submit` for single ops.
@@ -71,5 +75,74 @@ op_fn!(
             submit_chain(c, chain, 0.0)
         }
         _ => RES_BAD_ARG,
+    }
+);
+
+/// The steps JS's `batch()` builder encodes, each an array led by its kind
+/// (packages/uring-machine/src/ops/batch.ts writes the same):
+/// `[0, path, flags, mode]` open, `[1, length, position]` read,
+/// `[2, view, offset, length, position]` write, `[3, datasync]` fsync,
+/// `[4, path, flags, mask]` statx, `[5]` close. A read's data goes into a
+/// buffer the chain owns and is copied into the caller's view at
+/// completion (`deliver::steps_out`), as a single read's is.
+///
+/// # Safety
+/// `env` and `arr` are live for the current call.
+unsafe fn batch_steps(c: &Cell, e: napi::sys::napi_env, arr: napi::sys::napi_value) -> Option<Vec<Step>> {
+    let n = js::array_len(e, arr)?;
+    let mut steps = Vec::with_capacity(n as usize);
+    for i in 0..n {
+        let s = js::element(e, arr, i);
+        let a = |k: u32| js::element(e, s, k);
+        let step = match i32_arg(e, a(0)) {
+            0 => Step::Open { path: js::path(e, a(1))?, flags: i32_arg(e, a(2)), mode: u32_arg(e, a(3)) },
+            1 => {
+                let len = u32_arg(e, a(1));
+                if len > MAX_LENGTH {
+                    return None;
+                }
+                Step::Read { buf: vec![0; len as usize], position: position(f64_arg(e, a(2))) }
+            }
+            2 => {
+                let buf = copy_in(c, e, a(1), u32_arg(e, a(2)), u32_arg(e, a(3)))?;
+                Step::Write { buf, position: position(f64_arg(e, a(4))) }
+            }
+            3 => Step::Fsync { datasync: bool_arg(e, a(1)) },
+            4 => Step::Statx { path: js::path(e, a(1))?, flags: i32_arg(e, a(2)), mask: u32_arg(e, a(3)), buf: Box::default() },
+            5 => Step::Close,
+            _ => return None,
+        };
+        steps.push(step);
+    }
+    Some(steps)
+}
+
+// batch(steps): a chain of the caller's steps (see `batch_steps`).
+op_fn!(
+    batch(1) | c,
+    e,
+    a | match batch_steps(c, e, a[0]).and_then(Chain::new) {
+        Some(chain) => submit_chain(c, chain, 0.0),
+        None => RES_BAD_ARG,
+    }
+);
+
+/// The paths of a statMany, from a JS array of strings or Buffers.
+///
+/// # Safety
+/// `env` and `arr` are live for the current call.
+unsafe fn paths(e: napi::sys::napi_env, arr: napi::sys::napi_value) -> Option<Vec<CString>> {
+    let n = js::array_len(e, arr)?;
+    (0..n).map(|i| js::path(e, js::element(e, arr, i))).collect()
+}
+
+// statMany(paths, flags, mask): statx of every path, independent steps;
+// the results go into [Int32Array(n), statx array(18 n)] at dsts[slot].
+op_fn!(
+    stat_many(3) | _c,
+    e,
+    a | match paths(e, a[0]).and_then(|p| Chain::stat_many(p, i32_arg(e, a[1]), u32_arg(e, a[2]))) {
+        Some(chain) => submit_chain(_c, chain, 0.0),
+        None => RES_BAD_ARG,
     }
 );

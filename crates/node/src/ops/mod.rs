@@ -159,6 +159,8 @@ const HAND_WRITTEN: &[(&std::ffi::CStr, RawFn)] = &[
     (c"writeFile", chain::write_file),
     (c"copy", copy::copy),
     (c"copyFile", copy::copy_file),
+    (c"batch", chain::batch),
+    (c"statMany", chain::stat_many),
 ];
 
 unsafe extern "C" fn release(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {

@@ -1,5 +1,5 @@
-// Whole-file calls on op chains (crates/core/src/chain.rs): readFile and
-// writeFile, each one native call, one submission of linked ops on a
+// Whole-file calls on op chains (crates/core/src/chain.rs): readFile,
+// writeFile and appendFile, each one native call, one submission of linked ops on a
 // direct descriptor and one promise. Where the ring runs no chains (a
 // kernel before 5.19, an SQPOLL ring) they fall back to single ops with
 // the same results.
@@ -70,8 +70,17 @@ export function readFile (c: Engine, path: string | Buffer | URL, options?: Read
 }
 
 export function writeFile (c: Engine, path: string | Buffer | URL, data: string | ArrayBufferView, options?: WriteFileOptions | BufferEncoding): Promise<void> {
+  return writeWith(c, path, data, options, 'w')
+}
+
+/** Node's appendFile: writeFile with flag 'a' by default (open, write, fsync with `flush`, close: one chain). */
+export function appendFile (c: Engine, path: string | Buffer | URL, data: string | ArrayBufferView, options?: WriteFileOptions | BufferEncoding): Promise<void> {
+  return writeWith(c, path, data, options, 'a')
+}
+
+function writeWith (c: Engine, path: string | Buffer | URL, data: string | ArrayBufferView, options: WriteFileOptions | BufferEncoding | undefined, flag: 'w' | 'a'): Promise<void> {
   const p = V.path(path)
-  const b = bag(options, { encoding: 'utf8', flag: 'w' })
+  const b = bag(options, { encoding: 'utf8', flag })
   const flags = V.openFlags(b.flag)
   const mode = V.mode(b.mode)
   if (b.flush !== undefined && typeof b.flush !== 'boolean') throw E.invalidArgType('options.flush', 'of type boolean', b.flush)

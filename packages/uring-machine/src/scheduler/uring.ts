@@ -98,6 +98,12 @@ export class UringScheduler extends BaseScheduler {
     return this.machine.copyFile(src, dest, mode, signal === undefined ? undefined : { signal })
   }
 
+  /** The whole file written in one op chain (Machine.writeFile): like readWholeFile, an offer install() takes. */
+  writeWholeFile (path: string, data: Uint8Array, flags: number, mode: number): Promise<void> {
+    const signal = currentSignal()
+    return this.machine.writeFile(path, data, signal === undefined ? { flag: flags, mode } : { flag: flags, mode, signal })
+  }
+
   ioOpen (path: string, flags: number, mode = 0o666): Promise<number> {
     return this.machine.open(path, flags, mode, { signal: currentSignal() })
   }
