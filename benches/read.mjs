@@ -135,13 +135,15 @@ export async function readBench ({ quick, floor, peers = { error: 'not built' },
   const blocks = FILE_SIZE / BLOCK
   const idx = blockIndices(count, blocks)
 
-  let m, mfd, fh, cfd
-  const contenders = [
-    {
-      name: 'Machine `m.read`',
-      note: `${DEPTH} async loops, entries 256`,
+  let fh, cfd
+  /** A Machine contender: `options` are the Machine's (the ways a ring can use the other core). */
+  const machine = (name, note, options) => {
+    let m, mfd
+    return {
+      name,
+      note,
       setup: async () => {
-        m = new Machine({ entries: 256 })
+        m = new Machine({ entries: 256, ...options })
         mfd = await m.open(file, 'r')
         await verify(m, mfd, file, idx)
       },
@@ -157,7 +159,12 @@ export async function readBench ({ quick, floor, peers = { error: 'not built' },
         if (mfd !== undefined) await m.close(mfd)
         await m?.destroy()
       }
-    },
+    }
+  }
+  const contenders = [
+    machine('Machine `m.read`', `${DEPTH} async loops, entries 256`, {}),
+    machine('Machine, offload', `${DEPTH} async loops, \`offload: true\` (IOSQE_ASYNC: io-wq threads copy on the other core)`, { offload: true }),
+    machine('Machine, SQPOLL', `${DEPTH} async loops, \`sqpoll: true\` (a kernel thread submits, and copies, on the other core)`, { sqpoll: true }),
     {
       name: 'FileHandle.read',
       note: `fs.promises, ${DEPTH} async loops`,

@@ -49,7 +49,7 @@ when(typeof globalThis.Float16Array === 'function', 'no Float16Array on this Nod
   const dsts = []
   let done = 0
   const callback = (n) => { done += Math.max(n, 0) }
-  const ring = new binding.Ring(8, -1, false, dsts, callback)
+  const ring = new binding.Ring(8, -1, false, false, dsts, callback)
   const backing = new ArrayBuffer(64)
   const view = new globalThis.Float16Array(backing, 16, 4) // 8 bytes
   const arr = [view]
@@ -126,7 +126,7 @@ test.serial('the results array detached and collected: native writes stay in nat
   let seen = 0
   // The binding holds its callback weakly (the Machine keeps it): keep it here.
   const callback = (n) => { seen += Math.max(n, 0) }
-  const ring = new binding.Ring(8, -1, false, [], callback)
+  const ring = new binding.Ring(8, -1, false, false, [], callback)
   const results = ring.results()
   try {
     structuredClone(results.buffer, { transfer: [results.buffer] })
@@ -152,7 +152,7 @@ test('junk straight into every native function, in a child process: no crash', (
   const code = `
     const fd = require('node:fs').openSync('/dev/null', 'r+')
     const binding = require(process.env.UM_BINDING)
-    const ring = new binding.Ring(8, -1, false, [], () => {})
+    const ring = new binding.Ring(8, -1, false, false, [], () => {})
     const fns = ring.functions()
     const junk = [undefined, null, {}, [], 'str', -1, 2 ** 40, NaN, 1e300, -1e300, Infinity, Symbol('s'), () => {},
       new ArrayBuffer(4), new Uint8Array(0), new BigInt64Array(2), new DataView(new ArrayBuffer(4)),

@@ -14,7 +14,7 @@ const { binding } = require('../packages/uring-machine/dist/native.js')
 const NOT_OPS = ['flush', 'hold', 'disown', 'sockName', 'readFile', 'writeFile']
 
 test('the bridge registers every js entry of the op table, and beside them only the functions that make no table op', (t) => {
-  const ring = new binding.Ring(8, -1, false, [], () => {})
+  const ring = new binding.Ring(8, -1, false, false, [], () => {})
   try {
     const fns = ring.functions()
     t.deepEqual(Object.keys(fns).sort(), [...Object.keys(OPS), ...NOT_OPS].sort())

@@ -158,6 +158,10 @@ fn drive(load: &mut dyn Load, depth: u64, count: u64, max: Duration) -> Outcome 
     let mut ring = Ring::new(&{
         let mut c = Config::default();
         c.entries = entries;
+        c.offload = std::env::var_os("FLOOR_OFFLOAD").is_some();
+        if std::env::var_os("FLOOR_SQPOLL").is_some() {
+            c.sqpoll = Some(1000);
+        }
         c
     })
     .unwrap_or_else(|e| {

@@ -296,6 +296,15 @@ impl Default for SigInfo {
 }
 
 impl Op {
+    /// A read or write of a file descriptor's data, which
+    /// [`crate::Config::offload`] sends to io-wq at once.
+    pub(crate) fn is_file_io(&self) -> bool {
+        matches!(
+            self,
+            Op::Read { .. } | Op::Write { .. } | Op::Readv { .. } | Op::Writev { .. } | Op::ReadFixed { .. } | Op::WriteFixed { .. }
+        )
+    }
+
     /// A readv into `bufs` (each read to its full length).
     pub fn readv(fd: RawFd, bufs: Vec<Vec<u8>>, position: u64) -> Op {
         Op::Readv { fd, bufs, iov: Iovecs::default(), position }

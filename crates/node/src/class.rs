@@ -52,13 +52,14 @@ impl Ring {
     /// `callback(n)`: called with the number of (slot, result) pairs ready in
     /// `results()`, or -1 once the ring has closed.
     #[napi(constructor)]
-    pub fn new(env: Env, entries: u32, sqpoll: i32, profile: bool, dsts: Unknown, callback: Unknown) -> Result<Self> {
+    pub fn new(env: Env, entries: u32, sqpoll: i32, profile: bool, offload: bool, dsts: Unknown, callback: Unknown) -> Result<Self> {
         let raw = env.raw();
         let mut config = Config::default();
         config.entries = entries.clamp(1, 32768);
         config.sqpoll = (sqpoll >= 0).then_some(sqpoll as u32);
         config.eventfd = true;
         config.profile = profile;
+        config.offload = offload;
         let ring = CoreRing::new(&config)
             .map_err(|e| Error::new(Status::GenericFailure, uring_machine_core::unavailable_reason(&e)))?;
         let efd = ring.eventfd().expect("eventfd was requested");

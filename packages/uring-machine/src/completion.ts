@@ -135,11 +135,11 @@ export class Engine {
   readonly #host: EngineHost
   state: 'open' | 'closing' | 'closed' = 'open'
 
-  constructor (entries: number, sqpoll: number, profile: boolean, host: EngineHost) {
+  constructor (entries: number, sqpoll: number, profile: boolean, offload: boolean, host: EngineHost) {
     if (binding === null) throw E.unavailable('no binding')
     this.#host = host
     try {
-      this.ring = new binding.Ring(entries, sqpoll, profile, this.#dsts, this.#complete)
+      this.ring = new binding.Ring(entries, sqpoll, profile, offload, this.#dsts, this.#complete)
     } catch (err) {
       throw E.unavailable((err as Error).message)
     }

@@ -114,8 +114,9 @@ export class Machine {
     else if (typeof sqpollOpt === 'number') sqpoll = V.int(sqpollOpt, 'options.sqpoll', 0, 2 ** 31 - 1)
     else if (sqpollOpt !== undefined && sqpollOpt !== false) throw E.invalidArgType('options.sqpoll', 'of type boolean or number', sqpollOpt)
     if (raw.profile !== undefined && typeof raw.profile !== 'boolean') throw E.invalidArgType('options.profile', 'of type boolean', raw.profile)
+    if (raw.offload !== undefined && typeof raw.offload !== 'boolean') throw E.invalidArgType('options.offload', 'of type boolean', raw.offload)
     if (binding === null) throw E.unavailable(loadFailure ?? 'no binding')
-    const c = this.#c = new Engine(entries, sqpoll, raw.profile === true, {
+    const c = this.#c = new Engine(entries, sqpoll, raw.profile === true, raw.offload === true, {
       onMessage: (kind, value) => { this.#mail.onMessage(kind, value) },
       onClosed: () => { this.#onClosed() }
     })

@@ -101,7 +101,7 @@ export interface NativeFeatures {
 }
 
 export interface Binding {
-  Ring: new (entries: number, sqpoll: number, profile: boolean, dsts: unknown[], callback: (n: number) => void) => NativeRing
+  Ring: new (entries: number, sqpoll: number, profile: boolean, offload: boolean, dsts: unknown[], callback: (n: number) => void) => NativeRing
   probe (): NativeFeatures
   unavailableReason (): string | null
   statFields (): string[]

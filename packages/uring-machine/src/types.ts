@@ -14,6 +14,14 @@ export interface MachineOptions {
   sqpoll?: boolean | number
   /** Measure time in the kernel: `metrics()` then fills `enterNs`, `opLatencyNs`, `opLatencyMaxNs`. Default false. */
   profile?: boolean
+  /**
+   * File reads and writes go to the kernel's worker threads at once
+   * (IOSQE_ASYNC), so their page-cache copies run on other cores instead of
+   * inline on this thread. Meant for many reads or writes of regular files
+   * in flight; a socket or pipe read offloaded this way holds a worker
+   * thread until it is ready. Default false.
+   */
+  offload?: boolean
 }
 
 export interface ReadOptions extends OpOptions {

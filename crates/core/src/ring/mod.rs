@@ -59,6 +59,13 @@ pub struct Config {
     /// Measure time spent in the kernel (see [`Metrics`]'s `*_ns` fields);
     /// costs two clock reads per op and per enter.
     pub profile: bool,
+    /// Send file reads and writes (`Read`, `Write`, `Readv`, `Writev`,
+    /// `ReadFixed`, `WriteFixed`) to the kernel's io-wq worker threads at
+    /// once (IOSQE_ASYNC) instead of trying them inline first: the page-cache
+    /// copy then runs on another core while the submitting thread goes on.
+    /// For reads and writes of regular files; a socket or pipe op offloaded
+    /// this way blocks a worker thread until it is ready.
+    pub offload: bool,
     /// Opcodes to treat as unsupported, to exercise fallbacks in tests.
     #[doc(hidden)]
     pub disabled_opcodes: Vec<u8>,
@@ -70,7 +77,7 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { entries: 256, cq_entries: None, sqpoll: None, eventfd: false, profile: false, disabled_opcodes: Vec::new(), no_multishot_timeouts: false }
+        Config { entries: 256, cq_entries: None, sqpoll: None, eventfd: false, profile: false, offload: false, disabled_opcodes: Vec::new(), no_multishot_timeouts: false }
     }
 }
 
@@ -206,6 +213,8 @@ pub struct Ring {
     setup_flags: Vec<&'static str>,
     closing: bool,
     profile: bool,
+    /// [`Config::offload`].
+    offload: bool,
     metrics: Metrics,
     /// Provided-buffer groups by id. Declared after `uring`: a group's
     /// memory is unmapped only after the ring is gone.
@@ -267,6 +276,7 @@ impl Ring {
             setup_flags,
             closing: false,
             profile: config.profile,
+            offload: config.offload,
             metrics: Metrics::default(),
             groups: Vec::new(),
             fixed: None,

@@ -125,8 +125,10 @@ impl Ring {
         if let Some(fd) = op.cancels_fd() {
             self.abort_rearms(fd);
         }
+        let offload = self.offload && op.is_file_io();
         let slot = &mut self.slots[index as usize];
         let entry = slot.op.insert(op).entry().user_data(ud);
+        let entry = if offload { entry.flags(squeue::Flags::ASYNC) } else { entry };
         let pair = match opts.timeout {
             None => {
                 slot.awaiting = 1;
