@@ -161,6 +161,23 @@ const cases = {
     [(m) => m.copyFile('/tmp/x', '/tmp/y', 8), 'ERR_OUT_OF_RANGE', RangeError],
     [(m) => m.copyFile('/tmp/x', '/tmp/y', 0, { signal: {} }), 'ERR_INVALID_ARG_TYPE', TypeError]
   ],
+  appendFile: [
+    [(m) => m.appendFile(42, 'x'), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.appendFile('/tmp/x', 5), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.appendFile('/tmp/a\u0000b', 'x'), 'ERR_INVALID_ARG_VALUE', TypeError],
+    [(m) => m.appendFile('/tmp/x', 'x', { flush: 1 }), 'ERR_INVALID_ARG_TYPE', TypeError]
+  ],
+  statMany: [
+    [(m) => m.statMany('/tmp/x'), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.statMany([42]), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.statMany(['/tmp/a\u0000b']), 'ERR_INVALID_ARG_VALUE', TypeError],
+    [(m) => m.statMany(['/tmp/x'], { lstat: 1 }), 'ERR_INVALID_ARG_TYPE', TypeError]
+  ],
+  batch: [
+    [(m) => m.batch().open(42), 'ERR_INVALID_ARG_TYPE', TypeError],
+    [(m) => m.batch().open('/tmp/a\u0000b'), 'ERR_INVALID_ARG_VALUE', TypeError],
+    [(m) => m.batch().open('/tmp/x').read('x'), 'ERR_INVALID_ARG_TYPE', TypeError]
+  ],
   select: [
     [(m) => m.select('3', []), 'ERR_INVALID_ARG_TYPE', TypeError],
     [(m) => m.select([1.5], []), 'ERR_OUT_OF_RANGE', RangeError]

@@ -10,8 +10,9 @@ const { OPS } = require('../packages/uring-machine/dist/native.generated.js')
 // The package's own loader: whichever binary this platform loads.
 const { binding } = require('../packages/uring-machine/dist/native.js')
 // The few that make no table op: flush, hold/disown, sockName (getsockname/getpeername at once),
-// and the chains readFile/writeFile (crates/node/src/ops/chain.rs).
-const NOT_OPS = ['flush', 'hold', 'disown', 'sockName', 'readFile', 'writeFile']
+// the chains readFile/writeFile/batch/statMany (crates/node/src/ops/chain.rs) and the
+// core copies copy/copyFile (crates/node/src/ops/copy.rs).
+const NOT_OPS = ['flush', 'hold', 'disown', 'sockName', 'readFile', 'writeFile', 'batch', 'statMany', 'copy', 'copyFile']
 
 test('the bridge registers every js entry of the op table, and beside them only the functions that make no table op', (t) => {
   const ring = new binding.Ring(8, -1, false, false, [], () => {})
