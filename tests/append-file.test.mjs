@@ -70,6 +70,11 @@ const entry = fileURLToPath(new URL('../packages/uring-machine/dist/index.js', i
     const { Machine } = require(${JSON.stringify(entry)})
     const fsp = require('node:fs/promises')
     const grab = (f) => f().then(() => 'ok', (e) => ({ code: e.code, syscall: e.syscall, path: e.path, message: e.message }))
+    // Loaded as root (a checkout may sit in a directory nobody cannot
+    // read), then the ids dropped before the Machine is made.
+    process.setgroups([])
+    process.setgid(65534)
+    process.setuid(65534)
     ;(async () => {
       const m = new Machine()
       const r = { ours: await grab(() => m.appendFile(process.env.P, 'x')), node: await grab(() => fsp.appendFile(process.env.P, 'x')) }
@@ -77,7 +82,7 @@ const entry = fileURLToPath(new URL('../packages/uring-machine/dist/index.js', i
       console.log(JSON.stringify(r))
     })()
   `
-  const r = spawnSync(process.execPath, ['-e', script], { uid: 65534, gid: 65534, env: { ...process.env, P: p }, encoding: 'utf8', timeout: 30_000 })
+  const r = spawnSync(process.execPath, ['-e', script], { env: { ...process.env, P: p }, encoding: 'utf8', timeout: 30_000 })
   t.is(r.status, 0, r.stderr)
   const { ours, node } = JSON.parse(r.stdout.trim().split('\n').pop())
   t.is(ours.code, 'EACCES')

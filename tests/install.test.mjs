@@ -63,7 +63,7 @@ for (const [label, make] of [['UringScheduler', () => new UringScheduler()], ['N
       t.is(n, 5)
       t.is(buf.toString(), 'route')
       await promisify(fs.close)(fd)
-      if (label === 'UringScheduler') t.true(s.machine.metrics().opsCompleted - before > 20, 'the calls went through the ring')
+      if (label === 'UringScheduler') t.true(s.machine.metrics().opsCompleted - before >= 15, 'the calls went through the ring (readFile and writeFile are one chain each)')
     })
   })
 }
