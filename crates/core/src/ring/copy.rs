@@ -15,7 +15,7 @@ use super::{Completion, OpId, OpOptions, Ring, SubmitError};
 use crate::copy::Copy;
 
 impl Ring {
-    /// Whether this ring can run [`Copy`]s in the core: splice (5.7), and
+    /// Whether this ring can run [`struct@Copy`]s in the core: splice (5.7), and
     /// no SQPOLL credential gate (it could split a linked pair).
     pub fn supports_copy(&self) -> bool {
         self.supports(opcode::Splice::CODE) && self.gate.is_none()
