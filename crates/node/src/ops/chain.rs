@@ -13,38 +13,16 @@
 use std::ffi::CString;
 
 use uring_machine_core::chain::READ_FILE_CHUNK;
-use uring_machine_core::{Chain, Step, SubmitError};
+use uring_machine_core::{Chain, Step};
 
-use super::{bool_arg, copy_in, f64_arg, i32_arg, u32_arg, Cell, MAX_LENGTH};
-use crate::event_loop::schedule_flush;
+use super::{bool_arg, copy_in, f64_arg, i32_arg, submit_with, u32_arg, Cell, MAX_LENGTH};
 use crate::js;
-use crate::state::{position, timeout, RES_BAD_ARG, RES_CLOSED};
-use crate::uv;
+use crate::state::{position, timeout, RES_BAD_ARG};
 
-/// The chain lifecycle's first half, like `super::submit` for single ops.
+/// The chain lifecycle's first half, like `super::submit` for single ops;
+/// `-ENOSYS` (a kernel before 5.19, an SQPOLL ring) makes JS use single ops.
 fn submit_chain(cell: &Cell, chain: Chain, timeout_ms: f64) -> i32 {
-    let Ok(mut inner) = cell.try_borrow_mut() else { return -libc::EBUSY };
-    if inner.closing || inner.dead {
-        return RES_CLOSED;
-    }
-    let Some(ring) = inner.ring.as_mut() else { return RES_CLOSED };
-    match ring.submit_chain(chain, &timeout(timeout_ms)) {
-        Ok(id) => {
-            schedule_flush(&mut inner);
-            if !inner.referenced {
-                inner.referenced = true;
-                // SAFETY: the poll handle is open while the ring is live.
-                unsafe { uv::set_ref(inner.poll, true) };
-            }
-            id.index() as i32
-        }
-        Err(SubmitError::Closed) => RES_CLOSED,
-        // JS falls back to single ops (a kernel before 5.19, an SQPOLL ring).
-        Err(SubmitError::Unsupported(_)) => -libc::ENOSYS,
-        Err(SubmitError::Io(e)) => -e.raw_os_error().unwrap_or(libc::EIO),
-        Err(SubmitError::CredentialsChanged) => -libc::EPERM,
-        Err(_) => -libc::EINVAL,
-    }
+    submit_with(cell, chain, drop, |ring, chain| ring.submit_chain(chain, &timeout(timeout_ms)))
 }
 
 // readFile(path, flags, mode)

@@ -5,37 +5,16 @@
 //! the destination); the result is 0 or `-errno`.
 
 use uring_machine_core::copy::TO_EOF;
-use uring_machine_core::{Copy, SubmitError};
+use uring_machine_core::Copy;
 
-use super::{f64_arg, u32_arg, Cell};
-use crate::event_loop::schedule_flush;
+use super::{f64_arg, submit_with, u32_arg, Cell};
 use crate::js;
-use crate::state::{timeout, RES_BAD_ARG, RES_CLOSED};
-use crate::uv;
+use crate::state::{timeout, RES_BAD_ARG};
 
+/// A copy's lifecycle's first half, like `super::submit`; `-ENOSYS` (an
+/// SQPOLL ring, a kernel before 5.7) makes JS use its splice loop.
 fn submit_copy(cell: &Cell, copy: Copy) -> i32 {
-    let Ok(mut inner) = cell.try_borrow_mut() else { return -libc::EBUSY };
-    if inner.closing || inner.dead {
-        return RES_CLOSED;
-    }
-    let Some(ring) = inner.ring.as_mut() else { return RES_CLOSED };
-    match ring.submit_copy(copy, &timeout(0.0)) {
-        Ok(id) => {
-            schedule_flush(&mut inner);
-            if !inner.referenced {
-                inner.referenced = true;
-                // SAFETY: the poll handle is open while the ring is live.
-                unsafe { uv::set_ref(inner.poll, true) };
-            }
-            id.index() as i32
-        }
-        Err(SubmitError::Closed) => RES_CLOSED,
-        // JS falls back to its splice loop (an SQPOLL ring, a kernel before 5.7).
-        Err(SubmitError::Unsupported(_)) => -libc::ENOSYS,
-        Err(SubmitError::Io(e)) => -e.raw_os_error().unwrap_or(libc::EIO),
-        Err(SubmitError::CredentialsChanged) => -libc::EPERM,
-        Err(_) => -libc::EINVAL,
-    }
+    submit_with(cell, copy, drop, |ring, copy| ring.submit_copy(copy, &timeout(0.0)))
 }
 
 /// A position argument: `-1` (or any negative) for the file's own.

@@ -27,7 +27,7 @@ use std::rc::Rc;
 use napi::bindgen_prelude::*;
 use napi::sys;
 
-use uring_machine_core::{Op, SubmitError};
+use uring_machine_core::{Op, OpId, Ring as CoreRing, SubmitError};
 
 use crate::event_loop::schedule_flush;
 use crate::js;
@@ -71,16 +71,30 @@ unsafe fn bool_arg(env: sys::napi_env, v: sys::napi_value) -> bool {
 /// The generic op lifecycle's first half: queue the op, keep the loop alive.
 /// An op refused here never reaches the core, which releases what it owns.
 fn submit(cell: &Cell, op: Op, timeout_ms: f64) -> i32 {
+    submit_with(cell, op, Op::discard, |ring, op| ring.submit(op, &timeout(timeout_ms)))
+}
+
+/// The first half of every lifecycle (an op, a chain, a core copy): a live
+/// ring takes `item` through `go`; then the flush is scheduled and the loop
+/// kept alive. The slot, or a negative code JS reads (`-ENOSYS` where the
+/// ring can't run it: JS then falls back). `refused` gets back an item that
+/// never reached the ring.
+pub(super) fn submit_with<T>(
+    cell: &Cell,
+    item: T,
+    refused: impl FnOnce(T),
+    go: impl FnOnce(&mut CoreRing, T) -> std::result::Result<OpId, SubmitError>,
+) -> i32 {
     let Ok(mut inner) = cell.try_borrow_mut() else {
-        op.discard();
+        refused(item);
         return -libc::EBUSY;
     };
-    if inner.closing || inner.dead || inner.ring.is_none() {
-        op.discard();
+    let live = !inner.closing && !inner.dead;
+    let Some(ring) = inner.ring.as_mut().filter(|_| live) else {
+        refused(item);
         return RES_CLOSED;
-    }
-    let Some(ring) = inner.ring.as_mut() else { return RES_CLOSED };
-    match ring.submit(op, &timeout(timeout_ms)) {
+    };
+    match go(ring, item) {
         Ok(id) => {
             schedule_flush(&mut inner);
             if !inner.referenced {
