@@ -3,7 +3,7 @@
 // it cancelled, validation, abort/timeout/destroy with no fd or file-table
 // slot left, and forced GC with many batches in flight.
 import test from 'ava'
-import { writeFileSync, readFileSync, statSync, lstatSync, symlinkSync } from 'node:fs'
+import { writeFileSync, readFileSync, statSync, lstatSync, symlinkSync, existsSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { machine, tempDir, openFds, sleep } from './helpers.mjs'
@@ -187,14 +187,105 @@ test('a read buffer detached while the batch is in flight rejects ERR_BUFFER_DET
   t.is((await t.throwsAsync(done)).code, 'ERR_BUFFER_DETACHED')
 })
 
-test('on an SQPOLL Machine (no chains) a batch rejects ENOSYS', async (t) => {
-  const m = machine(t, { sqpoll: true })
-  const p = join(tempDir(t), 's')
-  writeFileSync(p, 's')
-  const err = await t.throwsAsync(m.batch().open(p).close().submit())
-  t.like(err, { code: 'ENOSYS', syscall: 'batch' })
+// The same batches on a chain and on the single-op fallback (an SQPOLL
+// Machine runs no chains, as a kernel before 5.19 does not): each one on
+// its own copy of the same files.
+const SCENARIOS = {
+  'read, read, statx, close': (b, d) => b.open(d.f).read(d.buf(5), { position: 0 }).read(d.buf(16), { offset: 2, length: 5, position: 6 }).statx(d.f).close(),
+  'writes at positions, fdatasync, statx of a link (bigint, no follow)': (b, d) => b.open(d.f, 'r+').write('abc', { position: 2 }).write(Buffer.from('ZZZZ'), { offset: 1, length: 2, position: 8 })
+    .fsync({ datasync: true }).statx(d.l, { bigint: true, followSymlinks: false }).close(),
+  'writes at the file position, no close': (b, d) => b.open(d.n, 'w', 0o600).write('one ').write('two'),
+  'append, fsync': (b, d) => b.open(d.f, 'a').write('+tail').fsync().close(),
+  'an empty file reads 0': (b, d) => b.open(d.empty).read(d.buf(4)).close(),
+  'a missing path': (b, d) => b.open(d.missing).read(d.buf(4)).close(),
+  'a directory: EISDIR at the read': (b, d) => b.open(d.dir).read(d.buf(4)).statx(d.dir).close(),
+  'a short read cancels the next step': (b, d) => b.open(d.f).read(d.buf(64)).write('x').close(),
+  'a short read before close succeeds': (b, d) => b.open(d.f).read(d.buf(64)).close(),
+  'a write to a read-only file: EBADF': (b, d) => b.open(d.f).write('nope').statx(d.f).close(),
+  'statx of a missing path': (b, d) => b.open(d.f).statx(d.missing).close(),
+  'a /proc file': (b, d) => b.open('/proc/self/stat').read(d.buf(8), { position: 0 }).close(),
+  'O_EXCL on an existing file': (b, d) => b.open(d.f, 'wx').write('x').close(),
+  'a file without read permission': (b, d) => b.open(d.secret).read(d.buf(4)).close()
+}
+
+function files (t) {
+  const dir = tempDir(t)
+  const d = { dir, f: join(dir, 'f'), l: join(dir, 'l'), n: join(dir, 'n'), empty: join(dir, 'e'), missing: join(dir, 'missing'), secret: join(dir, 's'), bufs: [] }
+  writeFileSync(d.f, 'hello batch world, and more')
+  writeFileSync(d.empty, '')
+  writeFileSync(d.secret, 'secret', { mode: 0o000 })
+  symlinkSync(d.f, d.l)
+  d.buf = (n) => { const b = Buffer.alloc(n); d.bufs.push(b); return b }
+  return d
+}
+
+function shape (v, d) {
+  if (v instanceof Error) return { name: v.name, message: v.message.replaceAll(d.dir, '<dir>'), code: v.code, errno: v.errno, syscall: v.syscall, path: v.path?.replace(d.dir, '<dir>'), step: v.step, results: shape(v.results, d) }
+  if (Array.isArray(v)) return v.map((x) => shape(x, d))
+  if (v !== null && typeof v === 'object') return { kind: v.constructor.name, size: v.size, mode: v.mode, nlink: v.nlink, symlink: v.isSymbolicLink() }
+  return v
+}
+
+async function outcome (t, m, scenario) {
+  const d = files(t)
+  const r = await SCENARIOS[scenario](m.batch(), d).submit().catch((err) => err)
+  return { result: shape(r, d), bufs: d.bufs.map((b) => b.toString('latin1')), f: readFileSync(d.f, 'latin1'), n: existsSync(d.n) ? [readFileSync(d.n, 'latin1'), statSync(d.n).mode & 0o777] : null }
+}
+
+test('on an SQPOLL Machine (no chains) a batch runs as single ops with the chain\'s results, errors and link rules', async (t) => {
+  const chain = machine(t)
+  const single = machine(t, { sqpoll: true })
+  for (const scenario of Object.keys(SCENARIOS)) {
+    const a = await outcome(t, chain, scenario)
+    const b = await outcome(t, single, scenario)
+    t.deepEqual(b, a, scenario)
+  }
+  t.is(single.metrics().fileSlotsInUse, 0)
+  // The scenarios reach every branch: successes, a failing open, a failing
+  // step after it, a short transfer's ECANCELED (EACCES only where the
+  // test is not root, whom mode 0 does not stop).
+  const codes = new Set()
+  for (const scenario of Object.keys(SCENARIOS)) codes.add((await outcome(t, single, scenario)).result.code ?? 'ok')
+  t.deepEqual([...codes].sort(), ['ECANCELED', 'EBADF', 'EEXIST', 'EISDIR', 'ENOENT', 'ok'].sort().concat(process.getuid() === 0 ? [] : ['EACCES']).sort())
 })
 
+test.serial('on the single-op fallback, a batch aborted, timed out or destroyed midway leaks no fd', async (t) => {
+  const { Machine } = await import('uring-machine')
+  const dir = tempDir(t)
+  const f = fifo(dir)
+  const before = openFds()
+  const m = new Machine({ sqpoll: true })
+  const ac = new AbortController()
+  const aborted = m.batch().open(f, 'r+').read(Buffer.alloc(8)).close().submit({ signal: ac.signal })
+  const timed = m.batch().open(f, 'r+').read(Buffer.alloc(8)).close().submit({ timeout: 30 })
+  await sleep(10)
+  ac.abort()
+  t.is((await t.throwsAsync(aborted)).name, 'AbortError')
+  const te = await t.throwsAsync(timed)
+  t.like(te, { code: 'ETIMEDOUT', syscall: 'open', path: f, message: `ETIMEDOUT: operation timed out after 30 ms, open '${f}'` })
+  t.false('step' in te, 'a timeout is the batch\'s, not a step\'s')
+  const blocked = [1, 2, 3].map(() => m.batch().open(f, 'r+').read(Buffer.alloc(8)).close().submit())
+  await sleep(10)
+  await m.destroy()
+  for (const p of blocked) t.is((await t.throwsAsync(p)).code, 'ERR_MACHINE_DESTROYED')
+  await sleep(10)
+  t.is(openFds(), before)
+})
+
+test('on the single-op fallback, written bytes are those at submit() and a detached read buffer rejects ERR_BUFFER_DETACHED', async (t) => {
+  const m = machine(t, { sqpoll: true })
+  const dir = tempDir(t)
+  const p = join(dir, 'w')
+  const data = Buffer.from('before')
+  const done = m.batch().open(p, 'w').write(data).close().submit()
+  data.write('AFTER!')
+  await done
+  t.is(readFileSync(p, 'utf8'), 'before')
+  const buf = new Uint8Array(new ArrayBuffer(4))
+  const reading = m.batch().open(p).statx(p).read(buf).close().submit()
+  structuredClone(buf.buffer, { transfer: [buf.buffer] })
+  t.is((await t.throwsAsync(reading)).code, 'ERR_BUFFER_DETACHED')
+})
 
 test.serial('the example of docs/batch.md runs and prints what it says', async (t) => {
   const { readFileSync } = await import('node:fs')

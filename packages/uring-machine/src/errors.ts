@@ -183,16 +183,6 @@ export function unavailable (reason: string): Error {
   return withCode(new Error(`io_uring is unavailable: ${reason}`), 'ERR_IO_URING_UNAVAILABLE')
 }
 
-/**
- * This ring runs no op chains (a kernel before 5.19: no sparse file table;
- * an SQPOLL ring): a SystemError with `code` 'ENOSYS', `syscall` the call.
- */
-export function chainsUnsupported (syscall: string): SystemError {
-  const err = systemError(-osConstants.errno.ENOSYS, syscall)
-  err.message = `ENOSYS: this ring runs no op chains (they need kernel 5.19 and a ring without SQPOLL), ${syscall}`
-  return err
-}
-
 /** The op timed out (its `timeout` option): a SystemError with `code` 'ETIMEDOUT'. */
 export function timedOut (syscall: string, ms: number, info?: SystemErrorInfo): SystemError {
   const err = systemError(-osConstants.errno.ETIMEDOUT, syscall, info)

@@ -2,14 +2,20 @@
 // (crates/core/src/chain.rs Chain::new), submitted as linked SQEs on a
 // direct descriptor in one native call, settling one promise. The steps
 // are encoded as crates/node/src/ops/chain.rs `batch_steps` reads them.
+import { closeSync } from 'node:fs'
 import { constants as osConstants } from 'node:os'
 import * as E from '../errors'
 import * as V from '../validate'
 import { AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, STATX_BTIME } from '../constants'
 import { type Engine, CHAIN_OUT } from '../completion'
 import { Stats, BigIntStats } from '../stats'
+import * as F from './fs'
 
 const ENOSYS = -osConstants.errno.ENOSYS
+const ECANCELED = -osConstants.errno.ECANCELED
+
+/** Errors of a whole batch (its timeout), not of one step: they carry no `step`. */
+const WHOLE = new WeakSet<object>()
 
 /** The most steps one batch takes (the core's limit on a chain). */
 export const MAX_BATCH_STEPS = 64
@@ -149,9 +155,108 @@ export class Batch {
     const ring = this.#c.ready(o)
     if (ring === null) return this.#c.refuse(o, 'open', { path: first.path })
     const slot = ring.batch(this.#steps)
-    if (slot === ENOSYS) return Promise.reject(E.chainsUnsupported('batch'))
+    if (slot === ENOSYS) return this.#bySingleOps(o)
     const done = this.#c.track(slot, CHAIN_OUT, 'open', -1, { path: first.path }, o, this.#out, true) as Promise<number>
     return done.then((res) => this.#settle(res, results))
+  }
+
+  /**
+   * Where the ring runs no chains (a kernel before 5.19, an SQPOLL ring):
+   * the steps one after another as single ops, with the chain's results
+   * and its link rules. The file is an fd of the process's table while it
+   * is open, and is closed whatever happens.
+   */
+  async #bySingleOps (o: V.OpOptions): Promise<BatchResult[]> {
+    const c = this.#c
+    const first = this.#entries[0]!
+    const deadline = o.timeout === undefined ? 0 : Date.now() + o.timeout
+    const timedOut = (): unknown => {
+      const err = E.timedOut('open', o.timeout!, { path: first.path })
+      WHOLE.add(err)
+      return err
+    }
+    const outer = (err: unknown): unknown => {
+      const code = (err as { code?: unknown } | null)?.code
+      if (code === 'ETIMEDOUT' && deadline > 0 && Date.now() >= deadline) return timedOut()
+      if (code === 'ERR_MACHINE_DESTROYED') return E.destroyed('open')
+      return err
+    }
+    // Each op gets what is left of the batch's timeout, and its signal.
+    const left = (): V.OpOptions => {
+      if (deadline === 0) return { signal: o.signal }
+      const ms = deadline - Date.now()
+      if (ms <= 0) throw timedOut()
+      return { signal: o.signal, timeout: ms }
+    }
+    // Written bytes are the caller's at submit(), as the chain copies them.
+    const writes = this.#steps.map((s) => s[0] === WRITE ? Buffer.from((s[1] as Uint8Array).subarray(s[2] as number, (s[2] as number) + (s[3] as number))) : undefined)
+    const [, path, flags, mode] = this.#steps[0]! as [number, string, number, number]
+    let fd: number
+    try {
+      fd = await F.open(c, path, flags, mode, left())
+    } catch (err) {
+      throw this.#stepError(outer(err), 0, [])
+    }
+    const values: BatchResult[] = [undefined]
+    let failure: unknown
+    // A failure or short transfer breaks the link: the next step is
+    // ECANCELED and none after it runs, but close() runs whatever came before.
+    let broken = false
+    for (let i = 1; i < this.#steps.length && failure === undefined; i++) {
+      const step = this.#steps[i]!
+      const e = this.#entries[i]!
+      if (e.kind === CLOSE) break
+      if (broken) {
+        failure = this.#stepError(E.systemError(ECANCELED, e.syscall, e.path === undefined ? undefined : { path: e.path }), i, values)
+        break
+      }
+      try {
+        if (e.kind === READ) {
+          const view = this.#out[i + 1] as Uint8Array
+          if (V.isDetached(view)) throw E.bufferDetached('read')
+          const n = await F.transfer(c, false, fd, view, 0, view.byteLength, step[2] as number, left())
+          values.push(n)
+          broken = n < (step[1] as number)
+        } else if (e.kind === WRITE) {
+          const data = writes[i]!
+          const n = await F.transfer(c, true, fd, data, 0, data.byteLength, step[4] as number, left())
+          values.push(n)
+          broken = n < data.byteLength
+        } else if (e.kind === FSYNC) {
+          await F.fsync(c, fd, { ...left(), datasync: step[1] as boolean })
+          values.push(undefined)
+        } else {
+          const st = await F.statx(c, step[1] as string, { ...left(), bigint: e.bigint === true, followSymlinks: step[2] !== AT_SYMLINK_NOFOLLOW })
+          values.push(st)
+        }
+      } catch (err) {
+        failure = this.#stepError(outer(err), i, values)
+      }
+    }
+    const closeStep = this.#entries[this.#entries.length - 1]!.kind === CLOSE
+    if (c.ready({}) === null) {
+      // A Machine destroyed meanwhile runs no more ops: the process closes the file.
+      closeSync(fd)
+    } else {
+      try {
+        await F.close(c, fd)
+        if (closeStep && failure === undefined) values.push(undefined)
+      } catch (err) {
+        // Without a close() step the close is the Machine's, as the chain's is.
+        if (closeStep) failure ??= this.#stepError(outer(err), this.#entries.length - 1, values)
+      }
+    }
+    if (failure !== undefined) throw failure
+    return values
+  }
+
+  /** A step's SystemError with its `step` and the `results` before it; an abort, a timeout or a destroy is the batch's, as the chain's is. */
+  #stepError (err: unknown, step: number, results: BatchResult[]): unknown {
+    if (!(err instanceof Error) || typeof (err as { errno?: unknown }).errno !== 'number' || WHOLE.has(err)) return err
+    const be = err as BatchError
+    be.step = step
+    be.results = results.slice()
+    return be
   }
 
   #settle (res: number, raw: Int32Array): BatchResult[] {
