@@ -27,6 +27,25 @@ test.serial('ticks queue while nobody takes them, and return() ends the iteratio
   t.is(m.metrics().pending, 0)
 })
 
+test.serial('past 1024 untaken ticks the timer pauses; taking half of them re-arms it, and the counts run on without a gap', async (t) => {
+  const m = machine(t)
+  const it = m.interval(1)
+  const until = Date.now() + 20_000
+  await sleep(50)
+  t.true(m.metrics().pending >= 1, 'armed')
+  while (m.metrics().pending > 0 && Date.now() < until) await sleep(20)
+  t.is(m.metrics().pending, 0, 'paused: no kernel timer in flight once 1024 ticks wait')
+  await sleep(50)
+  t.is(m.metrics().pending, 0, 'still paused while nobody takes them')
+  const got = []
+  for (let i = 0; i < 600; i++) got.push((await it.next()).value)
+  t.true(m.metrics().pending >= 1, 're-armed once half were taken')
+  for (let i = 0; i < 600; i++) got.push((await it.next()).value)
+  t.deepEqual(got, Array.from({ length: 1200 }, (_, i) => i + 1))
+  await it.return()
+  t.is(m.metrics().pending, 0)
+})
+
 test.serial('an abort rejects the waiting next() with AbortError and cancels the timer', async (t) => {
   const m = machine(t)
   const ac = new AbortController()

@@ -69,10 +69,13 @@ macro_rules! collect {
 
 const TABLE: &[&[JsFn]] = uring_machine_core::for_each_op!(collect);
 
-/// Each argument kind: the JS arguments it takes (`$` is the table's
-/// argument name, camelCased) with their TypeScript types, and what the
-/// bridge does with them.
-const KINDS: &[(&str, &[(&str, &str)], &str)] = &[
+/// An argument kind: its name, the JS arguments it takes (`$` is the
+/// table's argument name, camelCased) with their TypeScript types, and
+/// what the bridge does with them.
+type Kind = (&'static str, &'static [(&'static str, &'static str)], &'static str);
+
+/// Each argument kind.
+const KINDS: &[Kind] = &[
     ("Fd", &[("$", "number")], "a file descriptor (int32)"),
     ("I32", &[("$", "number")], "an int32"),
     ("U32", &[("$", "number")], "a uint32"),

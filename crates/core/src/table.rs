@@ -493,7 +493,7 @@ macro_rules! for_each_op {
                     let infop: *mut libc::siginfo_t = &mut *info.0;
                     opcode::WaitId::new(*idtype as libc::idtype_t, *id as libc::id_t, *options).infop(infop).build()
                 },
-                output: Child => |n| Output::Child(crate::process::ChildStatus::from_siginfo(&info.0)),
+                output: Child => |n| Output::Child($crate::process::ChildStatus::from_siginfo(&info.0)),
                 // [pid, code, status] go to the Float64Array at dsts[slot].
                 js: [waitid(idtype: U32, id: U32, options: I32) -> Child => $crate::Op::waitid(idtype, id, options)],
             }
