@@ -2,7 +2,7 @@
 //
 //   node benches/run.mjs                 all benchmarks, full size; writes benches/RESULTS.md
 //   node benches/run.mjs --quick         shorter rounds; prints only
-//   node benches/run.mjs read echo       only these (nop, read, echo, mutex, copy, queue, spawn, readfile, copyfile, writefile); prints only
+//   node benches/run.mjs read echo       only these (nop, read, echo, mutex, copy, queue, spawn, scheduler, readfile, copyfile, writefile); prints only
 //   node benches/run.mjs --rounds 9      rounds per benchmark (default 7, --quick 3)
 //   node benches/run.mjs --json F.json   also save the tables as JSON (for benches/chart.mjs)
 //
