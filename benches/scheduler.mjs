@@ -8,10 +8,10 @@ import net from 'node:net'
 import path from 'node:path'
 import {
   Machine, UringScheduler, NodeScheduler, runWithScheduler, schedule, socketpair, pipe,
-  TaskMutex, TaskQueue, install, uninstall, constants as C
+  TaskMutex, TaskQueue, constants as C
 } from 'uring-machine'
 import { alternate, dataDir, ensureFile, now } from './lib.mjs'
-import { scan } from './unmodified.mjs'
+import { smallFiles, unmodifiedTable, UNMODIFIED } from './unmodified.mjs'
 
 const BLOCK = 4096
 
@@ -255,45 +255,10 @@ async function syncBench ({ quick, rounds, log }) {
   return [mutexTable, queueTable]
 }
 
-/** 3. The unmodified script over 10k small files, with and without install(). */
+/** 3. The unmodified script over 10k small files (stat + readFile), with install() and without. */
 async function unmodifiedBench ({ quick, rounds, log }) {
-  const n = quick ? 2000 : 10_000
-  const dir = path.join(dataDir, 'small-files')
-  fs.mkdirSync(dir, { recursive: true })
-  const files = []
-  for (let i = 0; i < n; i++) {
-    const f = path.join(dir, `f${i}.txt`)
-    if (!fs.existsSync(f)) fs.writeFileSync(f, Buffer.alloc(100 + (i % 900), i & 0xff))
-    files.push(f)
-  }
-  let s
-  return alternate({
-    title: `An unmodified script: stat + readFile of ${n.toLocaleString('en-US')} small files (100-999 B), 64 at a time`,
-    unit: 'files',
-    baseline: 'without install()',
-    note: 'benches/unmodified.mjs imports stat and readFile from node:fs/promises and never mentions uring-machine. Files page-cached.',
-    contenders: [
-      { name: 'without install()', note: 'Node\'s own fs/promises (libuv thread pool)', run: async () => { const t0 = now(); await scan(files); return { ops: n, seconds: (now() - t0) / 1000 } } },
-      {
-        name: 'with install(), UringScheduler',
-        note: 'routed: stat = one statx; readFile = one op chain (open, read, read to EOF) on the ring',
-        setup: async () => { s = new UringScheduler() },
-        run: async () => {
-          install()
-          try {
-            const t0 = now()
-            await runWithScheduler(s, () => scan(files))
-            return { ops: n, seconds: (now() - t0) / 1000 }
-          } finally {
-            uninstall()
-          }
-        },
-        teardown: () => s.close()
-      }
-    ],
-    rounds,
-    log
-  })
+  const [what, fn, routedNote] = UNMODIFIED[0]
+  return unmodifiedTable({ what, fn, routedNote, files: await smallFiles(quick ? 2000 : 10_000), rounds, log })
 }
 
 export async function schedulerBench ({ quick, rounds, log }) {

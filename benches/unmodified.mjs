@@ -60,16 +60,11 @@ export async function hashes (files, concurrency = 64) {
   return fold
 }
 
-// The harness: only when run as a script.
-if (import.meta.url === (await import('node:url')).pathToFileURL(process.argv[1] ?? '').href) {
+/** `n` small files (100-999 B) under benches/.data, made once. */
+export async function smallFiles (n) {
   const fs = await import('node:fs')
   const path = await import('node:path')
-  const { install, uninstall, runWithScheduler, UringScheduler } = await import('uring-machine')
-  const { alternate, dataDir, now, markdown, machineInfo } = await import('./lib.mjs')
-  const quick = process.argv.includes('--quick')
-  const ri = process.argv.indexOf('--rounds')
-  const rounds = ri > 0 ? Number(process.argv[ri + 1]) : quick ? 3 : 7
-  const n = quick ? 2000 : 10_000
+  const { dataDir } = await import('./lib.mjs')
   const dir = path.join(dataDir, 'small-files')
   fs.mkdirSync(dir, { recursive: true })
   const files = []
@@ -78,41 +73,61 @@ if (import.meta.url === (await import('node:url')).pathToFileURL(process.argv[1]
     if (!fs.existsSync(f)) fs.writeFileSync(f, Buffer.alloc(100 + (i % 900), i & 0xff))
     files.push(f)
   }
-  const workloads = [
-    ['stat + readFile (fs/promises)', scan, 'routed: stat = one statx; readFile = one op chain (open, read, read to EOF) on the ring'],
-    ['FileHandle: open, read to the end, close (fs.promises.open)', handles, 'open and close are Node\'s own (a FileHandle is Node\'s); the reads go to the ring'],
-    ['fs.createReadStream piped to a sha256', hashes, 'routed through fs.open, fs.read and fs.close: open, 2 reads, close on the ring']
-  ]
+  return files
+}
+
+/** One workload of this file over `files`, as it is and routed by install(), side by side. */
+export async function unmodifiedTable ({ what, fn, routedNote, files, rounds, log }) {
+  const { install, uninstall, runWithScheduler, UringScheduler } = await import('uring-machine')
+  const { alternate, now } = await import('./lib.mjs')
+  const n = files.length
+  let s
+  return alternate({
+    title: `An unmodified script: ${what}, ${n.toLocaleString('en-US')} small files (100-999 B), 64 at a time`,
+    unit: 'files',
+    baseline: 'without install()',
+    note: 'benches/unmodified.mjs; the workload never mentions uring-machine. Files page-cached.',
+    contenders: [
+      { name: 'without install()', note: 'Node\'s own (libuv thread pool)', run: async () => { const t0 = now(); await fn(files); return { ops: n, seconds: (now() - t0) / 1000 } } },
+      {
+        name: 'with install(), UringScheduler',
+        note: routedNote,
+        setup: async () => { s = new UringScheduler() },
+        run: async () => {
+          install()
+          try {
+            const t0 = now()
+            await runWithScheduler(s, () => fn(files))
+            return { ops: n, seconds: (now() - t0) / 1000 }
+          } finally {
+            uninstall()
+          }
+        },
+        teardown: () => s.close()
+      }
+    ],
+    rounds,
+    log
+  })
+}
+
+/** The workloads above, routed: [what, the workload, what install() does with it]. */
+export const UNMODIFIED = [
+  ['stat + readFile (fs/promises)', scan, 'routed: stat = one statx; readFile = one op chain (open, read, read to EOF) on the ring'],
+  ['FileHandle: open, read to the end, close (fs.promises.open)', handles, 'open and close are Node\'s own (a FileHandle is Node\'s); the reads go to the ring'],
+  ['fs.createReadStream piped to a sha256', hashes, 'routed through fs.open, fs.read and fs.close: open, 2 reads, close on the ring']
+]
+
+// The harness: only when run as a script. Its pieces above load
+// uring-machine only when called, so the workloads' module never does.
+if (import.meta.url === (await import('node:url')).pathToFileURL(process.argv[1] ?? '').href) {
+  const { markdown, machineInfo } = await import('./lib.mjs')
+  const quick = process.argv.includes('--quick')
+  const ri = process.argv.indexOf('--rounds')
+  const rounds = ri > 0 ? Number(process.argv[ri + 1]) : quick ? 3 : 7
+  const files = await smallFiles(quick ? 2000 : 10_000)
   console.log(JSON.stringify(machineInfo()))
-  for (const [what, fn, routedNote] of workloads) {
-    let s
-    const table = await alternate({
-      title: `An unmodified script: ${what}, ${n.toLocaleString('en-US')} small files (100-999 B), 64 at a time`,
-      unit: 'files',
-      baseline: 'without install()',
-      note: 'benches/unmodified.mjs; the workload never mentions uring-machine. Files page-cached.',
-      contenders: [
-        { name: 'without install()', note: 'Node\'s own (libuv thread pool)', run: async () => { const t0 = now(); await fn(files); return { ops: n, seconds: (now() - t0) / 1000 } } },
-        {
-          name: 'with install(), UringScheduler',
-          note: routedNote,
-          setup: async () => { s = new UringScheduler() },
-          run: async () => {
-            install()
-            try {
-              const t0 = now()
-              await runWithScheduler(s, () => fn(files))
-              return { ops: n, seconds: (now() - t0) / 1000 }
-            } finally {
-              uninstall()
-            }
-          },
-          teardown: () => s.close()
-        }
-      ],
-      rounds,
-      log: (m) => console.error(m)
-    })
-    console.log(markdown(table))
+  for (const [what, fn, routedNote] of UNMODIFIED) {
+    console.log(markdown(await unmodifiedTable({ what, fn, routedNote, files, rounds, log: (m) => console.error(m) })))
   }
 }
