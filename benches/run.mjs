@@ -2,7 +2,7 @@
 //
 //   node benches/run.mjs                 all benchmarks, full size; writes benches/RESULTS.md
 //   node benches/run.mjs --quick         shorter rounds; prints only
-//   node benches/run.mjs read echo       only these (nop, read, echo, mutex, copy, queue, spawn, scheduler, readfile, copyfile, writefile); prints only
+//   node benches/run.mjs read echo       only these (nop, read, echo, mutex, copy, queue, spawn, scheduler, readfile, copyfile, writefile, unmodified); prints only
 //   node benches/run.mjs --rounds 9      rounds per benchmark (default 7, --quick 3)
 //   node benches/run.mjs --json F.json   also save the tables as JSON (for benches/chart.mjs)
 //
@@ -28,8 +28,9 @@ import { readFileBench } from './readfile.mjs'
 import { defaultChart, defaultResults, writeChart } from './chart.mjs'
 import { copyFileBench } from './copyfile.mjs'
 import { writeFileBench } from './writefile.mjs'
+import { unmodifiedBench } from './unmodified.mjs'
 
-export const BENCHES = { nop: nopBench, read: readBench, echo: echoBench, mutex: mutexBench, copy: copyBench, queue: queueBench, spawn: spawnBench, scheduler: schedulerBench, readfile: readFileBench, copyfile: copyFileBench, writefile: writeFileBench }
+export const BENCHES = { nop: nopBench, read: readBench, echo: echoBench, mutex: mutexBench, copy: copyBench, queue: queueBench, spawn: spawnBench, scheduler: schedulerBench, readfile: readFileBench, copyfile: copyFileBench, writefile: writeFileBench, unmodified: unmodifiedBench }
 
 function usage (message) {
   return Object.assign(new Error(`${message}\nusage: node benches/run.mjs [--quick] [--rounds N] [--verbose] [--json FILE] [${Object.keys(BENCHES).join('|')} ...]`), { usage: true })

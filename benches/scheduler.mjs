@@ -1,8 +1,8 @@
 // The scheduler: (1) what its hooks cost over the Machine, (2) the workloads
 // of UringMachine's benchmark suite (pipe groups, socketpair groups, a mutex
 // around I/O, a queue) on plain Node, NodeScheduler, UringScheduler and the
-// Machine, (3) an unmodified script reading 10k small files, with install()
-// and without.
+// Machine. The unmodified scripts, with install() and without, are
+// benches/unmodified.mjs.
 import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
@@ -11,7 +11,6 @@ import {
   TaskMutex, TaskQueue, constants as C
 } from 'uring-machine'
 import { alternate, dataDir, ensureFile, now } from './lib.mjs'
-import { smallFiles, unmodifiedTable, UNMODIFIED } from './unmodified.mjs'
 
 const BLOCK = 4096
 
@@ -255,17 +254,10 @@ async function syncBench ({ quick, rounds, log }) {
   return [mutexTable, queueTable]
 }
 
-/** 3. The unmodified script over 10k small files (stat + readFile), with install() and without. */
-async function unmodifiedBench ({ quick, rounds, log }) {
-  const [what, fn, routedNote] = UNMODIFIED[0]
-  return unmodifiedTable({ what, fn, routedNote, files: await smallFiles(quick ? 2000 : 10_000), rounds, log })
-}
-
 export async function schedulerBench ({ quick, rounds, log }) {
   const out = [await hookOverhead({ quick, rounds, log })]
   out.push(await groupsBench({ kind: 'pipe', quick, rounds, log }))
   out.push(await groupsBench({ kind: 'socketpair', quick, rounds, log }))
   out.push(...await syncBench({ quick, rounds, log }))
-  out.push(await unmodifiedBench({ quick, rounds, log }))
   return out
 }

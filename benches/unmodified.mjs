@@ -1,8 +1,7 @@
 // "Unmodified scripts": plain Node code over many small files. The
 // workloads below (scan, handles, hashes) use node:fs and never mention
-// uring-machine; the scheduler benchmark runs scan as it is, with and
-// without install(), and running this file measures all three that way,
-// side by side in one run:
+// uring-machine; each is measured as it is and routed by install(), side
+// by side in one run, as `node benches/run.mjs unmodified` or alone:
 //   node benches/unmodified.mjs [--quick] [--rounds N]
 import { createReadStream } from 'node:fs'
 import { readFile, stat, open } from 'node:fs/promises'
@@ -118,6 +117,14 @@ export const UNMODIFIED = [
   ['fs.createReadStream piped to a sha256', hashes, 'routed through fs.open, fs.read and fs.close: open, 2 reads, close on the ring']
 ]
 
+/** The benchmark of benches/run.mjs: each workload over 10k small files (2k with --quick), with install() and without. */
+export async function unmodifiedBench ({ quick, rounds, log }) {
+  const files = await smallFiles(quick ? 2000 : 10_000)
+  const tables = []
+  for (const [what, fn, routedNote] of UNMODIFIED) tables.push(await unmodifiedTable({ what, fn, routedNote, files, rounds, log }))
+  return tables
+}
+
 // The harness: only when run as a script. Its pieces above load
 // uring-machine only when called, so the workloads' module never does.
 if (import.meta.url === (await import('node:url')).pathToFileURL(process.argv[1] ?? '').href) {
@@ -125,9 +132,6 @@ if (import.meta.url === (await import('node:url')).pathToFileURL(process.argv[1]
   const quick = process.argv.includes('--quick')
   const ri = process.argv.indexOf('--rounds')
   const rounds = ri > 0 ? Number(process.argv[ri + 1]) : quick ? 3 : 7
-  const files = await smallFiles(quick ? 2000 : 10_000)
   console.log(JSON.stringify(machineInfo()))
-  for (const [what, fn, routedNote] of UNMODIFIED) {
-    console.log(markdown(await unmodifiedTable({ what, fn, routedNote, files, rounds, log: (m) => console.error(m) })))
-  }
+  for (const table of await unmodifiedBench({ quick, rounds, log: (m) => console.error(m) })) console.log(markdown(table))
 }
