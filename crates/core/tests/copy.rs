@@ -323,3 +323,53 @@ fn copy_file_cancelled_or_dropped_midway_leaks_nothing() {
     }
     assert_eq!(open_fds(), before);
 }
+
+#[test]
+fn copy_files_in_flight_together_share_pipes_and_leave_nothing_behind() {
+    let _g = serial();
+    let mut r = ring();
+    let d = dir().join("many");
+    std::fs::create_dir_all(&d).unwrap();
+    let before = open_fds();
+    // Sources of different sizes (one empty, one short of a page), each
+    // copied three times over its own earlier copy (truncated, then
+    // written), 16 in flight: the pipes go from copy to copy.
+    let sizes: Vec<usize> = (0..24).map(|i| if i == 0 { 0 } else { (i * 37_001) % 300_000 + 1 }).collect();
+    for (i, &n) in sizes.iter().enumerate() {
+        let mut b = data(n);
+        b.iter_mut().for_each(|x| *x ^= i as u8);
+        std::fs::write(d.join(format!("s{i}")), &b).unwrap();
+        // A longer old destination, to see it truncated.
+        std::fs::write(d.join(format!("d{i}")), data(n + 5000)).unwrap();
+    }
+    for _round in 0..3 {
+        let mut next = 0;
+        let mut live = std::collections::HashMap::new();
+        let mut done = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while next < sizes.len() || !live.is_empty() {
+            while live.len() < 16 && next < sizes.len() {
+                let c = Copy::file(cpath(&d.join(format!("s{next}"))), cpath(&d.join(format!("d{next}"))), 0);
+                live.insert(r.submit_copy(c, &OpOptions::default()).unwrap(), next);
+                next += 1;
+            }
+            r.flush().unwrap();
+            r.reap(&mut done);
+            for c in done.drain(..) {
+                let i = live.remove(&c.id).expect("one of ours");
+                assert_eq!(c.result, 0, "copy {i}");
+                assert_eq!(c.copy.expect("a copy").copied(), sizes[i] as u64);
+            }
+            assert!(Instant::now() < deadline, "copies did not complete");
+            if !live.is_empty() {
+                r.wait(Some(Duration::from_millis(50))).unwrap();
+            }
+        }
+        for i in 0..sizes.len() {
+            let got = std::fs::read(d.join(format!("d{i}"))).unwrap();
+            assert_eq!(got, std::fs::read(d.join(format!("s{i}"))).unwrap(), "copy {i} is its source, no more");
+        }
+    }
+    assert_eq!(r.in_flight(), 0);
+    assert_eq!(open_fds(), before, "no fd, no pooled pipe kept once no copy is in flight");
+}
