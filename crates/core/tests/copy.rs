@@ -373,3 +373,41 @@ fn copy_files_in_flight_together_share_pipes_and_leave_nothing_behind() {
     assert_eq!(r.in_flight(), 0);
     assert_eq!(open_fds(), before, "no fd, no pooled pipe kept once no copy is in flight");
 }
+
+#[test]
+fn copy_file_without_the_ftruncate_and_close_ops_gives_the_same_copies() {
+    // A kernel before 6.9 has no IORING_OP_FTRUNCATE: the truncate (and,
+    // without IORING_OP_CLOSE, the closes) are plain syscalls.
+    let _g = serial();
+    let d = dir();
+    let before = open_fds();
+    let bytes = data(300_001);
+    std::fs::write(d.join("nf"), &bytes).unwrap();
+    std::fs::write(d.join("nf.out"), data(400_000)).unwrap();
+    let (res, _, all_sqes) = go(&mut ring(), Copy::file(cpath(&d.join("nf")), cpath(&d.join("nf.out")), 0));
+    assert_eq!(res, 0);
+    let ops = [
+        vec![io_uring::opcode::Ftruncate::CODE],
+        vec![io_uring::opcode::Ftruncate::CODE, io_uring::opcode::Close::CODE],
+    ];
+    for disabled in ops {
+        let fewer = disabled.len() as u32;
+        let mut config = Config::default();
+        config.disabled_opcodes = disabled;
+        let mut r = Ring::new(&config).expect("io_uring available");
+        std::fs::write(d.join("nf.out"), data(400_000)).unwrap();
+        let (res, n, _) = go(&mut r, Copy::file(cpath(&d.join("nf")), cpath(&d.join("nf.out")), 0));
+        assert_eq!((res, n), (0, bytes.len() as u64));
+        assert_eq!(std::fs::read(d.join("nf.out")).unwrap(), bytes, "truncated, then copied");
+        let kernel_has = |c: u8| ring().supports(c);
+        if kernel_has(io_uring::opcode::Ftruncate::CODE) {
+            let (_, _, rounds) = go(&mut r, Copy::file(cpath(&d.join("nf")), cpath(&d.join("nf.out")), 0));
+            assert_eq!(rounds, all_sqes - fewer, "the truncate (and the closes) were no submissions");
+        }
+        std::fs::create_dir_all(d.join("ndir")).unwrap();
+        let (res, _, _) = go(&mut r, Copy::file(cpath(&d.join("ndir")), cpath(&d.join("ndir.out")), 0));
+        assert_eq!(res, -libc::EISDIR);
+        assert!(!d.join("ndir.out").exists());
+    }
+    assert_eq!(open_fds(), before);
+}
