@@ -1,6 +1,7 @@
 // copyFile of many 256 KiB files, 32 in flight: Machine.copyFile (the
-// whole copyFile in the core: open, statx, open, statx, truncate, fchmod,
-// one linked splice pair, closes; one promise per file) against
+// whole copyFile in the core: open, statx, open, statx, truncate (an SQE
+// in io-wq), fchmod, one linked splice pair through a pipe the ring keeps
+// for the next copy, closes (SQEs in io-wq); one promise per file) against
 // fs.promises.copyFile, fs.copyFile (libuv's thread pool: open, fstat,
 // open, fstat, ftruncate, fchmod, copy_file_range, close, close) and
 // fs.copyFileSync in a loop, side by side in one process.
@@ -81,7 +82,7 @@ export async function copyFileBench ({ quick, rounds, log }) {
     title: `copyFile of ${use.length.toLocaleString('en-US')} files of 256 KiB, ${DEPTH} in flight`,
     unit: 'files',
     baseline: 'fs.promises.copyFile',
-    note: `Each run copies every file once over the copies of the run before (sources in the page cache). Machine.copyFile: libuv's steps as SQEs the ring submits one after another in the core, the data by one linked splice pair through a pipe; truncate and fchmod plain syscalls; one promise per file. fs.*: Node ${process.version} on libuv's thread pool (copy_file_range).`,
+    note: `Each run copies every file once over the copies of the run before (sources in the page cache). Machine.copyFile: libuv's steps as SQEs the ring submits one after another in the core, the data by one linked splice pair through a pooled pipe; truncate and closes SQEs in io-wq, fchmod a plain syscall; one promise per file. fs.*: Node ${process.version} on libuv's thread pool (copy_file_range).`,
     contenders,
     rounds,
     log

@@ -16,15 +16,24 @@
 //! submits as the one before it completes): open the source, statx it, open
 //! the destination (`O_WRONLY | O_CREAT`, `O_EXCL` for COPYFILE_EXCL, the
 //! source's mode), statx it (the same file: done, nothing copied), truncate
-//! it, set the source's mode, and the splice loop for the source's size.
-//! Truncate, fchmod and the FICLONE ioctl have no io_uring op before 6.9
-//! (ftruncate) or at all (fchmod, ioctl): they are plain syscalls on the
-//! ring's thread, as are the closes at the end (and the unlink of a
-//! destination left half written, as libuv removes it).
+//! it, set the source's mode, the splice loop for the source's size, and
+//! close both. The truncate is an IORING_OP_FTRUNCATE (6.9) and the closes
+//! IORING_OP_CLOSEs with IOSQE_ASYNC, so io-wq runs them, on both cores, and
+//! not the ring's thread one file after another: on ext4 a truncate waits
+//! for the writeback of the pages it drops, and the close of a file
+//! truncated to 0 starts its writeback (auto_da_alloc). Before 6.9 the
+//! truncate is a plain syscall on the ring's thread, as are fchmod and the
+//! FICLONE ioctl (no io_uring op), the closes of a copy cancelled or ended
+//! by the ring closing, and the unlink of a destination left half written
+//! (as libuv removes it).
 //!
-//! The pipe and copyFile's two fds belong to the copy: they are closed when
-//! it is dropped, after its last CQE, whatever ended it (an error, a
-//! cancel, the ring closing).
+//! The pipe comes from the ring's pool of empty pipes when it has one
+//! (kept from finished copies while any copy is in flight, none when
+//! idle), else it is made (pipe2, F_SETPIPE_SZ). The pipe and copyFile's
+//! two fds belong to the copy: they are closed when it is dropped or
+//! (the fds) at its Close stage, after its last CQE, whatever ended it (an
+//! error, a cancel, the ring closing); a pipe goes back to the pool only
+//! empty (FIONREAD) from a copy without failure.
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
@@ -53,10 +62,14 @@ enum Stage {
     StatSrc,
     OpenDst,
     StatDst,
+    /// IORING_OP_FTRUNCATE of the destination to 0 (6.9), in io-wq.
+    Truncate,
     /// A splice pair: src -> pipe, pipe -> dst.
     Pair,
     /// pipe -> dst, for what the pipe still holds.
     Drain,
+    /// copyFile's IORING_OP_CLOSEs of its fds (IOSQE_ASYNC: in io-wq).
+    Close,
     Done,
 }
 
@@ -69,6 +82,36 @@ pub enum Side {
     Dst,
 }
 
+/// A copy's pipe: read end, write end, and its size (the chunk a first
+/// splice asks for). The ring keeps the empty pipes of finished copies for
+/// the next ones while any copy is in flight.
+pub(crate) struct Pipe {
+    fds: [OwnedFd; 2],
+    size: u32,
+}
+
+impl Pipe {
+    fn new() -> std::io::Result<Pipe> {
+        let [r, w] = crate::sys::pipe(COPY_CHUNK as i32)?;
+        // SAFETY: fresh fds nobody else owns.
+        let fds = unsafe { [OwnedFd::from_raw_fd(r), OwnedFd::from_raw_fd(w)] };
+        // SAFETY: a query of the pipe just made.
+        let size = unsafe { libc::fcntl(w, libc::F_GETPIPE_SZ) };
+        Ok(Pipe { fds, size: if size > 0 { size as u32 } else { COPY_CHUNK } })
+    }
+
+    fn ends(&self) -> [RawFd; 2] {
+        [self.fds[0].as_raw_fd(), self.fds[1].as_raw_fd()]
+    }
+
+    /// Whether the kernel says the pipe holds nothing.
+    fn is_empty(&self) -> bool {
+        let mut n: libc::c_int = -1;
+        // SAFETY: FIONREAD writes one int into `n`, which outlives the call.
+        unsafe { libc::ioctl(self.fds[0].as_raw_fd(), libc::FIONREAD, &mut n) == 0 && n == 0 }
+    }
+}
+
 /// copyFile's paths, flags and what it learnt of the two files.
 struct FileJob {
     src: CString,
@@ -79,6 +122,10 @@ struct FileJob {
     src_dev: u64,
     src_ino: u64,
     dst_opened: bool,
+    /// The destination's size and mode as its statx saw them (for the truncate's rules).
+    dst_seen: (u64, u32),
+    /// The fds the Close stage's SQEs close, by step, and their sides.
+    closing: [(RawFd, Side); 2],
 }
 
 /// A copy in the core: see the module docs.
@@ -98,14 +145,17 @@ pub struct Copy {
     in_pipe: u32,
     /// What the last first splice asked for.
     want: u32,
-    /// The pipe: read end, write end (made at the first splice).
-    pipe: Option<[OwnedFd; 2]>,
+    /// The pipe (made, or taken from the ring's pool, at the first splice).
+    pipe: Option<Pipe>,
     chunk: u32,
     error: Option<(i32, &'static str, Side)>,
     results: [i32; 2],
     steps: usize,
     file: Option<Box<FileJob>>,
     rounds: u32,
+    /// The ring runs ftruncate (IORING_OP_FTRUNCATE) and close as SQEs.
+    ring_truncate: bool,
+    ring_close: bool,
 }
 
 impl Copy {
@@ -119,10 +169,7 @@ impl Copy {
         c.length = length;
         c.src_pos = src_pos;
         c.dst_pos = dst_pos;
-        if length > 0 {
-            c.make_pipe();
-        }
-        if length == 0 || c.error.is_some() {
+        if length == 0 {
             c.stage = Stage::Done;
         }
         c
@@ -140,6 +187,8 @@ impl Copy {
             src_dev: 0,
             src_ino: 0,
             dst_opened: false,
+            dst_seen: (0, 0),
+            closing: [(-1, Side::Src); 2],
         };
         Copy::with(Stage::OpenSrc, Some(Box::new(job)))
     }
@@ -163,6 +212,8 @@ impl Copy {
             steps: 0,
             file,
             rounds: 0,
+            ring_truncate: false,
+            ring_close: false,
         }
     }
 
@@ -239,8 +290,23 @@ impl Copy {
                     .build()]
             }
             Stage::StatDst => vec![stat_of(self.dst, &mut self.file.as_mut().expect("a copyFile").stat)],
+            Stage::Truncate => vec![opcode::Ftruncate::new(types::Fd(self.dst), 0).build()],
+            Stage::Close => {
+                let job = self.file.as_mut().expect("a copyFile");
+                let mut v = Vec::with_capacity(2);
+                for (i, fd) in self.owned.iter_mut().enumerate() {
+                    if let Some(fd) = fd.take() {
+                        let side = if i == 0 { Side::Src } else { Side::Dst };
+                        // The SQE owns the fd now (`advance` closes it if the SQE never ran).
+                        let raw = fd.into_raw_fd();
+                        job.closing[v.len()] = (raw, side);
+                        v.push(opcode::Close::new(types::Fd(raw)).build().flags(squeue::Flags::ASYNC));
+                    }
+                }
+                v
+            }
             Stage::Pair => {
-                let [r, w] = self.pipe.as_ref().map(|p| [p[0].as_raw_fd(), p[1].as_raw_fd()]).expect("made at the stage");
+                let [r, w] = self.pipe.as_ref().map(Pipe::ends).expect("made at the stage");
                 let left = self.length - self.copied;
                 self.want = left.min(self.chunk as u64) as u32;
                 let a = opcode::Splice::new(types::Fd(self.src), self.src_pos, types::Fd(w), -1, self.want)
@@ -250,7 +316,7 @@ impl Copy {
                 vec![a, b]
             }
             Stage::Drain => {
-                let r = self.pipe.as_ref().map(|p| p[0].as_raw_fd()).expect("made at the stage");
+                let r = self.pipe.as_ref().map(|p| p.fds[0].as_raw_fd()).expect("made at the stage");
                 vec![opcode::Splice::new(types::Fd(r), -1, types::Fd(self.dst), self.dst_pos, self.in_pipe).build()]
             }
             Stage::Done => Vec::new(),
@@ -276,7 +342,7 @@ impl Copy {
     /// Called when every CQE of the current submission has arrived; `stop`:
     /// the caller cancelled or the ring is closing. Returns whether there
     /// is more to submit ([`Copy::entries`]); when not, the copy is over.
-    pub(crate) fn advance(&mut self, stop: bool) -> bool {
+    pub(crate) fn advance(&mut self, stop: bool, pool: &mut Vec<Pipe>) -> bool {
         let [a, b] = self.results;
         let cancelled = |r: i32| r == -libc::ECANCELED || (stop && r == -libc::EINTR);
         match self.stage {
@@ -351,22 +417,91 @@ impl Copy {
                 self.moved(a);
                 self.after_splice();
             }
+            Stage::Truncate => {
+                let dst = self.file.as_ref().expect("a copyFile").dst_seen;
+                if a < 0 && (a != -libc::EACCES || dst.0 > 0) {
+                    self.fail(if cancelled(a) { -libc::ECANCELED } else { a }, "ftruncate", Side::Dst);
+                } else {
+                    self.prepare_rest(Some(dst));
+                }
+            }
+            Stage::Close => {
+                self.closed();
+                return false;
+            }
             Stage::Done => {}
         }
         if self.error.is_none() && stop && self.stage != Stage::Done {
             self.fail(-libc::ECANCELED, "splice", Side::Src);
         }
-        if self.stage == Stage::Pair && self.pipe.is_none() && self.error.is_none() {
-            self.make_pipe();
-        }
+        self.prime(pool);
         if self.error.is_some() {
             self.stage = Stage::Done;
         }
         if self.stage == Stage::Done {
+            // copyFile's closes: SQEs in io-wq (a destination truncated to 0
+            // on ext4 starts its writeback at close), unless stopping.
+            if self.ring_close && !stop && self.owned.iter().any(Option::is_some) {
+                self.stage = Stage::Close;
+                return true;
+            }
             self.finish();
             return false;
         }
         true
+    }
+
+    /// Tells the copy which steps the ring runs as SQEs: IORING_OP_FTRUNCATE
+    /// (`truncate`), and the closes at the end (`close`).
+    pub(crate) fn use_ring_for(&mut self, truncate: bool, close: bool) {
+        self.ring_truncate = truncate;
+        self.ring_close = close;
+    }
+
+    /// Before a splice pair: gives the copy a pipe (one of `pool`'s, or a
+    /// new one); a failure to make one ends the copy.
+    pub(crate) fn prime(&mut self, pool: &mut Vec<Pipe>) {
+        if self.stage != Stage::Pair || self.pipe.is_some() || self.error.is_some() {
+            return;
+        }
+        match pool.pop().map_or_else(Pipe::new, Ok) {
+            Ok(p) => {
+                self.chunk = p.size;
+                self.pipe = Some(p);
+            }
+            Err(e) => {
+                self.fail(-e.raw_os_error().unwrap_or(libc::EMFILE), "pipe", Side::Src);
+                self.stage = Stage::Done;
+            }
+        }
+    }
+
+    /// The copy's pipe, once it is over, if it can serve another copy: no
+    /// failure, nothing left in it.
+    pub(crate) fn take_pipe(&mut self) -> Option<Pipe> {
+        let pipe = self.pipe.take();
+        let clean = self.stage == Stage::Done && self.error.is_none() && self.in_pipe == 0;
+        pipe.filter(|p| clean && p.is_empty())
+    }
+
+    /// The Close stage's CQEs: a close that never ran is made here; the
+    /// first failure is the copy's if it has none; then the removal of a
+    /// destination not finished.
+    fn closed(&mut self) {
+        let job = self.file.as_mut().expect("a copyFile");
+        for i in 0..self.steps {
+            let (fd, side) = job.closing[i];
+            let mut res = self.results[i];
+            if res == -libc::ECANCELED {
+                // SAFETY: the SQE that owned `fd` was not issued; it is closed once, here.
+                res = if unsafe { libc::close(fd) } < 0 { errno() } else { 0 };
+            }
+            if res < 0 {
+                self.error.get_or_insert((res, "close", side));
+            }
+        }
+        self.stage = Stage::Done;
+        self.finish();
     }
 
     /// The result `k` of a splice out of the pipe.
@@ -403,10 +538,14 @@ impl Copy {
     /// (unless `dst` says it is empty), set the source's mode (unless `dst`
     /// says it has it), the clone if asked; then the copy of the source's size.
     fn prepare(&mut self, dst: Option<(u64, u32)>) {
-        let job = self.file.as_ref().expect("a copyFile");
-        let (mode, flags) = (job.src_mode, job.mode);
         let fd = self.dst;
-        if let Some((size, _)) = dst {
+        if let Some(seen) = dst {
+            if self.ring_truncate {
+                self.file.as_mut().expect("a copyFile").dst_seen = seen;
+                self.stage = Stage::Truncate;
+                return;
+            }
+            let size = seen.0;
             // As libuv: always (a /proc file fails it, EIO), but EACCES
             // (ceph-fuse on a file made read-only) is ignored for an empty one.
             if crate::sys::ftruncate(fd, 0) < 0 {
@@ -416,6 +555,14 @@ impl Copy {
                 }
             }
         }
+        self.prepare_rest(dst)
+    }
+
+    /// copyFile after the truncate: the mode, the clone if asked, then the copy.
+    fn prepare_rest(&mut self, dst: Option<(u64, u32)>) {
+        let job = self.file.as_ref().expect("a copyFile");
+        let (mode, flags) = (job.src_mode, job.mode);
+        let fd = self.dst;
         if dst.is_none_or(|(_, m)| m & 0o7777 != mode & 0o7777) {
             // SAFETY: fchmod of an fd the copy owns.
             if unsafe { libc::fchmod(fd, mode & 0o7777) } < 0 && errno() != -libc::EPERM {
@@ -438,27 +585,11 @@ impl Copy {
         self.stage = if self.length == 0 { Stage::Done } else { Stage::Pair };
     }
 
-    fn make_pipe(&mut self) {
-        match crate::sys::pipe(COPY_CHUNK as i32) {
-            Ok([r, w]) => {
-                // SAFETY: fresh fds nobody else owns.
-                self.pipe = Some(unsafe { [OwnedFd::from_raw_fd(r), OwnedFd::from_raw_fd(w)] });
-                // SAFETY: a query of the pipe just made.
-                let size = unsafe { libc::fcntl(w, libc::F_GETPIPE_SZ) };
-                if size > 0 {
-                    self.chunk = size as u32;
-                }
-            }
-            Err(e) => self.fail(-e.raw_os_error().unwrap_or(libc::EMFILE), "pipe", Side::Src),
-        }
-    }
-
     /// The end (nothing of the copy is in the kernel any more): copyFile
     /// closes its fds, reporting a close's failure, and removes a
     /// destination it did not finish.
     fn finish(&mut self) {
         self.stage = Stage::Done;
-        self.pipe = None;
         let Some(job) = self.file.as_ref() else { return };
         for (i, fd) in self.owned.iter_mut().enumerate() {
             if let Some(fd) = fd.take() {

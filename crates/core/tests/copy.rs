@@ -323,3 +323,91 @@ fn copy_file_cancelled_or_dropped_midway_leaks_nothing() {
     }
     assert_eq!(open_fds(), before);
 }
+
+#[test]
+fn copy_files_in_flight_together_share_pipes_and_leave_nothing_behind() {
+    let _g = serial();
+    let mut r = ring();
+    let d = dir().join("many");
+    std::fs::create_dir_all(&d).unwrap();
+    let before = open_fds();
+    // Sources of different sizes (one empty, one short of a page), each
+    // copied three times over its own earlier copy (truncated, then
+    // written), 16 in flight: the pipes go from copy to copy.
+    let sizes: Vec<usize> = (0..24).map(|i| if i == 0 { 0 } else { (i * 37_001) % 300_000 + 1 }).collect();
+    for (i, &n) in sizes.iter().enumerate() {
+        let mut b = data(n);
+        b.iter_mut().for_each(|x| *x ^= i as u8);
+        std::fs::write(d.join(format!("s{i}")), &b).unwrap();
+        // A longer old destination, to see it truncated.
+        std::fs::write(d.join(format!("d{i}")), data(n + 5000)).unwrap();
+    }
+    for _round in 0..3 {
+        let mut next = 0;
+        let mut live = std::collections::HashMap::new();
+        let mut done = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while next < sizes.len() || !live.is_empty() {
+            while live.len() < 16 && next < sizes.len() {
+                let c = Copy::file(cpath(&d.join(format!("s{next}"))), cpath(&d.join(format!("d{next}"))), 0);
+                live.insert(r.submit_copy(c, &OpOptions::default()).unwrap(), next);
+                next += 1;
+            }
+            r.flush().unwrap();
+            r.reap(&mut done);
+            for c in done.drain(..) {
+                let i = live.remove(&c.id).expect("one of ours");
+                assert_eq!(c.result, 0, "copy {i}");
+                assert_eq!(c.copy.expect("a copy").copied(), sizes[i] as u64);
+            }
+            assert!(Instant::now() < deadline, "copies did not complete");
+            if !live.is_empty() {
+                r.wait(Some(Duration::from_millis(50))).unwrap();
+            }
+        }
+        for i in 0..sizes.len() {
+            let got = std::fs::read(d.join(format!("d{i}"))).unwrap();
+            assert_eq!(got, std::fs::read(d.join(format!("s{i}"))).unwrap(), "copy {i} is its source, no more");
+        }
+    }
+    assert_eq!(r.in_flight(), 0);
+    assert_eq!(open_fds(), before, "no fd, no pooled pipe kept once no copy is in flight");
+}
+
+#[test]
+fn copy_file_without_the_ftruncate_and_close_ops_gives_the_same_copies() {
+    // A kernel before 6.9 has no IORING_OP_FTRUNCATE: the truncate (and,
+    // without IORING_OP_CLOSE, the closes) are plain syscalls.
+    let _g = serial();
+    let d = dir();
+    let before = open_fds();
+    let bytes = data(300_001);
+    std::fs::write(d.join("nf"), &bytes).unwrap();
+    std::fs::write(d.join("nf.out"), data(400_000)).unwrap();
+    let (res, _, all_sqes) = go(&mut ring(), Copy::file(cpath(&d.join("nf")), cpath(&d.join("nf.out")), 0));
+    assert_eq!(res, 0);
+    let ops = [
+        vec![io_uring::opcode::Ftruncate::CODE],
+        vec![io_uring::opcode::Ftruncate::CODE, io_uring::opcode::Close::CODE],
+    ];
+    for disabled in ops {
+        let fewer = disabled.len() as u32;
+        let mut config = Config::default();
+        config.disabled_opcodes = disabled;
+        let mut r = Ring::new(&config).expect("io_uring available");
+        std::fs::write(d.join("nf.out"), data(400_000)).unwrap();
+        let (res, n, _) = go(&mut r, Copy::file(cpath(&d.join("nf")), cpath(&d.join("nf.out")), 0));
+        assert_eq!((res, n), (0, bytes.len() as u64));
+        assert_eq!(std::fs::read(d.join("nf.out")).unwrap(), bytes, "truncated, then copied");
+        let kernel_has = |c: u8| ring().supports(c);
+        if kernel_has(io_uring::opcode::Ftruncate::CODE) {
+            let (_, _, rounds) = go(&mut r, Copy::file(cpath(&d.join("nf")), cpath(&d.join("nf.out")), 0));
+            assert_eq!(rounds, all_sqes - fewer, "the truncate (and the closes) were no submissions");
+        }
+        std::fs::create_dir_all(d.join("ndir")).unwrap();
+        let (res, _, _) = go(&mut r, Copy::file(cpath(&d.join("ndir")), cpath(&d.join("ndir.out")), 0));
+        assert_eq!(res, -libc::EISDIR);
+        assert!(!d.join("ndir.out").exists());
+    }
+    assert_eq!(open_fds(), before);
+}

@@ -14,6 +14,9 @@ use super::slots::{step_data, F_ABORTED, F_ORPHANED};
 use super::{Completion, OpId, OpOptions, Ring, SubmitError};
 use crate::copy::Copy;
 
+/// Empty pipes a ring keeps for its next copies, at most.
+const PIPE_POOL: usize = 64;
+
 impl Ring {
     /// Whether this ring can run [`struct@Copy`]s in the core: splice (5.7), and
     /// no SQPOLL credential gate (it could split a linked pair).
@@ -26,7 +29,7 @@ impl Ring {
     /// completes once ([`Completion::copy`]); `result` is 0 or the first
     /// failure's `-errno`, the bytes copied are the copy's. Per-op timeouts
     /// are not taken (cancel it).
-    pub fn submit_copy(&mut self, copy: Copy, opts: &OpOptions) -> Result<OpId, SubmitError> {
+    pub fn submit_copy(&mut self, mut copy: Copy, opts: &OpOptions) -> Result<OpId, SubmitError> {
         if self.closing {
             return Err(SubmitError::Closed);
         }
@@ -39,9 +42,12 @@ impl Ring {
         if !copy.opcodes().iter().all(|&c| self.supports(c)) {
             return Err(SubmitError::Unsupported("splice"));
         }
+        copy.use_ring_for(self.supports(opcode::Ftruncate::CODE), self.supports(opcode::Close::CODE));
+        copy.prime(&mut self.pipes);
         let index = self.alloc_slot();
         let gen = self.slots[index as usize].gen;
         self.metrics.ops_submitted += 1;
+        self.copies += 1;
         let done = copy.is_done();
         self.slots[index as usize].copy = Some(Box::new(copy));
         if done {
@@ -145,9 +151,19 @@ impl Ring {
             return;
         }
         let stop = slot.flags & (F_ABORTED | F_ORPHANED) != 0;
-        if copy.is_done() || !copy.advance(stop) {
-            let copy = self.slots[index as usize].copy.take().expect("checked above");
+        if copy.is_done() || !copy.advance(stop, &mut self.pipes) {
+            let mut copy = self.slots[index as usize].copy.take().expect("checked above");
             self.metrics.ops_completed += 1;
+            self.copies -= 1;
+            // Its pipe, empty, serves the next copy; none is kept once no
+            // copy is in flight.
+            match copy.take_pipe() {
+                Some(p) if self.copies > 0 && self.pipes.len() < PIPE_POOL => self.pipes.push(p),
+                _ => {}
+            }
+            if self.copies == 0 {
+                self.pipes.clear();
+            }
             out.push(Completion {
                 id: OpId { index, gen },
                 result: copy.result(),

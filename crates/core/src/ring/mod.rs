@@ -212,6 +212,9 @@ pub struct Ring {
     multishot_timeouts: bool,
     setup_flags: Vec<&'static str>,
     closing: bool,
+    /// Copies in flight, and the empty pipes of finished ones kept for the next.
+    copies: usize,
+    pipes: Vec<crate::copy::Pipe>,
     profile: bool,
     /// [`Config::offload`].
     offload: bool,
@@ -275,6 +278,8 @@ impl Ring {
             multishot_timeouts: !config.no_multishot_timeouts,
             setup_flags,
             closing: false,
+            copies: 0,
+            pipes: Vec::new(),
             profile: config.profile,
             offload: config.offload,
             metrics: Metrics::default(),
