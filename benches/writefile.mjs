@@ -1,6 +1,6 @@
 // writeFile of many small files, 64 in flight: Machine.writeFile (one op
 // chain per file: open, write, close on a direct descriptor, one
-// submission, one promise) against fs.promises.writeFile and
+// submission, one promise; the write and close go to io-wq at once) against fs.promises.writeFile and
 // fs.writeFileSync in a loop; and statMany of 10k paths (one native call)
 // against fs.promises.stat of each, 64 in flight. Side by side in one process.
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -70,7 +70,7 @@ export async function writeFileBench ({ quick, rounds, log }) {
     title: `writeFile of ${n.toLocaleString('en-US')} files of 4 KiB, ${DEPTH} in flight`,
     unit: 'files',
     baseline: 'fs.promises.writeFile',
-    note: `Each run replaces every file (O_TRUNC; page cache, no fsync). Machine.writeFile: one submission of linked open, write, close on a direct descriptor per file; one promise per file. fs.*: Node ${process.version} on libuv's thread pool.`,
+    note: `Each run replaces every file (O_TRUNC; page cache, no fsync). Machine.writeFile: one submission of linked open, write, close on a direct descriptor per file (write and close with IOSQE_ASYNC); one promise per file. fs.*: Node ${process.version} on libuv's thread pool.`,
     contenders,
     rounds,
     log

@@ -355,6 +355,21 @@ impl Chain {
         }
     }
 
+    /// IOSQE_ASYNC for step `i`: a writeFile's write and close go to the
+    /// kernel's io-wq workers at once rather than inline on the submitting
+    /// thread. The close of a file an O_TRUNC open emptied is where ext4
+    /// (auto_da_alloc) starts its writeback: block allocation and the
+    /// device's kick, some 20 us per file here, which inline ran on the JS
+    /// thread, one file after another. The open needs no flag: with O_CREAT
+    /// or O_TRUNC the kernel sends it to a worker itself (benches/RESULTS.md,
+    /// "writeFile: where the time goes").
+    pub(crate) fn async_flags(&self, i: usize) -> squeue::Flags {
+        match (self.kind, &self.steps[i]) {
+            (Kind::WriteFile, Step::Write { .. } | Step::Close) => squeue::Flags::ASYNC,
+            _ => squeue::Flags::empty(),
+        }
+    }
+
     pub(crate) fn len_steps(&self) -> usize {
         self.steps.len()
     }

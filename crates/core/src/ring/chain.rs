@@ -155,7 +155,7 @@ impl Ring {
         let chain = slot.chain.as_mut().expect("checked above");
         let mut sq = self.uring.submission();
         for i in 0..n {
-            let flags = chain.link_flags(i);
+            let flags = chain.link_flags(i) | chain.async_flags(i);
             let entry = chain.step_mut(i).entry(file).flags(flags).user_data(step_data(index, gen, i));
             // SAFETY: the SQEs point into heap data owned by the chain's
             // steps, which stay in the slot until every step's CQE has
