@@ -182,7 +182,12 @@ impl FixedBuffers {
         if index >= self.count || offset.checked_add(len)? > self.size {
             return None;
         }
-        Some(FixedSlice { map: self.map.clone(), table_index: (self.first + index) as u16, at: index as usize * self.size as usize + offset as usize, len })
+        Some(FixedSlice {
+            map: self.map.clone(),
+            table_index: (self.first + index) as u16,
+            at: index as usize * self.size as usize + offset as usize,
+            len,
+        })
     }
 }
 

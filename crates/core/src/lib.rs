@@ -27,14 +27,14 @@ mod sys;
 pub mod table;
 
 pub use addr::{SockAddr, SockName};
+pub use bufs::{FixedBuffers, FixedSlice, Mapping};
 pub use chain::{Chain, Step};
 pub use copy::Copy;
 pub use metrics::Metrics;
-pub use bufs::{FixedBuffers, FixedSlice, Mapping};
 pub use op::{FutexWord, Op, Output, ZcData, CURRENT_POSITION};
-pub use resolve::{Lookup, LookupError, LOOKUP_FAILED};
 pub use pool::BufferPool;
 pub use probe::{probe, unavailable_reason, Features};
+pub use resolve::{Lookup, LookupError, LOOKUP_FAILED};
 pub use ring::{BufRef, Completion, Config, Message, OpId, OpOptions, Ring, SubmitError, MSG_DATA_MASK};
 pub use stat::{Stat, Timestamp};
 

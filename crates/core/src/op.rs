@@ -16,10 +16,10 @@ use io_uring::{opcode, squeue, types};
 
 use crate::addr::SockAddr;
 use crate::bufs::FixedSlice;
+use crate::msg::{MSG_DATA_MASK, MSG_FD, TAG_MSG};
 use crate::resolve::Lookup;
 use crate::stat::Stat;
 use crate::sys;
-use crate::msg::{MSG_DATA_MASK, MSG_FD, TAG_MSG};
 
 /// File position meaning "the fd's current position" (like `read(2)`).
 pub const CURRENT_POSITION: u64 = u64::MAX;
@@ -265,7 +265,9 @@ fn getsockopt_entry(fd: RawFd, level: i32, optname: i32, value: &mut [u8]) -> sq
     // SAFETY: `squeue::Entry` is `#[repr(C)]` around the kernel's 64-byte
     // `io_uring_sqe`, whose `cmd_op` is the u32 at byte offset 8 (the
     // kernel's ABI); the write stays inside the entry.
-    unsafe { (&mut e as *mut squeue::Entry).cast::<u8>().add(8).cast::<u32>().write_unaligned(SOCKET_URING_OP_GETSOCKOPT) };
+    unsafe {
+        (&mut e as *mut squeue::Entry).cast::<u8>().add(8).cast::<u32>().write_unaligned(SOCKET_URING_OP_GETSOCKOPT)
+    };
     e
 }
 
@@ -301,7 +303,12 @@ impl Op {
     pub(crate) fn is_file_io(&self) -> bool {
         matches!(
             self,
-            Op::Read { .. } | Op::Write { .. } | Op::Readv { .. } | Op::Writev { .. } | Op::ReadFixed { .. } | Op::WriteFixed { .. }
+            Op::Read { .. }
+                | Op::Write { .. }
+                | Op::Readv { .. }
+                | Op::Writev { .. }
+                | Op::ReadFixed { .. }
+                | Op::WriteFixed { .. }
         )
     }
 

@@ -39,7 +39,13 @@ extern "C" {
 /// (None: the parent's environment) and `cwd`. Signal dispositions and the
 /// signal mask are reset in the child (Node ignores SIGPIPE, which exec would
 /// otherwise keep).
-pub fn spawn(file: &CStr, argv: &[CString], envp: Option<&[CString]>, cwd: Option<&CStr>, stdio: [Stdio; 3]) -> io::Result<Child> {
+pub fn spawn(
+    file: &CStr,
+    argv: &[CString],
+    envp: Option<&[CString]>,
+    cwd: Option<&CStr>,
+    stdio: [Stdio; 3],
+) -> io::Result<Child> {
     let mut pipes: Vec<RawFd> = Vec::new(); // every pipe end we made, to clean up on failure
     let mut parent_ends = [None; 3];
     let mut child_ends = [None; 3];
@@ -75,7 +81,9 @@ pub fn spawn(file: &CStr, argv: &[CString], envp: Option<&[CString]>, cwd: Optio
             let target = i as libc::c_int;
             rc = match s {
                 Stdio::Inherit => 0,
-                Stdio::Null => libc::posix_spawn_file_actions_addopen(actions, target, devnull.as_ptr(), libc::O_RDWR, 0),
+                Stdio::Null => {
+                    libc::posix_spawn_file_actions_addopen(actions, target, devnull.as_ptr(), libc::O_RDWR, 0)
+                }
                 Stdio::Pipe => libc::posix_spawn_file_actions_adddup2(actions, child_ends[i].unwrap(), target),
                 Stdio::Fd(fd) => libc::posix_spawn_file_actions_adddup2(actions, *fd, target),
             };
@@ -95,10 +103,20 @@ pub fn spawn(file: &CStr, argv: &[CString], envp: Option<&[CString]>, cwd: Optio
             libc::sigemptyset(none.as_mut_ptr());
             libc::posix_spawnattr_setsigdefault(attr, all.as_ptr());
             libc::posix_spawnattr_setsigmask(attr, none.as_ptr());
-            libc::posix_spawnattr_setflags(attr, (libc::POSIX_SPAWN_SETSIGDEF | libc::POSIX_SPAWN_SETSIGMASK) as libc::c_short);
+            libc::posix_spawnattr_setflags(
+                attr,
+                (libc::POSIX_SPAWN_SETSIGDEF | libc::POSIX_SPAWN_SETSIGMASK) as libc::c_short,
+            );
             let mut pid = 0;
             let env = envp_ptrs.as_ref().map_or(environ, |e| e.as_ptr() as *const *const libc::c_char);
-            rc = libc::posix_spawnp(&mut pid, file.as_ptr(), actions, attr, argv_ptrs.as_ptr(), env as *const *mut libc::c_char);
+            rc = libc::posix_spawnp(
+                &mut pid,
+                file.as_ptr(),
+                actions,
+                attr,
+                argv_ptrs.as_ptr(),
+                env as *const *mut libc::c_char,
+            );
             if rc == 0 {
                 libc::posix_spawn_file_actions_destroy(actions);
                 libc::posix_spawnattr_destroy(attr);

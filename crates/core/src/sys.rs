@@ -175,7 +175,14 @@ pub fn mmap_anon(len: usize) -> io::Result<*mut u8> {
     // SAFETY: a fresh anonymous mapping at an address the kernel picks
     // touches no existing memory.
     let p = unsafe {
-        libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
     };
     if p == libc::MAP_FAILED {
         return Err(io::Error::last_os_error());
@@ -208,7 +215,8 @@ pub fn getaddrinfo(host: &CStr, family: i32) -> Result<Vec<std::net::IpAddr>, (i
     // SAFETY: host is NUL-terminated; hints and list outlive the call.
     let rc = unsafe { libc::getaddrinfo(host.as_ptr(), std::ptr::null(), &hints, &mut list) };
     if rc != 0 {
-        let errno = if rc == libc::EAI_SYSTEM { io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO) } else { 0 };
+        let errno =
+            if rc == libc::EAI_SYSTEM { io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO) } else { 0 };
         return Err((rc, errno));
     }
     let mut out = Vec::new();
@@ -315,7 +323,14 @@ impl Creds {
         let mut data = [CapData::default(); 2];
         // SAFETY: capget reads the header and writes two CapData, both locals.
         syscall!(unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) })?;
-        self.caps = [data[0].effective, data[1].effective, data[0].permitted, data[1].permitted, data[0].inheritable, data[1].inheritable];
+        self.caps = [
+            data[0].effective,
+            data[1].effective,
+            data[0].permitted,
+            data[1].permitted,
+            data[0].inheritable,
+            data[1].inheritable,
+        ];
         Ok(())
     }
 }

@@ -126,7 +126,9 @@ fn copies_between_pipes_and_sockets_with_short_splices() {
             a.write_all(c).unwrap();
         }
     });
-    let id = r.submit_copy(Copy::fds(b.as_raw_fd(), dst.as_raw_fd(), bytes.len() as u64, -1, -1), &OpOptions::default()).unwrap();
+    let id = r
+        .submit_copy(Copy::fds(b.as_raw_fd(), dst.as_raw_fd(), bytes.len() as u64, -1, -1), &OpOptions::default())
+        .unwrap();
     let c = run(&mut r, id);
     writer.join().unwrap();
     let copy = c.copy.unwrap();
@@ -290,7 +292,12 @@ fn copy_file_cancelled_or_dropped_midway_leaks_nothing() {
     let mut cancelled = 0;
     for i in 0..20 {
         let mut r = ring();
-        let id = r.submit_copy(Copy::file(cpath(&d.join("big2")), cpath(&d.join(format!("big2.{i}"))), 0), &OpOptions::default()).unwrap();
+        let id = r
+            .submit_copy(
+                Copy::file(cpath(&d.join("big2")), cpath(&d.join(format!("big2.{i}"))), 0),
+                &OpOptions::default(),
+            )
+            .unwrap();
         // Let it get to some step, then cancel.
         for _ in 0..i {
             r.flush().unwrap();
@@ -318,7 +325,8 @@ fn copy_file_cancelled_or_dropped_midway_leaks_nothing() {
     // Dropped with one in flight.
     {
         let mut r = ring();
-        r.submit_copy(Copy::file(cpath(&d.join("big2")), cpath(&d.join("big2.drop")), 0), &OpOptions::default()).unwrap();
+        r.submit_copy(Copy::file(cpath(&d.join("big2")), cpath(&d.join("big2.drop")), 0), &OpOptions::default())
+            .unwrap();
         r.flush().unwrap();
     }
     assert_eq!(open_fds(), before);

@@ -140,7 +140,12 @@ fn a_blocked_datagram_send_times_out_cancels_and_sends_nothing() {
     let (tx, rx) = pair();
     fill(tx);
     let mut done = Vec::new();
-    let t = r.submit(Op::Send { fd: tx, buf: vec![7u8; 100], flags: 0 }, &OpOptions::with_timeout(Some(Duration::from_millis(30)))).unwrap();
+    let t = r
+        .submit(
+            Op::Send { fd: tx, buf: vec![7u8; 100], flags: 0 },
+            &OpOptions::with_timeout(Some(Duration::from_millis(30))),
+        )
+        .unwrap();
     assert_eq!(run(&mut r, t, &mut done).result, -libc::ETIMEDOUT);
     let c = r.submit(Op::Send { fd: tx, buf: vec![8u8; 100], flags: 0 }, &OpOptions::default()).unwrap();
     settle(&mut r, &mut done);
@@ -164,7 +169,8 @@ fn a_send_asked_not_to_wait_fails_with_eagain() {
     let (tx, rx) = pair();
     fill(tx);
     let mut done = Vec::new();
-    let id = r.submit(Op::Send { fd: tx, buf: vec![7u8; 100], flags: libc::MSG_DONTWAIT }, &OpOptions::default()).unwrap();
+    let id =
+        r.submit(Op::Send { fd: tx, buf: vec![7u8; 100], flags: libc::MSG_DONTWAIT }, &OpOptions::default()).unwrap();
     assert_eq!(run(&mut r, id, &mut done).result, -libc::EAGAIN);
     close((tx, rx));
 }

@@ -187,7 +187,10 @@ fn sleep_and_linked_timeout() {
     // A recv that nobody answers times out with ETIMEDOUT.
     let (s, c, a) = tcp_pair(&mut r);
     let id = r
-        .submit(Op::Recv { fd: a, buf: vec![0; 8], flags: 0 }, &OpOptions::with_timeout(Some(Duration::from_millis(20))))
+        .submit(
+            Op::Recv { fd: a, buf: vec![0; 8], flags: 0 },
+            &OpOptions::with_timeout(Some(Duration::from_millis(20))),
+        )
         .unwrap();
     assert_eq!(run(&mut r, id).result, -libc::ETIMEDOUT);
     // An op that finishes first is not disturbed by its timeout.
@@ -242,7 +245,8 @@ fn completions_posted_while_nobody_reaps_all_come_back_once() {
         c.entries = 16;
         c.cq_entries = Some(32);
         c
-    }).unwrap();
+    })
+    .unwrap();
     let ids: Vec<OpId> = (0..300).map(|_| r.submit(Op::sleep_ns(1_000_000), &OpOptions::default()).unwrap()).collect();
     r.flush().unwrap();
     std::thread::sleep(Duration::from_millis(50));
@@ -274,7 +278,8 @@ fn many_in_flight_overflow_the_cq_without_loss() {
         c.entries = 16;
         c.cq_entries = Some(32);
         c
-    }).unwrap();
+    })
+    .unwrap();
     let ids: Vec<OpId> = (0..2000).map(|_| r.submit(Op::Nop, &OpOptions::default()).unwrap()).collect();
     r.flush().unwrap();
     let mut out = Vec::new();
@@ -386,7 +391,10 @@ fn filesystem_ops_and_the_ftruncate_fallback() {
     assert_eq!(go(&mut r, Op::Link { from: p("d/g"), to: p("h"), flags: 0 }).result, 0);
     assert_eq!(go(&mut r, Op::Symlink { target: p("d/g"), path: p("s") }).result, 0);
     assert_eq!(std::fs::read(dir.0.join("s")).unwrap(), b"0123456789");
-    assert_eq!(go(&mut r, Op::Unlink { dirfd: libc::AT_FDCWD, path: p("d"), flags: libc::AT_REMOVEDIR }).result, -libc::ENOTEMPTY);
+    assert_eq!(
+        go(&mut r, Op::Unlink { dirfd: libc::AT_FDCWD, path: p("d"), flags: libc::AT_REMOVEDIR }).result,
+        -libc::ENOTEMPTY
+    );
 
     let fd = go(&mut r, Op::Open { dirfd: libc::AT_FDCWD, path: p("h"), flags: libc::O_RDWR, mode: 0 }).result;
     assert_eq!(go(&mut r, Op::Ftruncate { fd, len: 4 }).result, 0);
@@ -429,7 +437,9 @@ fn futex_wait_and_wake() {
     r.flush().unwrap();
     assert_eq!(go(&mut r, Op::FutexWake { word: w, count: 1 }).result, 1, "one waiter woken");
     assert_eq!(run(&mut r, waiter).result, 0);
-    let timed = r.submit(Op::FutexWait { word: w, expected: 7 }, &OpOptions::with_timeout(Some(Duration::from_millis(10)))).unwrap();
+    let timed = r
+        .submit(Op::FutexWait { word: w, expected: 7 }, &OpOptions::with_timeout(Some(Duration::from_millis(10))))
+        .unwrap();
     assert_eq!(run(&mut r, timed).result, -libc::ETIMEDOUT);
     drop(word);
 }
@@ -461,15 +471,27 @@ fn spawn_and_waitid_through_the_ring() {
     unsafe { libc::close(sleeper.pidfd) };
 
     let env = [CString::new("GREETING=hi").unwrap()];
-    let echo = process::spawn(&sh, &args("pwd; echo $GREETING"), Some(&env), Some(c"/tmp"), [Stdio::Null, Stdio::Pipe, Stdio::Inherit]).unwrap();
+    let echo = process::spawn(
+        &sh,
+        &args("pwd; echo $GREETING"),
+        Some(&env),
+        Some(c"/tmp"),
+        [Stdio::Null, Stdio::Pipe, Stdio::Inherit],
+    )
+    .unwrap();
     let out = echo.stdio[1].unwrap();
     let c = go(&mut r, Op::waitid(libc::P_PIDFD, echo.pidfd as u32, libc::WEXITED));
     assert_eq!(c.result, 0);
     let got = go(&mut r, Op::Read { fd: out, buf: vec![0; 64], position: u64::MAX });
     let text = String::from_utf8(got.output().bytes()).unwrap();
     assert_eq!(text, "/tmp\nhi\n");
-    unsafe { libc::close(out); libc::close(echo.pidfd) };
-    assert!(process::spawn(c"/nonexistent/binary", &[CString::new("x").unwrap()], None, None, [Stdio::Null; 3]).is_err());
+    unsafe {
+        libc::close(out);
+        libc::close(echo.pidfd)
+    };
+    assert!(
+        process::spawn(c"/nonexistent/binary", &[CString::new("x").unwrap()], None, None, [Stdio::Null; 3]).is_err()
+    );
 }
 
 fn socketpair() -> (std::os::unix::net::UnixStream, std::os::unix::net::UnixStream) {
@@ -608,7 +630,8 @@ fn zero_copy_send_completes_after_the_notification() {
     });
     let mut sent = 0;
     while sent < data.len() {
-        let c = go(&mut r, Op::SendZc { fd: a, data: uring_machine_core::ZcData::Owned(data[sent..].to_vec()), flags: 0 });
+        let c =
+            go(&mut r, Op::SendZc { fd: a, data: uring_machine_core::ZcData::Owned(data[sent..].to_vec()), flags: 0 });
         assert!(c.result > 0, "sent: {}", c.result);
         sent += c.result as usize;
     }
@@ -680,8 +703,12 @@ fn fds_passed_to_a_ring_that_goes_away_before_taking_them_are_closed() {
     for target in [b_fd, c.fd()] {
         let fd = dup();
         let res = a.submit(Op::MsgRing { target, to: b_id, data: 1, value: fd, fd: Some(fd) }, &OpOptions::default());
-        assert!(matches!(res, Err(uring_machine_core::SubmitError::Io(ref e)) if e.raw_os_error() == Some(libc::EBADF)));
-        assert!(a.submit(Op::MsgRing { target, to: b_id, data: 1, value: 5, fd: None }, &OpOptions::default()).is_err());
+        assert!(
+            matches!(res, Err(uring_machine_core::SubmitError::Io(ref e)) if e.raw_os_error() == Some(libc::EBADF))
+        );
+        assert!(a
+            .submit(Op::MsgRing { target, to: b_id, data: 1, value: 5, fd: None }, &OpOptions::default())
+            .is_err());
     }
     assert_eq!(fds_like(x.as_raw_fd()), 1, "refused duplicates are closed");
     drop(c);
@@ -707,7 +734,9 @@ fn resolve_runs_on_the_pool_and_completes_through_the_ring() {
     assert_eq!(l.error(), Some(uring_machine_core::LookupError::Family));
     assert!(l.addresses().is_empty());
     // Cancelled, it completes at once; the pool's late post is ignored.
-    let id = r.submit(Op::Resolve { lookup: Lookup::new(CString::new("localhost").unwrap(), 0) }, &OpOptions::default()).unwrap();
+    let id = r
+        .submit(Op::Resolve { lookup: Lookup::new(CString::new("localhost").unwrap(), 0) }, &OpOptions::default())
+        .unwrap();
     assert!(r.cancel(id));
     let c = run(&mut r, id);
     assert_eq!(c.result, -libc::ECANCELED);
@@ -727,7 +756,8 @@ fn an_sqpoll_ring_closes_with_ops_in_flight_through_wait_alone() {
         let mut c = Config::default();
         c.sqpoll = Some(50);
         c
-    }).unwrap();
+    })
+    .unwrap();
     let id = r.submit(Op::sleep_ns(60_000_000_000), &OpOptions::default()).unwrap();
     r.flush().unwrap();
     r.close();
@@ -751,7 +781,10 @@ fn addressed_messages_reach_only_the_ring_they_name() {
     assert_eq!(go(&mut a, Op::message(b.fd(), b.id(), 7)).result, 0);
     // Posted to b's fd but naming another ring (0 skips the liveness check):
     // what a post meant for a ring that had b's fd number before looks like.
-    assert_eq!(go(&mut a, Op::MsgRing { target: b.fd(), to: 0, data: b.id() as u64 + 1, value: 8, fd: None }).result, 0);
+    assert_eq!(
+        go(&mut a, Op::MsgRing { target: b.fd(), to: 0, data: b.id() as u64 + 1, value: 8, fd: None }).result,
+        0
+    );
     let (x, _y) = socketpair();
     assert_eq!(go(&mut a, Op::pass_fd(b.fd(), b.id(), x.as_raw_fd()).unwrap()).result, 0);
     let mut msgs = Vec::new();

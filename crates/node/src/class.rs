@@ -52,7 +52,15 @@ impl Ring {
     /// `callback(n)`: called with the number of (slot, result) pairs ready in
     /// `results()`, or -1 once the ring has closed.
     #[napi(constructor)]
-    pub fn new(env: Env, entries: u32, sqpoll: i32, profile: bool, offload: bool, dsts: Unknown, callback: Unknown) -> Result<Self> {
+    pub fn new(
+        env: Env,
+        entries: u32,
+        sqpoll: i32,
+        profile: bool,
+        offload: bool,
+        dsts: Unknown,
+        callback: Unknown,
+    ) -> Result<Self> {
         let raw = env.raw();
         let mut config = Config::default();
         config.entries = entries.clamp(1, 32768);
@@ -187,7 +195,10 @@ impl Ring {
     pub fn metrics(&self) -> Result<Metrics> {
         let mut inner = self.inner.try_borrow_mut().map_err(|_| busy())?;
         Ok(match inner.ring.as_mut() {
-            Some(r) => Metrics { file_slots_in_use: (r.file_slots() - r.free_file_slots()) as f64, ..Metrics::from(r.metrics()) },
+            Some(r) => Metrics {
+                file_slots_in_use: (r.file_slots() - r.free_file_slots()) as f64,
+                ..Metrics::from(r.metrics())
+            },
             None => Metrics::default(),
         })
     }
@@ -245,10 +256,13 @@ impl Ring {
     #[napi]
     pub fn register_buffers<'a>(&self, env: &'a Env, count: u32, size: u32) -> Result<Registration<'a>> {
         let mut inner = self.inner.try_borrow_mut().map_err(|_| busy())?;
-        let ring = inner.ring.as_mut().ok_or_else(|| Error::new(Status::GenericFailure, format!("{}:register_buffers", libc::EBADF)))?;
-        let bufs = ring
-            .register_buffers(count, size)
-            .map_err(|e| Error::new(Status::GenericFailure, format!("{}:register_buffers", e.raw_os_error().unwrap_or(libc::EIO))))?;
+        let ring = inner
+            .ring
+            .as_mut()
+            .ok_or_else(|| Error::new(Status::GenericFailure, format!("{}:register_buffers", libc::EBADF)))?;
+        let bufs = ring.register_buffers(count, size).map_err(|e| {
+            Error::new(Status::GenericFailure, format!("{}:register_buffers", e.raw_os_error().unwrap_or(libc::EIO)))
+        })?;
         let map = bufs.mapping().clone();
         let id = match inner.fixed.iter().position(Option::is_none) {
             Some(i) => i,
@@ -266,7 +280,14 @@ impl Ring {
             let len = count as usize * size as usize;
             let hint = Box::into_raw(Box::new(map.clone())) as *mut c_void;
             let mut ab = ptr::null_mut();
-            let status = sys::napi_create_external_arraybuffer(raw, map.as_ptr() as *mut c_void, len, Some(release_mapping), hint, &mut ab);
+            let status = sys::napi_create_external_arraybuffer(
+                raw,
+                map.as_ptr() as *mut c_void,
+                len,
+                Some(release_mapping),
+                hint,
+                &mut ab,
+            );
             if status != sys::Status::napi_ok {
                 drop(Box::from_raw(hint as *mut std::sync::Arc<Mapping>));
                 let _ = self.unregister_buffers(id as u32);

@@ -26,10 +26,16 @@ pub unsafe fn view_bytes(env: sys::napi_env, v: sys::napi_value) -> Option<(*mut
         // Every element type by name; one this code does not know is refused,
         // never guessed (Node 24 added Float16Array, type 11, 2 bytes).
         let elem = match ty {
-            sys::TypedarrayType::int8_array | sys::TypedarrayType::uint8_array | sys::TypedarrayType::uint8_clamped_array => 1,
+            sys::TypedarrayType::int8_array
+            | sys::TypedarrayType::uint8_array
+            | sys::TypedarrayType::uint8_clamped_array => 1,
             sys::TypedarrayType::int16_array | sys::TypedarrayType::uint16_array | FLOAT16_ARRAY => 2,
-            sys::TypedarrayType::int32_array | sys::TypedarrayType::uint32_array | sys::TypedarrayType::float32_array => 4,
-            sys::TypedarrayType::float64_array | sys::TypedarrayType::bigint64_array | sys::TypedarrayType::biguint64_array => 8,
+            sys::TypedarrayType::int32_array
+            | sys::TypedarrayType::uint32_array
+            | sys::TypedarrayType::float32_array => 4,
+            sys::TypedarrayType::float64_array
+            | sys::TypedarrayType::bigint64_array
+            | sys::TypedarrayType::biguint64_array => 8,
             _ => return None,
         };
         return Some((data as *mut u8, if data.is_null() { 0 } else { len * elem }));

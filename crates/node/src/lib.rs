@@ -59,12 +59,14 @@ pub fn set_nonblocking(fd: i32, on: bool) -> napi::Result<()> {
 /// poll(2) with a zero timeout over `fds` (each with `events`): the ready events, in order.
 #[napi]
 pub fn poll_now(fds: Vec<i32>, events: Vec<i32>) -> napi::Result<Vec<i32>> {
-    let list: Vec<(i32, i16)> = fds.iter().zip(events.iter().chain(std::iter::repeat(&0))).map(|(&f, &e)| (f, e as i16)).collect();
+    let list: Vec<(i32, i16)> =
+        fds.iter().zip(events.iter().chain(std::iter::repeat(&0))).map(|(&f, &e)| (f, e as i16)).collect();
     uring_machine_core::poll_now(&list).map(|r| r.into_iter().map(i32::from).collect()).map_err(|e| os_error(e, "poll"))
 }
 
 fn c_string(s: String, what: &str) -> napi::Result<std::ffi::CString> {
-    std::ffi::CString::new(s).map_err(|_| napi::Error::new(napi::Status::InvalidArg, format!("{what} must not contain NUL bytes")))
+    std::ffi::CString::new(s)
+        .map_err(|_| napi::Error::new(napi::Status::InvalidArg, format!("{what} must not contain NUL bytes")))
 }
 
 fn os_error(e: std::io::Error, syscall: &str) -> napi::Error {
@@ -76,7 +78,13 @@ fn os_error(e: std::io::Error, syscall: &str) -> napi::Error {
 /// (/dev/null), -3 (a pipe) or an fd. Returns [pid, pidfd, stdin, stdout,
 /// stderr] with -1 where the parent has no end.
 #[napi]
-pub fn spawn(file: String, args: Vec<String>, env: Option<Vec<String>>, cwd: Option<String>, stdio: Vec<i32>) -> napi::Result<Vec<i32>> {
+pub fn spawn(
+    file: String,
+    args: Vec<String>,
+    env: Option<Vec<String>>,
+    cwd: Option<String>,
+    stdio: Vec<i32>,
+) -> napi::Result<Vec<i32>> {
     use uring_machine_core::process::{self, Stdio};
     let file = c_string(file, "file")?;
     let argv = args.into_iter().map(|a| c_string(a, "args")).collect::<napi::Result<Vec<_>>>()?;

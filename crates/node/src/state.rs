@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use napi::sys;
 
-use uring_machine_core::{BufferPool, Completion, FixedBuffers, Message, OpOptions, Ring as CoreRing, CURRENT_POSITION};
+use uring_machine_core::{
+    BufferPool, Completion, FixedBuffers, Message, OpOptions, Ring as CoreRing, CURRENT_POSITION,
+};
 
 /// A read's destination view was detached or shrunk while it was in flight.
 pub const RES_DETACHED: i32 = -(1 << 20);

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use io_uring::{cqueue, opcode, squeue, types};
 
-use super::slots::{split, user_data, F_ABORTED, F_LINKED_TIMEOUT, F_ORPHANED, F_POLLING, GEN_MASK, TAG_INTERNAL, TAG_TIMEOUT};
+use super::slots::{
+    split, user_data, F_ABORTED, F_LINKED_TIMEOUT, F_ORPHANED, F_POLLING, GEN_MASK, TAG_INTERNAL, TAG_TIMEOUT,
+};
 use super::{BufRef, Completion, OpId, Ring};
 use crate::msg::TAG_MSG;
 use crate::op::Op;
@@ -195,7 +197,15 @@ impl Ring {
         unsafe { self.push(entry, None) };
         if tick {
             self.metrics.multishot_completions += 1;
-            out.push(Completion { id: OpId { index, gen }, result: 0, op: None, buffer: None, new_fd: false, chain: None, copy: None });
+            out.push(Completion {
+                id: OpId { index, gen },
+                result: 0,
+                op: None,
+                buffer: None,
+                new_fd: false,
+                chain: None,
+                copy: None,
+            });
         }
         true
     }
@@ -270,7 +280,15 @@ impl Ring {
                     }
                     let buffer = self.lend(group, flags);
                     self.metrics.multishot_completions += 1;
-                    out.push(Completion { id: OpId { index, gen }, result, op: None, buffer, new_fd, chain: None, copy: None });
+                    out.push(Completion {
+                        id: OpId { index, gen },
+                        result,
+                        op: None,
+                        buffer,
+                        new_fd,
+                        chain: None,
+                        copy: None,
+                    });
                     return;
                 }
                 // A zero-copy send's result: the op ends with the kernel's
@@ -341,7 +359,15 @@ impl Ring {
                 self.free_group_if_done(g);
             }
             let new_fd = result >= 0 && op.produces_fd();
-            out.push(Completion { id: OpId { index, gen }, result, op: Some(op), buffer, new_fd, chain: None, copy: None });
+            out.push(Completion {
+                id: OpId { index, gen },
+                result,
+                op: Some(op),
+                buffer,
+                new_fd,
+                chain: None,
+                copy: None,
+            });
         }
         if self.slots[index as usize].awaiting == 0 {
             self.release(index);

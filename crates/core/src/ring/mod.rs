@@ -77,7 +77,16 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { entries: 256, cq_entries: None, sqpoll: None, eventfd: false, profile: false, offload: false, disabled_opcodes: Vec::new(), no_multishot_timeouts: false }
+        Config {
+            entries: 256,
+            cq_entries: None,
+            sqpoll: None,
+            eventfd: false,
+            profile: false,
+            offload: false,
+            disabled_opcodes: Vec::new(),
+            no_multishot_timeouts: false,
+        }
     }
 }
 
@@ -346,7 +355,6 @@ impl Ring {
     pub fn is_closing(&self) -> bool {
         self.closing
     }
-
 
     /// The id of the op in flight at slot `index`, if any.
     pub fn op_id(&self, index: u32) -> Option<OpId> {

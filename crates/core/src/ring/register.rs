@@ -43,7 +43,8 @@ impl Ring {
     }
 
     pub(super) fn free_group_if_done(&mut self, group: u16) {
-        let done = matches!(self.groups.get(group as usize), Some(Some(g)) if g.released && g.users == 0 && g.lent == 0);
+        let done =
+            matches!(self.groups.get(group as usize), Some(Some(g)) if g.released && g.users == 0 && g.lent == 0);
         if done {
             let _ = self.uring.submitter().unregister_buf_ring(group);
             self.groups[group as usize] = None;
@@ -90,7 +91,10 @@ impl Ring {
         let map = Arc::new(Mapping::new(len)?);
         let iov: Vec<libc::iovec> = (0..n)
             // SAFETY: every buffer is inside the mapping.
-            .map(|i| libc::iovec { iov_base: unsafe { map.as_ptr().add(i * size as usize) }.cast(), iov_len: size as usize })
+            .map(|i| libc::iovec {
+                iov_base: unsafe { map.as_ptr().add(i * size as usize) }.cast(),
+                iov_len: size as usize,
+            })
             .collect();
         // SAFETY: the kernel pins these pages; the mapping is unmapped only
         // after the registration is dropped (and an unmapped range is never

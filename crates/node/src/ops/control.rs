@@ -31,29 +31,37 @@ pub(super) unsafe extern "C" fn flush(env: sys::napi_env, info: sys::napi_callba
 // hold(fd): an fd JS makes for its own use (a copy's pipe) is held like
 // those it keeps for the caller, so teardown closes it if JS cannot (a
 // terminated worker runs no `finally`). 1, or RES_CLOSED after teardown.
-op_fn!(hold(1) |c, e, a| match c.try_borrow_mut() {
-    Ok(mut inner) if !inner.dead => {
-        inner.held.insert(i32_arg(e, a[0]));
-        1
+op_fn!(
+    hold(1) | c,
+    e,
+    a | match c.try_borrow_mut() {
+        Ok(mut inner) if !inner.dead => {
+            inner.held.insert(i32_arg(e, a[0]));
+            1
+        }
+        Ok(_) => RES_CLOSED,
+        Err(_) => -libc::EBUSY,
     }
-    Ok(_) => RES_CLOSED,
-    Err(_) => -libc::EBUSY,
-});
+);
 
 // disown(fd, close): JS hands out (close false) or drops (close true) an fd
 // it held for the caller (see `Inner::held`). 1 if it was held, else 0:
 // after teardown nothing is held, and teardown closed it already.
-op_fn!(disown(2) |c, e, a| {
-    let fd = i32_arg(e, a[0]);
-    match c.try_borrow_mut() {
-        Ok(mut inner) => {
-            let held = inner.held.remove(&fd);
-            if held && bool_arg(e, a[1]) {
-                // Held for the caller, who never got it: ours to close.
-                uring_machine_core::close(fd);
+op_fn!(
+    disown(2) | c,
+    e,
+    a | {
+        let fd = i32_arg(e, a[0]);
+        match c.try_borrow_mut() {
+            Ok(mut inner) => {
+                let held = inner.held.remove(&fd);
+                if held && bool_arg(e, a[1]) {
+                    // Held for the caller, who never got it: ours to close.
+                    uring_machine_core::close(fd);
+                }
+                held as i32
             }
-            held as i32
+            Err(_) => -libc::EBUSY,
         }
-        Err(_) => -libc::EBUSY,
     }
-});
+);

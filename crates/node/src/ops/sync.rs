@@ -10,7 +10,11 @@ use super::{f64_arg, i32_arg, submit, u32_arg};
 // which the op owns until the receiver takes it (the core closes it if the
 // post fails, or if the receiver goes away first); -errno if `fd` cannot
 // be duplicated.
-op_fn!(msg_ring_fd(4) |c, e, a| match Op::pass_fd(i32_arg(e, a[0]), u32_arg(e, a[1]), i32_arg(e, a[2])) {
-    Ok(op) => submit(c, op, f64_arg(e, a[3])),
-    Err(errno) => errno,
-});
+op_fn!(
+    msg_ring_fd(4) | c,
+    e,
+    a | match Op::pass_fd(i32_arg(e, a[0]), u32_arg(e, a[1]), i32_arg(e, a[2])) {
+        Ok(op) => submit(c, op, f64_arg(e, a[3])),
+        Err(errno) => errno,
+    }
+);
