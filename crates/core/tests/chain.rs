@@ -2,9 +2,12 @@
 //! failures at each step, a chain in flight when the ring drops, and no
 //! fd or file-table slot left behind.
 
+mod common;
+
 use std::ffi::CString;
 use std::time::{Duration, Instant};
 
+use common::{open_fds, scratch, serial};
 use uring_machine_core::{Chain, Completion, Config, OpId, OpOptions, Ring, Stat, Step, CURRENT_POSITION};
 
 const ECANCELED: i32 = -libc::ECANCELED;
@@ -22,11 +25,6 @@ fn ring() -> Option<Ring> {
 
 /// The tests count /proc/self/fd, which is the whole process's: they run
 /// one at a time.
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 fn run(ring: &mut Ring, id: OpId) -> Completion {
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut done = Vec::new();
@@ -68,18 +66,6 @@ fn go(ring: &mut Ring, chain: Chain) -> Box<Chain> {
 
 fn path(p: &std::path::Path) -> CString {
     CString::new(p.as_os_str().as_encoded_bytes()).unwrap()
-}
-
-fn scratch(name: &str, content: &[u8]) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("um-chain-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
-    std::fs::write(&p, content).unwrap();
-    p
-}
-
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
 
 fn read(n: usize) -> Step {

@@ -2,12 +2,15 @@
 //! copy's own pipe between files, pipes and sockets, short and large
 //! copies, EOF, errors, cancel midway, copyFile's steps; no fd left behind.
 
+mod common;
+
 use std::ffi::CString;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
+use common::{open_fds, serial, TempDir};
 use uring_machine_core::copy::{COPYFILE_EXCL, COPYFILE_FICLONE, COPYFILE_FICLONE_FORCE, TO_EOF};
 use uring_machine_core::{Completion, Config, Copy, OpId, OpOptions, Ring};
 
@@ -16,15 +19,6 @@ fn ring() -> Ring {
 }
 
 /// The tests count /proc/self/fd, which is the whole process's: one at a time.
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
-
 fn run(ring: &mut Ring, id: OpId) -> Completion {
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut done = Vec::new();
@@ -52,12 +46,6 @@ fn go(ring: &mut Ring, copy: Copy) -> (i32, u64, u32) {
     (c.result, copy.copied(), copy.rounds())
 }
 
-fn dir() -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("um-copy-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 fn data(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i * 7 + i / 4096) as u8).collect()
 }
@@ -70,7 +58,7 @@ fn cpath(p: &std::path::Path) -> CString {
 fn copies_a_large_file_in_the_core_with_positions_and_lengths() {
     let _g = serial();
     let mut r = ring();
-    let d = dir();
+    let d = TempDir::new("copy");
     let bytes = data((5 << 20) + 123);
     std::fs::write(d.join("big"), &bytes).unwrap();
     let before = open_fds();
@@ -95,7 +83,7 @@ fn copies_a_large_file_in_the_core_with_positions_and_lengths() {
 fn a_short_copy_and_an_empty_one() {
     let _g = serial();
     let mut r = ring();
-    let d = dir();
+    let d = TempDir::new("copy");
     std::fs::write(d.join("small"), b"hello core").unwrap();
     std::fs::write(d.join("empty"), b"").unwrap();
     let src = std::fs::File::open(d.join("small")).unwrap();
@@ -114,7 +102,7 @@ fn a_short_copy_and_an_empty_one() {
 fn copies_between_pipes_and_sockets_with_short_splices() {
     let _g = serial();
     let mut r = ring();
-    let d = dir();
+    let d = TempDir::new("copy");
     // A socket pair as the source: the writer sends in pieces, so the
     // first splice of a pair is short and the pipe is drained on its own.
     let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
@@ -167,7 +155,7 @@ fn pipe() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
 fn errors_end_the_copy_with_the_bytes_before_them() {
     let _g = serial();
     let mut r = ring();
-    let d = dir();
+    let d = TempDir::new("copy");
     let before = open_fds();
     // EBADF: a closed fd.
     let (res, n, _) = go(&mut r, Copy::fds(1 << 20, 1, TO_EOF, -1, -1));
@@ -198,7 +186,7 @@ fn errors_end_the_copy_with_the_bytes_before_them() {
 fn a_copy_cancelled_midway_reports_its_bytes_and_leaks_no_fd() {
     let _g = serial();
     let mut r = ring();
-    let d = dir();
+    let d = TempDir::new("copy");
     let before = open_fds();
     let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
     let dst = std::fs::File::create(d.join("cancel.out")).unwrap();
@@ -243,7 +231,7 @@ fn a_ring_dropped_with_copies_in_flight_closes_their_pipes() {
 fn copy_file_copies_with_the_source_mode_like_libuv() {
     let _g = serial();
     let mut r = ring();
-    let d = dir();
+    let d = TempDir::new("copy");
     let before = open_fds();
     let bytes = data((1 << 20) * 2 + 77);
     std::fs::write(d.join("cf"), &bytes).unwrap();
@@ -285,7 +273,7 @@ fn copy_file_copies_with_the_source_mode_like_libuv() {
 #[test]
 fn copy_file_cancelled_or_dropped_midway_leaks_nothing() {
     let _g = serial();
-    let d = dir();
+    let d = TempDir::new("copy");
     let bytes = data(8 << 20);
     std::fs::write(d.join("big2"), &bytes).unwrap();
     let before = open_fds();
@@ -336,7 +324,8 @@ fn copy_file_cancelled_or_dropped_midway_leaks_nothing() {
 fn copy_files_in_flight_together_share_pipes_and_leave_nothing_behind() {
     let _g = serial();
     let mut r = ring();
-    let d = dir().join("many");
+    let root = TempDir::new("copy");
+    let d = root.join("many");
     std::fs::create_dir_all(&d).unwrap();
     let before = open_fds();
     // Sources of different sizes (one empty, one short of a page), each
@@ -387,7 +376,7 @@ fn copy_file_without_the_ftruncate_and_close_ops_gives_the_same_copies() {
     // A kernel before 6.9 has no IORING_OP_FTRUNCATE: the truncate (and,
     // without IORING_OP_CLOSE, the closes) are plain syscalls.
     let _g = serial();
-    let d = dir();
+    let d = TempDir::new("copy");
     let before = open_fds();
     let bytes = data(300_001);
     std::fs::write(d.join("nf"), &bytes).unwrap();

@@ -1,10 +1,13 @@
 //! The core against the real kernel: real files, loopback sockets, timers.
 
+mod common;
+
 use std::ffi::CString;
 use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
+use common::TempDir;
 use uring_machine_core::{Completion, Config, Op, OpId, OpOptions, Output, Ring, CURRENT_POSITION};
 
 fn ring() -> Ring {
@@ -40,33 +43,11 @@ fn go(ring: &mut Ring, op: Op) -> Completion {
     run(ring, id)
 }
 
-fn temp_file(content: &[u8]) -> (tempdir::Dir, std::path::PathBuf) {
-    let dir = tempdir::Dir::new();
-    let path = dir.0.join("data");
+fn temp_file(content: &[u8]) -> (TempDir, std::path::PathBuf) {
+    let dir = TempDir::new("core");
+    let path = dir.join("data");
     std::fs::File::create(&path).unwrap().write_all(content).unwrap();
     (dir, path)
-}
-
-mod tempdir {
-    pub struct Dir(pub std::path::PathBuf);
-    impl Dir {
-        pub fn new() -> Dir {
-            use std::sync::atomic::{AtomicU32, Ordering};
-            static N: AtomicU32 = AtomicU32::new(0);
-            let p = std::env::temp_dir().join(format!(
-                "um-core-{}-{}",
-                std::process::id(),
-                N.fetch_add(1, Ordering::Relaxed)
-            ));
-            std::fs::create_dir_all(&p).unwrap();
-            Dir(p)
-        }
-    }
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
 }
 
 #[test]
@@ -381,16 +362,16 @@ fn probe_reports_kernel_ops_and_flags() {
 
 #[test]
 fn filesystem_ops_and_the_ftruncate_fallback() {
-    let dir = tempdir::Dir::new();
-    let p = |name: &str| CString::new(dir.0.join(name).to_str().unwrap()).unwrap();
+    let dir = TempDir::new("core");
+    let p = |name: &str| CString::new(dir.join(name).to_str().unwrap()).unwrap();
     let mut r = ring();
     assert_eq!(go(&mut r, Op::Mkdir { dirfd: libc::AT_FDCWD, path: p("d"), mode: 0o750 }).result, 0);
     assert_eq!(go(&mut r, Op::Mkdir { dirfd: libc::AT_FDCWD, path: p("d"), mode: 0o750 }).result, -libc::EEXIST);
-    std::fs::write(dir.0.join("f"), b"0123456789").unwrap();
+    std::fs::write(dir.join("f"), b"0123456789").unwrap();
     assert_eq!(go(&mut r, Op::Rename { from: p("f"), to: p("d/g"), flags: 0 }).result, 0);
     assert_eq!(go(&mut r, Op::Link { from: p("d/g"), to: p("h"), flags: 0 }).result, 0);
     assert_eq!(go(&mut r, Op::Symlink { target: p("d/g"), path: p("s") }).result, 0);
-    assert_eq!(std::fs::read(dir.0.join("s")).unwrap(), b"0123456789");
+    assert_eq!(std::fs::read(dir.join("s")).unwrap(), b"0123456789");
     assert_eq!(
         go(&mut r, Op::Unlink { dirfd: libc::AT_FDCWD, path: p("d"), flags: libc::AT_REMOVEDIR }).result,
         -libc::ENOTEMPTY
@@ -398,9 +379,9 @@ fn filesystem_ops_and_the_ftruncate_fallback() {
 
     let fd = go(&mut r, Op::Open { dirfd: libc::AT_FDCWD, path: p("h"), flags: libc::O_RDWR, mode: 0 }).result;
     assert_eq!(go(&mut r, Op::Ftruncate { fd, len: 4 }).result, 0);
-    assert_eq!(std::fs::read(dir.0.join("d/g")).unwrap(), b"0123", "a hard link shares the data");
+    assert_eq!(std::fs::read(dir.join("d/g")).unwrap(), b"0123", "a hard link shares the data");
     assert_eq!(go(&mut r, Op::Fallocate { fd, mode: 0, offset: 0, len: 8192 }).result, 0);
-    assert_eq!(std::fs::metadata(dir.0.join("h")).unwrap().len(), 8192);
+    assert_eq!(std::fs::metadata(dir.join("h")).unwrap().len(), 8192);
     assert_eq!(go(&mut r, Op::Fadvise { fd, offset: 0, len: 0, advice: libc::POSIX_FADV_SEQUENTIAL }).result, 0);
 
     let mut old = Ring::new(&{
@@ -411,7 +392,7 @@ fn filesystem_ops_and_the_ftruncate_fallback() {
     .unwrap();
     assert_eq!(go(&mut old, Op::Ftruncate { fd, len: 2 }).result, 0);
     assert_eq!(old.metrics().fallbacks, 1);
-    assert_eq!(std::fs::metadata(dir.0.join("h")).unwrap().len(), 2);
+    assert_eq!(std::fs::metadata(dir.join("h")).unwrap().len(), 2);
     go(&mut r, Op::Close { fd });
 
     for name in ["s", "h", "d/g"] {

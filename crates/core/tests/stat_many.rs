@@ -2,10 +2,13 @@
 //! failing cancels none), more paths than the SQ holds, a cancel midway,
 //! and no file-table slot taken.
 
+mod common;
+
 use std::ffi::CString;
 use std::os::unix::fs::MetadataExt;
 use std::time::{Duration, Instant};
 
+use common::TempDir;
 use uring_machine_core::{Chain, Completion, Config, OpId, OpOptions, Ring};
 
 fn run(ring: &mut Ring, id: OpId) -> Completion {
@@ -26,12 +29,6 @@ fn cpath(p: &std::path::Path) -> CString {
     CString::new(p.as_os_str().as_encoded_bytes()).unwrap()
 }
 
-fn dir(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("um-statmany-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 fn small_ring() -> Ring {
     let mut config = Config::default();
     config.entries = 8;
@@ -43,7 +40,7 @@ const MASK: u32 = libc::STATX_BASIC_STATS | libc::STATX_BTIME;
 #[test]
 fn every_path_gets_its_own_result_and_a_failure_cancels_none() {
     let mut ring = Ring::new(&Config::default()).unwrap();
-    let d = dir("mixed");
+    let d = TempDir::new("statmany-mixed");
     let f = d.join("file");
     std::fs::write(&f, b"12345").unwrap();
     let link = d.join("link");
@@ -75,7 +72,7 @@ fn every_path_gets_its_own_result_and_a_failure_cancels_none() {
 fn more_paths_than_the_sq_holds_complete_in_one_call() {
     // An SQ of 8 entries: windows of 4, 2500 submissions for 10k paths.
     let mut ring = small_ring();
-    let d = dir("many");
+    let d = TempDir::new("statmany-many");
     let mut paths = Vec::new();
     for i in 0..10_000 {
         if i % 100 == 0 {
@@ -102,7 +99,7 @@ fn more_paths_than_the_sq_holds_complete_in_one_call() {
 #[test]
 fn a_cancelled_stat_many_ends_ecanceled_with_the_rest_unsubmitted() {
     let mut ring = small_ring();
-    let d = dir("cancel");
+    let d = TempDir::new("statmany-cancel");
     let paths: Vec<CString> = (0..5_000).map(|i| cpath(&d.join(format!("x{i}")))).collect();
     let id = ring.submit_chain(Chain::stat_many(paths, 0, MASK).unwrap(), &OpOptions::default()).unwrap();
     ring.flush().unwrap();
