@@ -254,8 +254,15 @@ pub(crate) unsafe fn call(env: sys::napi_env, cb: sys::napi_ref, ctx: sys::napi_
 /// (completion.ts) reads the same table.
 const STEP_CODES: [&str; 6] = ["open", "read", "write", "close", "fsync", "statx"];
 
-/// A chain's completion into JS: a readFile's data as a new Buffer at
-/// `dsts[slot]`; returns the result to report.
+/// A chain's completion into JS: a readFile's data as a new ArrayBuffer
+/// of its exact length at `dsts[slot]` (JS makes the Buffer over it, at
+/// offset 0: `completion.ts`); returns the result to report.
+///
+/// An ArrayBuffer, not `napi_create_buffer`: that one's Buffer::New adds
+/// a typed array, its prototype switch to Buffer's and two handle scopes
+/// in C++, and measured 0.3-0.5 us per 4 KiB file more than this plus
+/// JS's `Buffer.from(ab)` (benches/RESULTS.md, readFile), the zero fill
+/// of the ArrayBuffer included.
 ///
 /// # Safety
 /// A handle scope is open and `dsts` is the live destination array.
@@ -281,7 +288,7 @@ unsafe fn chain_out(env: sys::napi_env, dsts: sys::napi_value, slot: u32, chain:
     }
     let mut data = ptr::null_mut();
     let mut buf = ptr::null_mut();
-    if sys::napi_create_buffer(env, chain.len(), &mut data, &mut buf) != sys::Status::napi_ok || (data.is_null() && !chain.is_empty()) {
+    if sys::napi_create_arraybuffer(env, chain.len(), &mut data, &mut buf) != sys::Status::napi_ok || (data.is_null() && !chain.is_empty()) {
         return RES_DETACHED;
     }
     let mut at = 0;
