@@ -3,8 +3,9 @@
 //! direct descriptor and one completion; statMany, independent statx steps
 //! completing once.
 //!
-//! A chain's completion reports its length (readFile: the new ArrayBuffer
-//! at `dsts[slot]` holds the data; JS makes it a Buffer) or its first failure encoded as
+//! A chain's completion reports its length (readFile: the new ArrayBuffer,
+//! which JS makes a Buffer, or for more than 64 KiB the new Buffer, at
+//! `dsts[slot]` holds the data) or its first failure encoded as
 //! `-(errno + (step << 12))`, `step` naming the syscall that failed
 //! (`deliver::STEP_CODES`; JS reads the same table), so JS can shape the error
 //! as Node does (`syscall: 'open'` with the path, `'read'` without).
