@@ -254,8 +254,23 @@ pub(crate) unsafe fn call(env: sys::napi_env, cb: sys::napi_ref, ctx: sys::napi_
 /// (completion.ts) reads the same table.
 const STEP_CODES: [&str; 6] = ["open", "read", "write", "close", "fsync", "statx"];
 
-/// A chain's completion into JS: a readFile's data as a new Buffer at
-/// `dsts[slot]`; returns the result to report.
+/// A readFile's data up to this goes to JS as an ArrayBuffer (see
+/// `chain_out`): the first read's size. 16 and 64 KiB files measured no
+/// slower that way, 256 KiB ones the same, 4 MiB ones slower.
+const ARRAY_BUFFER_MAX: usize = uring_machine_core::chain::READ_FILE_CHUNK;
+
+/// A chain's completion into JS: a readFile's data at `dsts[slot]`, up to
+/// [`ARRAY_BUFFER_MAX`] bytes as a new ArrayBuffer of its exact length (JS
+/// makes the Buffer over it, at offset 0: `completion.ts`), beyond that as
+/// a new Buffer; returns the result to report.
+///
+/// Small data as an ArrayBuffer, not by `napi_create_buffer`: that one's
+/// Buffer::New adds a typed array, its prototype switch to Buffer's and
+/// two handle scopes in C++, and measured 0.3-0.5 us per 4 KiB file more
+/// than this plus JS's `Buffer.from(ab)` (benches/RESULTS.md, readFile),
+/// the zero fill of the ArrayBuffer included. That zero fill grows with
+/// the data (a 4 MiB file was slower by it), and a Buffer's memory is not
+/// zeroed: large data goes the old way.
 ///
 /// # Safety
 /// A handle scope is open and `dsts` is the live destination array.
@@ -281,7 +296,12 @@ unsafe fn chain_out(env: sys::napi_env, dsts: sys::napi_value, slot: u32, chain:
     }
     let mut data = ptr::null_mut();
     let mut buf = ptr::null_mut();
-    if sys::napi_create_buffer(env, chain.len(), &mut data, &mut buf) != sys::Status::napi_ok || (data.is_null() && !chain.is_empty()) {
+    let made = if chain.len() <= ARRAY_BUFFER_MAX {
+        sys::napi_create_arraybuffer(env, chain.len(), &mut data, &mut buf)
+    } else {
+        sys::napi_create_buffer(env, chain.len(), &mut data, &mut buf)
+    };
+    if made != sys::Status::napi_ok || (data.is_null() && !chain.is_empty()) {
         return RES_DETACHED;
     }
     let mut at = 0;

@@ -30,7 +30,7 @@ export const FUTEX_WAIT = T.FUTEX_WAIT
 export const CHILD = T.CHILD
 export const STREAM = T.STREAM
 export const RESOLVE = T.RESOLVE
-/** A chain (crates/node/src/ops/chain.rs): resolves with the Buffer the native side put at dsts[slot]. */
+/** A chain (crates/node/src/ops/chain.rs): resolves with the Buffer the native side put at dsts[slot], or one over the ArrayBuffer it put there (up to 64 KiB). */
 export const READ_FILE = 7
 /** A chain that resolves with nothing. */
 export const WRITE_FILE = 8
@@ -80,7 +80,7 @@ export class Pending {
   /** A lookup's address list (kind RESOLVE) and its name. */
   list: string[] | undefined = undefined
   hostname = ''
-  /** A readFile's data, taken from dsts[slot] as its completion comes in. */
+  /** A readFile's data (an ArrayBuffer or a Buffer), taken from dsts[slot] as its completion comes in. */
   data: unknown = undefined
   /** A copy's destination fd (errors on that side name it). */
   fd2 = -1
@@ -315,7 +315,8 @@ export class Engine {
         if (op.aborted) op.reject(E.aborted(op.signal?.reason))
         else if (op.kind === CHAIN_OUT) this.#chainOut(op, res)
         else if (res < 0) op.reject(this.chainError(res, op))
-        else op.resolve(op.kind === READ_FILE ? op.data : undefined)
+        // Over the whole ArrayBuffer, at offset 0, as Node's readFile gives it.
+        else op.resolve(op.kind === READ_FILE ? (op.data instanceof ArrayBuffer ? Buffer.from(op.data) : op.data) : undefined)
         op.data = undefined
       } else if (res < 0) {
         if (op.kind === FUTEX_WAIT && res === EAGAIN) op.resolve('not-equal')

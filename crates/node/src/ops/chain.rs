@@ -3,7 +3,8 @@
 //! direct descriptor and one completion; statMany, independent statx steps
 //! completing once.
 //!
-//! A chain's completion reports its length (readFile: the new Buffer at
+//! A chain's completion reports its length (readFile: the new ArrayBuffer,
+//! which JS makes a Buffer, or for more than 64 KiB the new Buffer, at
 //! `dsts[slot]` holds the data) or its first failure encoded as
 //! `-(errno + (step << 12))`, `step` naming the syscall that failed
 //! (`deliver::STEP_CODES`; JS reads the same table), so JS can shape the error
