@@ -50,7 +50,8 @@ pub(crate) fn deliver(shared: &Shared, env: sys::napi_env) {
             pairs[2 * i + 1] = match c.buffer {
                 Some(b) => stage_chunk(shared, env, dsts, slot, b, c.result, &mut staged),
                 None => {
-                    let off = shared.try_borrow().ok().and_then(|s| s.dst_offset.get(slot as usize).copied()).unwrap_or(0);
+                    let off =
+                        shared.try_borrow().ok().and_then(|s| s.dst_offset.get(slot as usize).copied()).unwrap_or(0);
                     copy_out(env, dsts, slot, off, c)
                 }
             };
@@ -194,12 +195,17 @@ unsafe fn copy_out(env: sys::napi_env, dsts: sys::napi_value, slot: u32, off: u3
             let mut ty = 0;
             let mut len = 0usize;
             let mut data: *mut c_void = ptr::null_mut();
-            let ok = sys::napi_get_typedarray_info(env, dst, &mut ty, &mut len, &mut data, ptr::null_mut(), ptr::null_mut())
-                == sys::Status::napi_ok;
+            let ok =
+                sys::napi_get_typedarray_info(env, dst, &mut ty, &mut len, &mut data, ptr::null_mut(), ptr::null_mut())
+                    == sys::Status::napi_ok;
             if !ok || data.is_null() || len < 3 || ty != sys::TypedarrayType::float64_array {
                 return RES_DETACHED;
             }
-            std::slice::from_raw_parts_mut(data as *mut f64, 3).copy_from_slice(&[st.pid as f64, st.code as f64, st.status as f64]);
+            std::slice::from_raw_parts_mut(data as *mut f64, 3).copy_from_slice(&[
+                st.pid as f64,
+                st.code as f64,
+                st.status as f64,
+            ]);
             c.result
         }
         Output::Addresses(addrs) => {

@@ -10,7 +10,6 @@
 //! (`deliver::STEP_CODES`; JS reads the same table), so JS can shape the error
 //! as Node does (`syscall: 'open'` with the path, `'read'` without).
 
-
 use std::ffi::CString;
 
 use uring_machine_core::chain::READ_FILE_CHUNK;
@@ -87,7 +86,12 @@ unsafe fn batch_steps(c: &Cell, e: napi::sys::napi_env, arr: napi::sys::napi_val
                 Step::Write { buf, position: position(f64_arg(e, a(4))) }
             }
             3 => Step::Fsync { datasync: bool_arg(e, a(1)) },
-            4 => Step::Statx { path: js::path(e, a(1))?, flags: i32_arg(e, a(2)), mask: u32_arg(e, a(3)), buf: Box::default() },
+            4 => Step::Statx {
+                path: js::path(e, a(1))?,
+                flags: i32_arg(e, a(2)),
+                mask: u32_arg(e, a(3)),
+                buf: Box::default(),
+            },
             5 => Step::Close,
             _ => return None,
         };
