@@ -4,6 +4,10 @@
 //! between, until `length` bytes or end of file; then one completion with
 //! the byte count, or the first error (and the bytes copied before it).
 //!
+//! size: one state machine. The splice loop and copyFile's steps share
+//! `Copy`'s stages, fields and completion handling (`entries`, `record`,
+//! `advance`); split across files, each stage would be read in two places.
+//!
 //! A pair's first splice asks for a chunk (the pipe's size, 1 MiB where
 //! the system allows). When it moves less (a socket's partial data, the end
 //! of a file), the kernel ends the link there (a short splice fails a
@@ -34,10 +38,6 @@
 //! (the fds) at its Close stage, after its last CQE, whatever ended it (an
 //! error, a cancel, the ring closing); a pipe goes back to the pool only
 //! empty (FIONREAD) from a copy without failure.
-//!
-//! size: one state machine. The splice loop and copyFile's steps share
-//! `Copy`'s stages, fields and completion handling (`entries`, `record`,
-//! `advance`); split across files, each stage would be read in two places.
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
