@@ -3,7 +3,7 @@ import test from 'ava'
 import { mkdtempSync, rmSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Machine, constants as C } from 'uring-machine'
+import { Machine, constants as C, install, uninstall, runWithScheduler, UringScheduler, NodeScheduler } from 'uring-machine'
 
 /**
  * `test` where `ok`, otherwise one that ava reports as skipped, with the
@@ -88,3 +88,24 @@ export function closeAll (...fds) {
 }
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+const schedulers = [['UringScheduler', () => new UringScheduler()], ['NodeScheduler', () => new NodeScheduler()]]
+
+/** Registers `title` once per scheduler kind: `fn(t, s, label)` runs with install() in force under a fresh scheduler. */
+export function routed (title, fn) {
+  for (const [label, make] of schedulers) {
+    test.serial(`${label}: ${title}`, async (t) => {
+      const s = make()
+      install()
+      t.teardown(async () => { uninstall(); await s.close() })
+      await runWithScheduler(s, () => fn(t, s, label))
+    })
+  }
+}
+
+/** Ops the ring completed during `fn` (0 on NodeScheduler). */
+export async function ringOps (s, fn) {
+  const before = s.machine?.metrics().opsCompleted ?? 0
+  await fn()
+  return (s.machine?.metrics().opsCompleted ?? 0) - before
+}

@@ -14,8 +14,8 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
-import { install, uninstall, runWithScheduler, UringScheduler, NodeScheduler } from 'uring-machine'
-import { tempDir } from './helpers.mjs'
+import { install, uninstall, UringScheduler } from 'uring-machine'
+import { tempDir, routed, ringOps } from './helpers.mjs'
 
 // Node's own functions, taken before any routing.
 const own = {
@@ -67,27 +67,6 @@ async function viaPromise (call) {
   let p
   try { p = call() } catch (e) { return { threw: shape(e) } }
   try { return { resolved: shape(await p) } } catch (e) { return { rejected: shape(e) } }
-}
-
-const schedulers = [['UringScheduler', () => new UringScheduler()], ['NodeScheduler', () => new NodeScheduler()]]
-
-/** Runs `fn(s, t)` with install() in force under a fresh scheduler of each kind. */
-function routed (title, fn) {
-  for (const [label, make] of schedulers) {
-    test.serial(`${label}: ${title}`, async (t) => {
-      const s = make()
-      install()
-      t.teardown(async () => { uninstall(); await s.close() })
-      await runWithScheduler(s, () => fn(t, s, label))
-    })
-  }
-}
-
-/** Ops the ring completed during `fn` (0 on NodeScheduler). */
-async function ringOps (s, fn) {
-  const before = s.machine?.metrics().opsCompleted ?? 0
-  await fn()
-  return (s.machine?.metrics().opsCompleted ?? 0) - before
 }
 
 // Item 1: the replacements keep what util.promisify reads off Node's own.

@@ -10,8 +10,8 @@ import { join } from 'node:path'
 import { createHash } from 'node:crypto'
 import { pipeline } from 'node:stream/promises'
 import { spawnSync } from 'node:child_process'
-import { install, uninstall, runWithScheduler, UringScheduler, NodeScheduler } from 'uring-machine'
-import { tempDir } from './helpers.mjs'
+import { install, uninstall, runWithScheduler, UringScheduler } from 'uring-machine'
+import { tempDir, routed, ringOps } from './helpers.mjs'
 
 const FNS = ['fsync', 'fdatasync', 'ftruncate', 'truncate', 'fstat', 'readv', 'writev', 'link', 'symlink', 'copyFile', 'mkdir', 'rm', 'open', 'read', 'write', 'close', 'appendFile']
 const PFNS = ['appendFile', 'truncate', 'link', 'symlink', 'copyFile', 'mkdir', 'rm', 'readFile', 'writeFile', 'open']
@@ -72,27 +72,6 @@ function snapshot (dir) {
     out[name] = [st.isSymbolicLink() ? `link ${fs.readlinkSync(p)}` : st.isDirectory() ? `dir ${JSON.stringify(snapshot(p))}` : 'file', (st.mode & 0o7777).toString(8), st.isFile() ? fs.readFileSync(p, 'utf8') : null, st.nlink]
   }
   return out
-}
-
-const schedulers = [['UringScheduler', () => new UringScheduler()], ['NodeScheduler', () => new NodeScheduler()]]
-
-/** Runs `fn(t, s, label)` with install() in force under a fresh scheduler of each kind. */
-function routed (title, fn) {
-  for (const [label, make] of schedulers) {
-    test.serial(`${label}: ${title}`, async (t) => {
-      const s = make()
-      install()
-      t.teardown(async () => { uninstall(); await s.close() })
-      await runWithScheduler(s, () => fn(t, s, label))
-    })
-  }
-}
-
-/** Ops the ring completed during `fn` (0 on NodeScheduler). */
-async function ringOps (s, fn) {
-  const before = s.machine?.metrics().opsCompleted ?? 0
-  await fn()
-  return (s.machine?.metrics().opsCompleted ?? 0) - before
 }
 
 /**
