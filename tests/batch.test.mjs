@@ -4,9 +4,11 @@
 // slot left, and forced GC with many batches in flight.
 import test from 'ava'
 import { writeFileSync, readFileSync, statSync, lstatSync, symlinkSync, existsSync } from 'node:fs'
+import { Worker } from 'node:worker_threads'
+import { fileURLToPath } from 'node:url'
 import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
-import { machine, tempDir, openFds, sleep } from './helpers.mjs'
+import { machine, tempDir, openFds, fdsOn, sleep } from './helpers.mjs'
 
 const STAT_KEYS = ['dev', 'ino', 'mode', 'nlink', 'uid', 'gid', 'rdev', 'size', 'blksize', 'blocks', 'mtimeMs', 'ctimeMs']
 
@@ -269,6 +271,26 @@ test.serial('on the single-op fallback, a batch aborted, timed out or destroyed 
   await m.destroy()
   for (const p of blocked) t.is((await t.throwsAsync(p)).code, 'ERR_MACHINE_DESTROYED')
   await sleep(10)
+  t.is(openFds(), before)
+})
+
+test.serial('on the single-op fallback, a worker terminated mid-batch leaves its file closed', async (t) => {
+  const dir = tempDir(t)
+  const f = fifo(dir)
+  const before = openFds()
+  const pkg = fileURLToPath(new URL('../packages/uring-machine/dist/index.js', import.meta.url))
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads')
+    const { Machine } = require(workerData.pkg)
+    const m = new Machine({ sqpoll: true })
+    m.batch().open(workerData.f, 'r+').read(Buffer.alloc(8)).close().submit().catch(() => {})
+    setTimeout(() => parentPort.postMessage('blocked'), 50)`
+  const w = new Worker(code, { eval: true, workerData: { pkg, f } })
+  await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject) })
+  t.is(fdsOn(f), 1, 'the batch holds the fifo open, blocked in its read')
+  await w.terminate()
+  await sleep(50)
+  t.is(fdsOn(f), 0, 'the teardown closed it')
   t.is(openFds(), before)
 })
 

@@ -67,6 +67,11 @@ function readLines (file) {
   try { return readFileSync(file, 'utf8').split('\n').slice(1).filter(Boolean) } catch { return [] }
 }
 
+/** The fds of this process open on `path`. */
+export function fdsOn (path) {
+  return readdirSync('/proc/self/fd').filter((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`) === path } catch { return false } }).length
+}
+
 export function openFds () {
   return readdirSync('/proc/self/fd').length
 }

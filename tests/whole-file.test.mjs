@@ -6,7 +6,7 @@ import * as fsp from 'node:fs/promises'
 import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { machine, tempDir, openFds, sleep } from './helpers.mjs'
+import { machine, tempDir, openFds, fdsOn, sleep } from './helpers.mjs'
 
 function bytes (n) {
   const b = Buffer.allocUnsafe(n)
@@ -233,6 +233,27 @@ test('on an SQPOLL Machine readFile and writeFile run as single ops with the sam
   t.is(err.code, 'ENOENT')
   t.is(err.syscall, 'open')
   t.is(err.path, join(dir, 'missing'))
+})
+
+test.serial('on an SQPOLL Machine, destroy with single-op readFile and writeFile in flight closes their files', async (t) => {
+  const { Machine } = await import('uring-machine')
+  const dir = tempDir(t)
+  const [a, b] = [join(dir, 'a'), join(dir, 'b')]
+  mkfifo(a)
+  mkfifo(b)
+  const before = openFds()
+  const m = new Machine({ sqpoll: true })
+  // r+: the open does not wait for a peer; the read of the empty fifo
+  // blocks, and so does a write of more than the other fifo holds.
+  const reading = m.readFile(a, { flag: 'r+' })
+  const writing = m.writeFile(b, Buffer.alloc(1 << 20), { flag: 'r+' })
+  await sleep(30)
+  t.is(fdsOn(a) + fdsOn(b), 2, 'both files open, their ops blocked')
+  await m.destroy()
+  t.is((await t.throwsAsync(reading)).code, 'ERR_MACHINE_DESTROYED')
+  t.is((await t.throwsAsync(writing)).code, 'ERR_MACHINE_DESTROYED')
+  t.is(fdsOn(a) + fdsOn(b), 0)
+  t.is(openFds(), before)
 })
 
 test.serial('destroy with readFile chains in flight rejects them ERR_MACHINE_DESTROYED, and GC after it corrupts nothing', async (t) => {

@@ -2,7 +2,6 @@
 // (crates/core/src/chain.rs Chain::new), submitted as linked SQEs on a
 // direct descriptor in one native call, settling one promise. The steps
 // are encoded as crates/node/src/ops/chain.rs `batch_steps` reads them.
-import { closeSync } from 'node:fs'
 import { constants as osConstants } from 'node:os'
 import * as E from '../errors'
 import * as V from '../validate'
@@ -164,7 +163,7 @@ export class Batch {
    * Where the ring runs no chains (a kernel before 5.19, an SQPOLL ring):
    * the steps one after another as single ops, with the chain's results
    * and its link rules. The file is an fd of the process's table while it
-   * is open, and is closed whatever happens.
+   * is open, held natively meanwhile, and closed whatever happens.
    */
   async #bySingleOps (o: V.OpOptions): Promise<BatchResult[]> {
     const c = this.#c
@@ -197,6 +196,8 @@ export class Batch {
     } catch (err) {
       throw this.#stepError(outer(err), 0, [])
     }
+    // Held natively while the steps run (a terminated worker's teardown closes it).
+    const held = F.hold(c, fd)
     const values: BatchResult[] = [undefined]
     let failure: unknown
     // A failure or short transfer breaks the link: the next step is
@@ -234,17 +235,12 @@ export class Batch {
       }
     }
     const closeStep = this.#entries[this.#entries.length - 1]!.kind === CLOSE
-    if (c.ready({}) === null) {
-      // A Machine destroyed meanwhile runs no more ops: the process closes the file.
-      closeSync(fd)
-    } else {
-      try {
-        await F.close(c, fd)
-        if (closeStep && failure === undefined) values.push(undefined)
-      } catch (err) {
-        // Without a close() step the close is the Machine's, as the chain's is.
-        if (closeStep) failure ??= this.#stepError(outer(err), this.#entries.length - 1, values)
-      }
+    try {
+      await F.closeHeld(c, fd, held)
+      if (closeStep && failure === undefined) values.push(undefined)
+    } catch (err) {
+      // Without a close() step the close is the Machine's, as the chain's is.
+      if (closeStep) failure ??= this.#stepError(outer(err), this.#entries.length - 1, values)
     }
     if (failure !== undefined) throw failure
     return values

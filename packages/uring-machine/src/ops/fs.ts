@@ -1,6 +1,7 @@
 // File ops: read/write (and their vectored forms), open/close, statx,
 // fsync, and the directory-entry ops (unlink, rmdir, rename, mkdir,
 // symlink, link), ftruncate, fallocate, fadvise.
+import { closeSync } from 'node:fs'
 import * as E from '../errors'
 import * as V from '../validate'
 import { AT_FDCWD, AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, STATX_BASIC_STATS, STATX_BTIME } from '../constants'
@@ -74,6 +75,26 @@ export function close (c: Engine, fd: number, options?: V.OpOptions): Promise<vo
   const ring = c.ready(o)
   if (ring === null) return c.refuse(o, CLOSE.syscall)
   return c.track(ring.close(fd, o.timeout ?? 0), CLOSE.result, CLOSE.syscall, fd, undefined, o) as Promise<void>
+}
+
+/**
+ * Holds `fd`, opened by the package for its own use (a single-op fallback's
+ * file), natively until `closeHeld`: a worker terminated meanwhile runs no
+ * code of ours, and its teardown closes what is held. Whether it is held.
+ */
+export function hold (c: Engine, fd: number): boolean {
+  return c.fn.hold(fd) === 1
+}
+
+/**
+ * Closes an fd `hold` took: through the ring while the Machine is open, by
+ * the process once it was destroyed, not at all if its teardown closed it
+ * already. Rejects as `close` does.
+ */
+export async function closeHeld (c: Engine, fd: number, held: boolean): Promise<void> {
+  if (held && c.fn.disown(fd, false) !== 1) return
+  if (c.ready({}) === null) closeSync(fd)
+  else await close(c, fd)
 }
 
 export function statx (c: Engine, pathOrFd: string | Buffer | URL | number, options?: StatOptions): Promise<Stats | BigIntStats> {

@@ -99,6 +99,7 @@ function writeWith (c: Engine, path: string | Buffer | URL, data: string | Array
 /** Node's readFile loop for files of unknown size, on single ops: read 64 KiB chunks to EOF. */
 async function readBySingleOps (c: Engine, p: string | Uint8Array, flags: number, o: V.OpOptions): Promise<Buffer> {
   const fd = await F.open(c, p as string, flags, 0o666, o)
+  const held = F.hold(c, fd)
   try {
     const chunks: Buffer[] = []
     let total = 0
@@ -111,20 +112,21 @@ async function readBySingleOps (c: Engine, p: string | Uint8Array, flags: number
     }
     return Buffer.concat(chunks, total)
   } finally {
-    await F.close(c, fd).catch(() => {})
+    await F.closeHeld(c, fd, held).catch(() => {})
   }
 }
 
 async function writeBySingleOps (c: Engine, p: string | Uint8Array, flags: number, mode: number, bytes: Uint8Array, flush: boolean, o: V.OpOptions): Promise<void> {
   const fd = await F.open(c, p as string, flags, mode, o)
+  const held = F.hold(c, fd)
   let closed = false
   try {
     let at = 0
     while (at < bytes.byteLength) at += await F.write(c, fd, bytes.subarray(at), { position: -1, signal: o.signal })
     if (flush) await F.fsync(c, fd)
     closed = true
-    await F.close(c, fd)
+    await F.closeHeld(c, fd, held)
   } finally {
-    if (!closed) await F.close(c, fd).catch(() => {})
+    if (!closed) await F.closeHeld(c, fd, held).catch(() => {})
   }
 }
